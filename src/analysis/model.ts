@@ -1,0 +1,221 @@
+// The data model shared by every stage: parse -> resolve -> layout -> diff -> report.
+// Pure types only; no behaviour lives here.
+
+/** gc's architectures. Layouts depend on word size and max alignment (see sizes.ts). */
+export const ALL_ARCHS = [
+  "386", "amd64", "arm", "arm64", "loong64", "mips", "mipsle", "mips64", "mips64le",
+  "ppc64", "ppc64le", "riscv64", "s390x", "wasm",
+] as const;
+export type Arch = (typeof ALL_ARCHS)[number];
+export const DEFAULT_ARCH: Arch = "amd64";
+export const DEFAULT_GOOS = "linux";
+
+/** One source file, path relative to the snapshot root, always with forward slashes. */
+export interface SourceFile {
+  path: string;
+  text: string;
+}
+
+/**
+ * Where analysis input comes from. The CLI reads a directory or a git revision; the worker
+ * reads GitHub trees and blobs. The analysis never knows which.
+ */
+export interface Snapshot {
+  /** Human-readable origin: a directory, "HEAD~1", "owner/repo@sha". */
+  label: string;
+  /** Every file path (relative, forward slashes) the analysis may read. */
+  paths(): Promise<string[]>;
+  /** The text of one file. Rejects if the file cannot be read. */
+  read(path: string): Promise<string>;
+  /** A content hash (git blob SHA) when known, used to cache parsed declarations. */
+  hash?(path: string): string | undefined;
+}
+
+export interface AnalyzeOptions {
+  archs?: Arch[];
+  goos?: string;
+  /** Include _test.go files. */
+  tests?: boolean;
+  /** Run the hazard rules (MC1xx) over function bodies. */
+  rules?: boolean;
+  /** Limits that protect the engine from hostile input. */
+  maxFileBytes?: number;
+}
+
+export interface FieldLayout {
+  /** Field name; an embedded field is named by its type name; blank fields are "_". */
+  name: string;
+  /** The field's type as written in the source, e.g. "*Node", "[4]byte", "sync.Mutex". */
+  type: string;
+  offset: number;
+  size: number;
+  align: number;
+  /** Go's ptrdata for the field's type: the prefix the GC must scan. */
+  ptrBytes: number;
+  embedded?: boolean;
+}
+
+export interface StructLayout {
+  size: number;
+  align: number;
+  /** Internal plus trailing padding, in bytes. */
+  padding: number;
+  trailingPadding: number;
+  /** Go's ptrdata for the struct: the prefix of it that the GC scans. */
+  ptrBytes: number;
+  /** The allocator size class new(T) lands in (0 for zero-size types). */
+  sizeClass: number;
+  optimalSize: number;
+  optimalPtrBytes: number;
+  /** Field names in the suggested order (fieldalignment's sort). */
+  optimalOrder: string[];
+  /** Longest chain of pointer hops; undefined-free: 0 when the struct reaches no pointer. */
+  pointerDepth: number;
+  cyclic: boolean;
+  /** e.g. ["Order", "*Customer", "*Address"]; for a cycle, the path back to its start. */
+  pointerChain: string[];
+  /** Number of fields whose type holds pointers. */
+  pointerFields: number;
+  fields: FieldLayout[];
+}
+
+/** Source positions of a struct declaration, for suggestions that rewrite it. */
+export interface StructSource {
+  /** 1-based line of the `type` keyword's spec (the name line). */
+  line: number;
+  /** 1-based lines of the opening `{` and closing `}` of the struct body. */
+  openLine: number;
+  closeLine: number;
+  /**
+   * One entry per field declaration line group, in source order: the lines from the first
+   * leading doc comment down to the field's last line (including its trailing comment).
+   * `names` lists the field names that declaration introduces (`a, b int` gives ["a","b"]).
+   */
+  fieldGroups: { names: string[]; startLine: number; endLine: number; text: string }[];
+  /** `//memcheck:keep-order` or `//memcheck:ignore` directives found on or above the type. */
+  directives: string[];
+}
+
+export interface StructReport {
+  /** Import path when a go.mod is found, else the directory. */
+  package: string;
+  /** Directory relative to the snapshot root ("." for the root). */
+  dir: string;
+  file: string;
+  line: number;
+  name: string;
+  generic: boolean;
+  /** True when every requested arch has a layout. */
+  resolved: boolean;
+  /** What could not be resolved, e.g. "github.com/x/y.Z", "recursive type T". */
+  unresolved: string[];
+  layouts: Partial<Record<Arch, StructLayout>>;
+  source?: StructSource;
+}
+
+export type Severity = "error" | "warning" | "notice";
+
+/** A problem with the input itself (syntax errors, skipped files, cycles). Never a crash. */
+export interface Diagnostic {
+  file: string;
+  line?: number;
+  message: string;
+}
+
+/** A finding of a hazard rule (MC1xx). */
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  file: string;
+  line: number;
+  endLine?: number;
+  message: string;
+  /** A safe fix: replacement text for lines [line, endLine] (a GitHub suggestion block). */
+  suggestion?: { startLine: number; endLine: number; text: string };
+}
+
+export interface Analysis {
+  schema: "memcheck.layout/v1";
+  goos: string;
+  archs: Arch[];
+  structs: StructReport[];
+  diagnostics: Diagnostic[];
+  findings: Finding[];
+  stats: { files: number; bytes: number; parseMs: number; layoutMs: number };
+}
+
+/** Hazard-rule output before package-level facts are known (see rules/index.ts). */
+export interface PendingFinding extends Finding {
+  /**
+   * Keep the finding only if this package-local named type is a struct that holds pointers
+   * (ptrBytes > 0 on the first analysed arch). Used by MC111, whose Put'd type may be declared
+   * in another file of the package.
+   */
+  requiresPointerStruct?: string;
+}
+
+/** Thresholds that turn a change into a regression. Defaults live in diff.ts. */
+export interface Thresholds {
+  /** Any growth of the allocator size class. */
+  sizeClassGrowth: boolean;
+  /** Padding growth, in bytes, that counts (default 8). */
+  paddingGrowth: number;
+  /** Pointer depth beyond this counts (default 4). */
+  maxPointerDepth: number;
+  /** A new pointer cycle counts. */
+  newCycle: boolean;
+}
+
+export type ChangeKind = "added" | "removed" | "changed" | "unchanged";
+
+export interface ArchDelta {
+  before?: StructLayout;
+  after?: StructLayout;
+  size: number;
+  padding: number;
+  ptrBytes: number;
+  pointerDepth: number;
+  sizeClassBefore: number;
+  sizeClassAfter: number;
+}
+
+export interface FieldChange {
+  name: string;
+  kind: "added" | "removed" | "moved" | "retyped";
+  before?: string;
+  after?: string;
+}
+
+export interface Regression {
+  arch: Arch;
+  kind: "size-class" | "padding" | "pointer-depth" | "new-cycle";
+  message: string;
+}
+
+export interface StructDiff {
+  /** `${package}.${name}` */
+  key: string;
+  package: string;
+  name: string;
+  /** File and line on the head side (base side for removed structs). */
+  file: string;
+  line: number;
+  kind: ChangeKind;
+  base?: StructReport;
+  head?: StructReport;
+  deltas: Partial<Record<Arch, ArchDelta>>;
+  fieldChanges: FieldChange[];
+  regressions: Regression[];
+}
+
+export interface Diff {
+  archs: Arch[];
+  /** Every struct that is added, removed or changed; unchanged ones are left out. */
+  structs: StructDiff[];
+  regressions: Regression[];
+  /** Head structs that could not be resolved, and head diagnostics. */
+  unresolved: StructReport[];
+  diagnostics: Diagnostic[];
+  /** Hazard findings on the head side. */
+  findings: Finding[];
+}
