@@ -1,0 +1,217 @@
+// Base vs head: which structs were added, removed or changed, per arch, and which of those
+// changes are memory regressions under the configured thresholds. Pure: no I/O.
+//
+// Classification rules (documented here because the reporters and the docs rely on them):
+// - Structs are matched by `${package}.${name}`. When a key appears more than once on one side
+//   (per-arch files declaring the same type), the layouts are merged per arch; the first
+//   declaration that has a layout for an arch wins that arch.
+// - "changed" means: on some arch, a layout number (size, align, padding, trailing padding,
+//   pointer bytes, size class, optimal size/pointer bytes, pointer depth, cycle, pointer fields)
+//   or the field list (name, type, offset, size, align, pointer bytes, embedding) differs, or one
+//   side has a layout for an arch and the other does not. Unchanged structs are left out.
+// - Field changes compare the field lists of the first arch where both sides have a layout.
+//   "moved" means the field's position *relative to the other fields present on both sides*
+//   changed, so inserting a field at the top does not mark every later field as moved.
+// - Regressions, per arch:
+//   size-class     changed structs only: sizeClassAfter > sizeClassBefore. An added struct has
+//                  nothing to grow from, so it never has a size-class regression.
+//   padding        changed structs only: padding grew by at least `paddingGrowth` bytes.
+//   pointer-depth  head depth > maxPointerDepth and (base depth <= max, or the depth grew).
+//                  An added struct counts as base depth 0.
+//   new-cycle      cyclic on head and not on base; an added cyclic struct counts.
+import type {
+  Analysis, Arch, ArchDelta, Diff, FieldChange, FieldLayout, Regression, StructDiff, StructLayout,
+  StructReport, Thresholds,
+} from "./model.ts";
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  sizeClassGrowth: true,
+  paddingGrowth: 8,
+  maxPointerDepth: 4,
+  newCycle: true,
+};
+
+export function structKey(s: Pick<StructReport, "package" | "name">): string {
+  return `${s.package}.${s.name}`;
+}
+
+/** Group structs by key, merging per-arch duplicates into one report. Order: first occurrence. */
+export function mergeStructs(structs: StructReport[]): Map<string, StructReport> {
+  const out = new Map<string, StructReport>();
+  for (const s of structs) {
+    const key = structKey(s);
+    const prev = out.get(key);
+    if (!prev) {
+      out.set(key, { ...s, layouts: { ...s.layouts }, unresolved: [...s.unresolved] });
+      continue;
+    }
+    for (const [arch, layout] of Object.entries(s.layouts) as [Arch, StructLayout][]) {
+      if (layout && !prev.layouts[arch]) prev.layouts[arch] = layout;
+    }
+    for (const u of s.unresolved) if (!prev.unresolved.includes(u)) prev.unresolved.push(u);
+    prev.resolved = prev.resolved && s.resolved;
+    prev.source ??= s.source;
+  }
+  return out;
+}
+
+function fieldsEqual(a: FieldLayout[], b: FieldLayout[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    if (x.name !== y.name || x.type !== y.type || x.offset !== y.offset || x.size !== y.size ||
+      x.align !== y.align || x.ptrBytes !== y.ptrBytes || !!x.embedded !== !!y.embedded) return false;
+  }
+  return true;
+}
+
+/** True when two layouts differ in any number or in the field list. */
+export function layoutsDiffer(a: StructLayout | undefined, b: StructLayout | undefined): boolean {
+  if (!a || !b) return a !== b;
+  return a.size !== b.size || a.align !== b.align || a.padding !== b.padding ||
+    a.trailingPadding !== b.trailingPadding || a.ptrBytes !== b.ptrBytes ||
+    a.sizeClass !== b.sizeClass || a.optimalSize !== b.optimalSize ||
+    a.optimalPtrBytes !== b.optimalPtrBytes || a.pointerDepth !== b.pointerDepth ||
+    a.cyclic !== b.cyclic || a.pointerFields !== b.pointerFields || !fieldsEqual(a.fields, b.fields);
+}
+
+/** Field names with an occurrence suffix for repeats (blank fields "_" can appear many times). */
+function fieldIds(fields: FieldLayout[]): string[] {
+  const seen = new Map<string, number>();
+  return fields.map((f) => {
+    const n = seen.get(f.name) ?? 0;
+    seen.set(f.name, n + 1);
+    return n === 0 ? f.name : `${f.name}#${n + 1}`;
+  });
+}
+
+export function fieldChanges(before: FieldLayout[], after: FieldLayout[]): FieldChange[] {
+  const bIds = fieldIds(before), aIds = fieldIds(after);
+  const bMap = new Map(bIds.map((id, i) => [id, before[i]]));
+  const aMap = new Map(aIds.map((id, i) => [id, after[i]]));
+  const out: FieldChange[] = [];
+  for (const id of bIds) if (!aMap.has(id)) out.push({ name: id, kind: "removed", before: bMap.get(id)!.type });
+  // Relative order among the fields present on both sides.
+  const commonB = bIds.filter((id) => aMap.has(id));
+  const commonA = aIds.filter((id) => bMap.has(id));
+  const posB = new Map(commonB.map((id, i) => [id, i]));
+  for (let i = 0; i < aIds.length; i++) {
+    const id = aIds[i];
+    const a = after[i];
+    const b = bMap.get(id);
+    if (!b) { out.push({ name: id, kind: "added", after: a.type }); continue; }
+    if (b.type !== a.type) out.push({ name: id, kind: "retyped", before: b.type, after: a.type });
+    const j = commonA.indexOf(id);
+    if (posB.get(id) !== j) {
+      out.push({ name: id, kind: "moved", before: String(bIds.indexOf(id)), after: String(i) });
+    }
+  }
+  return out;
+}
+
+function delta(before: StructLayout | undefined, after: StructLayout | undefined): ArchDelta {
+  return {
+    before,
+    after,
+    size: (after?.size ?? 0) - (before?.size ?? 0),
+    padding: (after?.padding ?? 0) - (before?.padding ?? 0),
+    ptrBytes: (after?.ptrBytes ?? 0) - (before?.ptrBytes ?? 0),
+    pointerDepth: (after?.pointerDepth ?? 0) - (before?.pointerDepth ?? 0),
+    sizeClassBefore: before?.sizeClass ?? 0,
+    sizeClassAfter: after?.sizeClass ?? 0,
+  };
+}
+
+function regressionsFor(
+  name: string, arch: Arch, kind: "added" | "changed", d: ArchDelta, t: Thresholds,
+): Regression[] {
+  const out: Regression[] = [];
+  const a = d.after;
+  if (!a) return out;
+  const b = d.before;
+  if (kind === "changed" && b) {
+    if (t.sizeClassGrowth && d.sizeClassAfter > d.sizeClassBefore) {
+      out.push({
+        arch, kind: "size-class",
+        message: `${name} grew ${b.size} → ${a.size} B on ${arch} (size class ${d.sizeClassBefore} → ${d.sizeClassAfter})`,
+      });
+    }
+    if (d.padding > 0 && d.padding >= t.paddingGrowth) {
+      out.push({
+        arch, kind: "padding",
+        message: `${name} padding grew ${b.padding} → ${a.padding} B on ${arch} (+${d.padding} B; optimal order is ${a.optimalSize} B)`,
+      });
+    }
+  }
+  const baseDepth = b?.pointerDepth ?? 0;
+  if (a.pointerDepth > t.maxPointerDepth && (baseDepth <= t.maxPointerDepth || a.pointerDepth > baseDepth)) {
+    const chain = a.pointerChain.length ? `: ${a.pointerChain.join(" → ")}` : "";
+    out.push({
+      arch, kind: "pointer-depth",
+      message: `${name} pointer depth ${b ? `${baseDepth} → ` : ""}${a.pointerDepth} on ${arch} exceeds ${t.maxPointerDepth}${chain}`,
+    });
+  }
+  if (t.newCycle && a.cyclic && !(b?.cyclic)) {
+    const chain = a.pointerChain.length ? `: ${a.pointerChain.join(" → ")}` : "";
+    out.push({
+      arch, kind: "new-cycle",
+      message: `${name} ${kind === "added" ? "is" : "became"} part of a pointer cycle on ${arch}${chain}`,
+    });
+  }
+  return out;
+}
+
+function archOrder(base: Analysis, head: Analysis): Arch[] {
+  const out: Arch[] = [...head.archs];
+  for (const a of base.archs) if (!out.includes(a)) out.push(a);
+  return out;
+}
+
+/** Compare two analyses. Unchanged structs are left out of `structs`. */
+export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partial<Thresholds>): Diff {
+  const t: Thresholds = { ...DEFAULT_THRESHOLDS, ...thresholds };
+  const archs = archOrder(base, head);
+  const b = mergeStructs(base.structs);
+  const h = mergeStructs(head.structs);
+  const keys = [...h.keys()];
+  for (const k of b.keys()) if (!h.has(k)) keys.push(k);
+
+  const structs: StructDiff[] = [];
+  for (const key of keys) {
+    const bs = b.get(key), hs = h.get(key);
+    const ref = (hs ?? bs)!;
+    const kind = !bs ? "added" : !hs ? "removed" : "changed";
+    const deltas: StructDiff["deltas"] = {};
+    const regressions: Regression[] = [];
+    let differs = kind !== "changed";
+    let fc: FieldChange[] = [];
+    let fieldsCompared = false;
+    for (const arch of archs) {
+      const before = bs?.layouts[arch], after = hs?.layouts[arch];
+      if (!before && !after) continue;
+      if (kind === "changed" && !layoutsDiffer(before, after)) continue;
+      differs = true;
+      const d = delta(before, after);
+      deltas[arch] = d;
+      if (kind !== "removed") regressions.push(...regressionsFor(ref.name, arch, kind, d, t));
+      if (kind === "changed" && before && after && !fieldsCompared) {
+        fieldsCompared = true;
+        fc = fieldChanges(before.fields, after.fields);
+      }
+    }
+    if (!differs) continue;
+    structs.push({
+      key, package: ref.package, name: ref.name, file: ref.file, line: ref.line,
+      kind, base: bs, head: hs, deltas, fieldChanges: fc, regressions,
+    });
+  }
+  structs.sort((x, y) => x.file.localeCompare(y.file) || x.line - y.line || x.key.localeCompare(y.key));
+  return {
+    archs,
+    structs,
+    regressions: structs.flatMap((s) => s.regressions),
+    unresolved: [...h.values()].filter((s) => !s.resolved),
+    diagnostics: [...head.diagnostics],
+    findings: [...head.findings],
+  };
+}
