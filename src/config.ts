@@ -1,0 +1,180 @@
+// .github/memcheck.yml: schema, defaults, loading, and the defaults table for the README.
+import { z } from "zod";
+import { ALL_ARCHS, type Arch, type Thresholds } from "./analysis/model.ts";
+
+export const CONFIG_PATH = ".github/memcheck.yml";
+
+export type RuleSetting = "off" | "error" | "warning" | "notice";
+
+export interface Limits {
+  /** Go files fetched per side (base or head). */
+  maxFiles: number;
+  /** Total bytes fetched per side. */
+  maxBytes: number;
+  /** A file larger than this is skipped. */
+  maxFileBytes: number;
+  /** Packages analysed per side (touched plus same-module imports). */
+  maxPackages: number;
+  /** Inline review comments per run. */
+  maxComments: number;
+}
+
+export interface MemcheckConfig {
+  archs: Arch[];
+  thresholds: Thresholds;
+  ignore: string[];
+  comment: boolean;
+  suggest: boolean;
+  drafts: boolean;
+  rules: Record<string, RuleSetting>;
+  limits: Limits;
+}
+
+export const DEFAULT_CONFIG: MemcheckConfig = {
+  archs: ["amd64", "arm64"],
+  thresholds: { sizeClassGrowth: true, paddingGrowth: 8, maxPointerDepth: 4, newCycle: true },
+  ignore: ["vendor/", "testdata/"],
+  comment: true,
+  suggest: true,
+  drafts: false,
+  rules: {},
+  limits: { maxFiles: 2000, maxBytes: 20 * 1024 * 1024, maxFileBytes: 1024 * 1024, maxPackages: 200, maxComments: 30 },
+};
+
+const archSchema = z.enum(ALL_ARCHS as unknown as [Arch, ...Arch[]]);
+const ruleId = z.string().regex(/^MC\d{3}$/, "rule ids look like MC101");
+const ruleSetting = z.union([z.enum(["off", "error", "warning", "notice"]), z.literal(false)]).transform((v) => (v === false ? "off" : v));
+
+export const configSchema = z
+  .object({
+    archs: z.array(archSchema).min(1).max(ALL_ARCHS.length).optional(),
+    thresholds: z
+      .object({
+        sizeClassGrowth: z.boolean().optional(),
+        paddingGrowth: z.number().int().min(0).max(1 << 20).optional(),
+        maxPointerDepth: z.number().int().min(1).max(64).optional(),
+        newCycle: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    ignore: z.array(z.string().min(1).max(500)).max(200).optional(),
+    comment: z.boolean().optional(),
+    suggest: z.boolean().optional(),
+    drafts: z.boolean().optional(),
+    rules: z.record(ruleId, ruleSetting).optional(),
+    limits: z
+      .object({
+        maxFiles: z.number().int().min(1).max(20000).optional(),
+        maxBytes: z.number().int().min(1024).max(512 * 1024 * 1024).optional(),
+        maxFileBytes: z.number().int().min(1024).max(16 * 1024 * 1024).optional(),
+        maxPackages: z.number().int().min(1).max(5000).optional(),
+        maxComments: z.number().int().min(0).max(200).optional(),
+      })
+      .strict()
+      .optional(),
+    // Handled by Probot's config loader; allowed so a merged config still validates.
+    _extends: z.string().optional(),
+  })
+  .strict();
+
+export type ConfigResult = { ok: true; config: MemcheckConfig } | { ok: false; error: string };
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.length ? issue.path.map(String).join(".") : "(top level)";
+  if (issue.code === "unrecognized_keys") {
+    const keys = (issue as { keys: string[] }).keys;
+    const where = issue.path.length ? ` in \`${key}\`` : "";
+    return `unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `\`${k}\``).join(", ")}${where}`;
+  }
+  return `\`${key}\`: ${issue.message}`;
+}
+
+/** Validate a parsed YAML value (null/undefined = no file) and merge it over the defaults. */
+export function parseConfig(raw: unknown): ConfigResult {
+  if (raw == null) return { ok: true, config: structuredClone(DEFAULT_CONFIG) };
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    return { ok: false, error: `${CONFIG_PATH} must be a YAML mapping (key: value), got ${Array.isArray(raw) ? "a list" : typeof raw}` };
+  }
+  const r = configSchema.safeParse(raw);
+  if (!r.success) {
+    const msgs = r.error.issues.slice(0, 5).map(describeIssue);
+    return { ok: false, error: `Invalid ${CONFIG_PATH}: ${msgs.join("; ")}` };
+  }
+  const c = r.data;
+  const d = DEFAULT_CONFIG;
+  return {
+    ok: true,
+    config: {
+      archs: c.archs ? [...new Set(c.archs)] : [...d.archs],
+      thresholds: { ...d.thresholds, ...c.thresholds },
+      ignore: c.ignore ?? [...d.ignore],
+      comment: c.comment ?? d.comment,
+      suggest: c.suggest ?? d.suggest,
+      drafts: c.drafts ?? d.drafts,
+      rules: { ...(c.rules as Record<string, RuleSetting> | undefined) },
+      limits: { ...d.limits, ...c.limits },
+    },
+  };
+}
+
+/** The subset of Probot's octokit the loader needs (octokit.config from @probot/octokit-plugin-config). */
+export interface ConfigOctokit {
+  config: { get(o: { owner: string; repo: string; path: string }): Promise<{ config: Record<string, unknown>; files: { config: unknown }[] }> };
+}
+
+/**
+ * Read .github/memcheck.yml from the default branch (with `_extends` and the org `.github` repo
+ * fallback, as Probot's context.config does). A YAML syntax error becomes an error result.
+ */
+export async function loadConfig(octokit: ConfigOctokit, owner: string, repo: string): Promise<ConfigResult> {
+  let got;
+  try {
+    got = await octokit.config.get({ owner, repo, path: CONFIG_PATH });
+  } catch (e: any) {
+    const status = e?.status;
+    if (status && status >= 500) throw e; // transient: let the job retry
+    if (status === 403 || status === 401) throw e;
+    return { ok: false, error: `Could not read ${CONFIG_PATH}: ${String(e?.message ?? e).split("\n")[0].slice(0, 300)}` };
+  }
+  const found = got.files.some((f) => f.config !== null);
+  if (!found) return parseConfig(null);
+  return parseConfig(got.config);
+}
+
+/** Paths the review ignores: prefixes ("vendor/"), path segments ("testdata/" anywhere) and globs with `*`. */
+export function isIgnored(path: string, ignore: string[]): boolean {
+  for (const pat of ignore) {
+    if (pat.includes("*")) {
+      const re = new RegExp("^" + pat.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*") + "(/|$)");
+      if (re.test(path)) return true;
+    } else if (pat.endsWith("/")) {
+      if (path.startsWith(pat) || path.includes("/" + pat)) return true;
+    } else if (path === pat || path.startsWith(pat + "/")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Markdown table of every key and its default, for the README and docs. */
+export function defaultsMarkdownTable(): string {
+  const d = DEFAULT_CONFIG;
+  const rows: [string, string, string][] = [
+    ["archs", JSON.stringify(d.archs), `GOARCHes to lay out (any of ${ALL_ARCHS.join(", ")})`],
+    ["thresholds.sizeClassGrowth", String(d.thresholds.sizeClassGrowth), "a struct moving to a larger allocator size class is a regression"],
+    ["thresholds.paddingGrowth", String(d.thresholds.paddingGrowth), "padding growth in bytes that counts as a regression"],
+    ["thresholds.maxPointerDepth", String(d.thresholds.maxPointerDepth), "pointer chains longer than this are a regression"],
+    ["thresholds.newCycle", String(d.thresholds.newCycle), "a new pointer cycle is a regression"],
+    ["ignore", JSON.stringify(d.ignore), "path prefixes/segments/globs to skip (`_test.go` and generated files are always skipped)"],
+    ["comment", String(d.comment), "post inline review comments"],
+    ["suggest", String(d.suggest), "include ```suggestion blocks with the reordered fields"],
+    ["drafts", String(d.drafts), "review draft PRs"],
+    ["rules", "{}", "per-rule severity: `MC101: off|error|warning|notice`"],
+    ["limits.maxFiles", String(d.limits.maxFiles), "Go files fetched per side"],
+    ["limits.maxBytes", String(d.limits.maxBytes), "bytes fetched per side"],
+    ["limits.maxFileBytes", String(d.limits.maxFileBytes), "larger files are skipped (and reported)"],
+    ["limits.maxPackages", String(d.limits.maxPackages), "packages analysed per side"],
+    ["limits.maxComments", String(d.limits.maxComments), "inline comments per review"],
+  ];
+  return ["| key | default | meaning |", "|---|---|---|", ...rows.map((r) => `| \`${r[0]}\` | \`${r[1]}\` | ${r[2]} |`)].join("\n");
+}

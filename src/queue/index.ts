@@ -1,0 +1,178 @@
+// The review queue: one BullMQ queue, small typed job data, dedup ids and job options.
+// The webhook handlers only call enqueueReview(); workers consume with createReviewWorker().
+import { Queue, Worker, type ConnectionOptions, type JobsOptions, type Processor, type WorkerOptions } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+import type { Arch } from "../analysis/model.ts";
+
+export const JOB_NAME = "review";
+
+export type Trigger = "pull_request" | "rerequested" | "command";
+
+/** What a job carries. Keep it small: everything else is fetched by the worker. */
+export interface ReviewJobData {
+  v: 1;
+  installationId: number;
+  owner: string;
+  repo: string;
+  /** The PR number; null when a rerequest came for a fork PR and the worker must find it by head SHA. */
+  pull: number | null;
+  /** Empty for `/memcheck` commands: the worker uses the PR's current head. */
+  baseSha: string;
+  headSha: string;
+  trigger: Trigger;
+  deliveryId: string;
+  /** The queued check run created by the webhook handler, when there is one. */
+  checkRunId?: number;
+  /** Epoch ms of the webhook; the newest registration for a PR wins. */
+  at: number;
+  options?: {
+    archs?: Arch[];
+    /** `/memcheck explain TypeName`. */
+    explain?: string;
+    /** The comment that asked (for `/memcheck`). */
+    commentId?: number;
+    sender?: string;
+  };
+}
+
+export interface QueueSettings {
+  /** Queue name (MEMCHECK_QUEUE, default "memcheck"). */
+  name: string;
+  /** BullMQ key prefix (MEMCHECK_QUEUE_PREFIX, default "bull"). Use "{memcheck}" on Redis Cluster. */
+  prefix: string;
+  /** Debounce window for a burst of pushes to one PR (MEMCHECK_DEBOUNCE_MS, default 3000). */
+  debounceMs: number;
+  attempts: number;
+  backoffMs: number;
+  /** Worker lock duration (MEMCHECK_LOCK_MS, default 30000). */
+  lockDuration: number;
+  /** Stalled-job check interval (MEMCHECK_STALLED_MS, default 30000). */
+  stalledInterval: number;
+  concurrency: number;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, key: string, dflt: number, min = 0): number {
+  const raw = env[key];
+  if (raw === undefined || raw === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${key} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function queueSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): QueueSettings {
+  return {
+    name: env.MEMCHECK_QUEUE || "memcheck",
+    prefix: env.MEMCHECK_QUEUE_PREFIX || "bull",
+    debounceMs: intEnv(env, "MEMCHECK_DEBOUNCE_MS", 3000),
+    attempts: intEnv(env, "MEMCHECK_ATTEMPTS", 5, 1),
+    backoffMs: intEnv(env, "MEMCHECK_BACKOFF_MS", 5000),
+    lockDuration: intEnv(env, "MEMCHECK_LOCK_MS", 30000, 1000),
+    stalledInterval: intEnv(env, "MEMCHECK_STALLED_MS", 30000, 500),
+    concurrency: intEnv(env, "MEMCHECK_CONCURRENCY", 2, 1),
+  };
+}
+
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+/** A connection for queues (fail fast) or workers (maxRetriesPerRequest: null, as BullMQ requires). */
+export function redisConnection(url = process.env.REDIS_URL || DEFAULT_REDIS_URL, forWorker = false): Redis {
+  const opts: RedisOptions = forWorker
+    ? { maxRetriesPerRequest: null }
+    : { maxRetriesPerRequest: 1, enableOfflineQueue: false };
+  return new Redis(url, opts);
+}
+
+/** BullMQ job ids may not contain ":" nor be integers. */
+export function safeId(s: string): string {
+  const cleaned = s.replace(/[^A-Za-z0-9._\-#/@]/g, "_").slice(0, 200);
+  return /^\d+$/.test(cleaned) ? `n${cleaned}` : cleaned;
+}
+
+/** One job per webhook delivery: a redelivery (same X-GitHub-Delivery) is a no-op. */
+export function jobIdFor(deliveryId: string): string {
+  return `gh-${safeId(deliveryId)}`;
+}
+
+/** Jobs of one PR share this id; a burst collapses to the newest head. */
+export function dedupIdFor(d: Pick<ReviewJobData, "owner" | "repo" | "pull" | "headSha">): string {
+  return safeId(d.pull != null ? `${d.owner}/${d.repo}#${d.pull}` : `${d.owner}/${d.repo}@${d.headSha}`);
+}
+
+export function jobOptions(s: QueueSettings, data: ReviewJobData): JobsOptions {
+  return {
+    jobId: jobIdFor(data.deliveryId),
+    // Debounce: while the job waits out `delay`, a newer push replaces it; while it runs, the newest
+    // push is kept and runs after it (at most one active plus one waiting per PR).
+    delay: data.trigger === "pull_request" ? s.debounceMs : 0,
+    deduplication: { id: dedupIdFor(data), replace: true, keepLastIfActive: true },
+    attempts: s.attempts,
+    backoff: { type: "exponential", delay: s.backoffMs },
+    removeOnComplete: { age: 24 * 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+  };
+}
+
+/** Key of the newest registration for one PR. The worker reads it to run the newest head only. */
+export function latestKey(s: Pick<QueueSettings, "prefix" | "name">, d: Pick<ReviewJobData, "owner" | "repo" | "pull" | "headSha">): string {
+  return `${s.prefix}:${s.name}:memcheck-latest:${dedupIdFor(d)}`;
+}
+
+export interface ReviewQueue {
+  settings: QueueSettings;
+  queue: Queue<ReviewJobData>;
+  /** The queue's Redis client (for the latest-head keys). */
+  redis: Redis;
+  /** Enqueue a review; returns the job id that will run (possibly an existing one). Throws when Redis is down. */
+  enqueue(data: ReviewJobData): Promise<{ id: string; duplicate: boolean }>;
+  /** True if a job for this delivery already exists (a redelivery). */
+  hasDelivery(deliveryId: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function createReviewQueue(opts: { connection?: Redis; settings?: Partial<QueueSettings>; redisUrl?: string } = {}): ReviewQueue {
+  const settings = { ...queueSettingsFromEnv(), ...opts.settings };
+  const ownConnection = !opts.connection;
+  const redis = opts.connection ?? redisConnection(opts.redisUrl);
+  const queue = new Queue<ReviewJobData>(settings.name, { connection: redis as ConnectionOptions, prefix: settings.prefix });
+  // Surface connection errors through the add() rejection rather than as unhandled events.
+  queue.on("error", () => {});
+  return {
+    settings,
+    queue,
+    redis,
+    async enqueue(data) {
+      const o = jobOptions(settings, data);
+      // Record the newest head for this PR first (7 days TTL); the worker reads it.
+      await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600);
+      const job = await queue.add(JOB_NAME as any, data as any, o);
+      return { id: job.id ?? "", duplicate: job.id !== o.jobId };
+    },
+    async hasDelivery(deliveryId) {
+      return (await queue.getJob(jobIdFor(deliveryId))) != null;
+    },
+    async close() {
+      await queue.close();
+      if (ownConnection) redis.disconnect();
+    },
+  };
+}
+
+export function workerOptions(s: QueueSettings, connection: Redis): WorkerOptions {
+  return {
+    connection: connection as ConnectionOptions,
+    prefix: s.prefix,
+    concurrency: s.concurrency,
+    lockDuration: s.lockDuration,
+    stalledInterval: s.stalledInterval,
+    maxStalledCount: 2,
+  };
+}
+
+export function createReviewWorker(
+  processor: Processor<ReviewJobData>,
+  opts: { connection?: Redis; settings?: Partial<QueueSettings>; redisUrl?: string; autorun?: boolean } = {},
+): Worker<ReviewJobData> {
+  const settings = { ...queueSettingsFromEnv(), ...opts.settings };
+  const connection = opts.connection ?? redisConnection(opts.redisUrl, true);
+  return new Worker<ReviewJobData>(settings.name, processor, { ...workerOptions(settings, connection), autorun: opts.autorun ?? true });
+}
