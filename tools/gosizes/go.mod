@@ -1,0 +1,3 @@
+module memcheck/tools/gosizes
+
+go 1.19
