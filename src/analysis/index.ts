@@ -1,0 +1,211 @@
+// The analysis entry points: source text in, layouts and findings out. No I/O happens here.
+import { loadGoGrammar } from "./grammar.ts";
+import { parseFile, type FileDecls, type HazardCollector } from "./parse.ts";
+import { fileNameSatisfied } from "./buildtags.ts";
+import { ModuleMap, dirOf, fileBaseName, isListedDir, parseGoMod, selectFiles, type Module } from "./packages.ts";
+import { Resolver, Unresolved, buildPackageInfo, type PackageInfo, type PackageSource } from "./types.ts";
+import { PointerGraph } from "./pointers.ts";
+import { structLayout } from "./layout.ts";
+import { wordSize } from "./sizes.ts";
+import { stdlibType } from "./stdlib.ts";
+import {
+  DEFAULT_ARCH, DEFAULT_GOOS,
+  type Analysis, type AnalyzeOptions, type Arch, type Diagnostic, type Finding, type PendingFinding, type SourceFile, type StructReport,
+} from "./model.ts";
+
+export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
+
+/** Should this path be parsed at all for these options? Cheap: file names only. */
+export function wantsFile(file: string, options: AnalyzeOptions): boolean {
+  if (!file.endsWith(".go")) return false;
+  const archs = options.archs?.length ? options.archs : [DEFAULT_ARCH];
+  const goos = options.goos ?? DEFAULT_GOOS;
+  const base = fileBaseName(file);
+  return archs.some((goarch) => fileNameSatisfied(base, { goos, goarch }, options.tests ?? false));
+}
+
+/** Why a file's text cannot be analysed (too big, binary), or undefined when it can. */
+export function rejectText(file: string, text: string, options: AnalyzeOptions): string | undefined {
+  const max = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  if (text.length > max) return `skipped: ${text.length} bytes is over the ${max}-byte limit per file`;
+  if (text.indexOf("\u0000") >= 0) return "skipped: binary content";
+  return undefined;
+}
+
+/** Parse one file, or describe why it was skipped. */
+export function parseSource(file: SourceFile, options: AnalyzeOptions, hazards?: HazardCollector): FileDecls {
+  const why = rejectText(file.path, file.text, options);
+  if (why) {
+    return {
+      path: file.path, packageName: "", imports: [], constraint: { plusBuild: [] }, types: [], consts: [], vars: [],
+      diagnostics: [{ file: file.path, message: why }], hazards: [], bytes: file.text.length,
+    };
+  }
+  return parseFile(file.path, file.text, hazards);
+}
+
+/** Analyse source files held in memory: the whole pipeline in one call. */
+export async function analyzeFiles(files: SourceFile[], options: AnalyzeOptions = {}, hazards?: HazardCollector): Promise<Analysis> {
+  await loadGoGrammar();
+  const started = performance.now();
+  const modules = files.filter((f) => f.path === "go.mod" || f.path.endsWith("/go.mod")).flatMap((f) => moduleOf(f));
+  const parsed = files.filter((f) => wantsFile(f.path, options)).map((f) => parseSource(f, options, options.rules ? hazards : undefined));
+  const analysis = analyzeParsed(parsed, modules, options);
+  analysis.stats.parseMs = Math.round(performance.now() - started - analysis.stats.layoutMs);
+  return analysis;
+}
+
+export function moduleOf(goMod: SourceFile): Module[] {
+  const p = parseGoMod(goMod.text);
+  return p ? [{ dir: dirOf(goMod.path), path: p }] : [];
+}
+
+/** Build every struct's layout from parsed declarations, for every requested arch. */
+export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: AnalyzeOptions = {}): Analysis {
+  const started = performance.now();
+  const archs: Arch[] = options.archs?.length ? [...new Set(options.archs)] : [DEFAULT_ARCH];
+  const goos = options.goos ?? DEFAULT_GOOS;
+  const moduleMap = new ModuleMap(modules);
+  const diagnostics: Diagnostic[] = parsed.flatMap((f) => f.diagnostics);
+
+  const byDir = new Map<string, FileDecls[]>();
+  for (const f of parsed) {
+    const d = dirOf(f.path);
+    let list = byDir.get(d);
+    if (!list) byDir.set(d, (list = []));
+    list.push(f);
+  }
+
+  // Archs that select the same files everywhere, with the same word size and stdlib layouts, share one resolution.
+  const groups = new Map<string, { archs: Arch[]; selection: Map<string, FileDecls[]> }>();
+  for (const arch of archs) {
+    const selection = new Map<string, FileDecls[]>();
+    const sig: string[] = [String(wordSize(arch)), stdlibSignature(arch)];
+    for (const [dir, files] of byDir) {
+      const chosen = selectFiles(files, { goos, goarch: arch }, options.tests ?? false, arch === archs[0] ? diagnostics : undefined);
+      selection.set(dir, chosen);
+      sig.push(dir + ":" + chosen.map((f) => f.path).join(","));
+    }
+    const key = sig.join("|");
+    const g = groups.get(key);
+    if (g) g.archs.push(arch);
+    else groups.set(key, { archs: [arch], selection });
+  }
+
+  const reports = new Map<string, StructReport>();
+  for (const { archs: groupArchs, selection } of groups.values()) {
+    const packages = new Map<string, PackageInfo>();
+    const packageOfDir = (dir: string): PackageInfo | undefined => {
+      let p = packages.get(dir);
+      if (!p) {
+        const files = selection.get(dir);
+        if (!files || files.length === 0) return undefined;
+        p = buildPackageInfo(dir, moduleMap.importPathOf(dir), files);
+        packages.set(dir, p);
+      }
+      return p;
+    };
+    const source: PackageSource = {
+      packageByPath: (importPath) => {
+        for (const dir of moduleMap.dirsFor(importPath)) {
+          const p = packageOfDir(dir);
+          if (p) return p;
+        }
+        return undefined;
+      },
+    };
+    const resolver = new Resolver(groupArchs[0], wordSize(groupArchs[0]), source);
+    const graph = new PointerGraph();
+    for (const dir of selection.keys()) {
+      if (!isListedDir(dir)) continue;
+      const pkg = packageOfDir(dir);
+      if (!pkg) continue;
+      for (const [name, { spec, file }] of pkg.types) {
+        if (spec.alias) continue;
+        const key = `${file.path}:${spec.line}:${name}`;
+        const entry = (): StructReport => {
+          let r = reports.get(key);
+          if (!r) {
+            r = {
+              package: pkg.importPath, dir, file: file.path, line: spec.line, name,
+              generic: spec.typeParams.length > 0, resolved: false, unresolved: [], layouts: {},
+              ...(spec.source ? { source: spec.source } : {}),
+            };
+            reports.set(key, r);
+          }
+          return r;
+        };
+        if (spec.typeParams.length > 0) {
+          if (spec.type.k === "struct") entry();
+          continue;
+        }
+        try {
+          const t = resolver.resolveNamed(pkg, spec, file, []);
+          if (t.kind !== "struct") continue;
+          const layout = structLayout(name, t, graph);
+          const r = entry();
+          for (const arch of groupArchs) r.layouts[arch] = layout;
+        } catch (err) {
+          if (!(err instanceof Unresolved)) throw err;
+          if (spec.type.k !== "struct") continue;
+          const r = entry();
+          for (const n of err.names) if (!r.unresolved.includes(n)) r.unresolved.push(n);
+        }
+      }
+    }
+  }
+
+  const structs = [...reports.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
+  for (const s of structs) {
+    // Archs whose build does not include the file are not "unresolved"; only those that include it count.
+    s.resolved = !s.generic && s.unresolved.length === 0 && Object.keys(s.layouts).length > 0;
+  }
+  const findings = settleHazards(parsed.flatMap((f) => f.hazards), structs);
+  return {
+    schema: "memcheck.layout/v1",
+    goos,
+    archs,
+    structs,
+    diagnostics,
+    findings,
+    stats: {
+      files: parsed.length,
+      bytes: parsed.reduce((n, f) => n + f.bytes, 0),
+      parseMs: 0,
+      layoutMs: Math.round(performance.now() - started),
+    },
+  };
+}
+
+/** Keep pending hazard findings whose package-level condition holds. */
+function settleHazards(pending: PendingFinding[], structs: StructReport[]): Finding[] {
+  const out: Finding[] = [];
+  for (const p of pending) {
+    const { requiresPointerStruct, ...finding } = p;
+    if (requiresPointerStruct) {
+      const dir = dirOf(p.file);
+      const s = structs.find((x) => x.dir === dir && x.name === requiresPointerStruct);
+      const layout = s && Object.values(s.layouts)[0];
+      if (!layout || layout.ptrBytes === 0) continue;
+    }
+    out.push(finding);
+  }
+  return out;
+}
+
+const stdlibSignatures = new Map<Arch, string>();
+function stdlibSignature(arch: Arch): string {
+  let sig = stdlibSignatures.get(arch);
+  if (sig === undefined) {
+    // Cheap fingerprint: a handful of word-size-sensitive types.
+    sig = ["sync/atomic.Int64", "time.Time", "sync.Mutex", "net/http.Request"]
+      .map((k) => {
+        const [p, n] = [k.slice(0, k.lastIndexOf(".")), k.slice(k.lastIndexOf(".") + 1)];
+        const l = stdlibType(p, n)?.layouts[arch];
+        return l ? `${l.size}/${l.align}/${l.ptrBytes}` : "-";
+      })
+      .join(",");
+    stdlibSignatures.set(arch, sig);
+  }
+  return sig;
+}

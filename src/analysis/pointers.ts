@@ -1,0 +1,61 @@
+// Pointer-chain depth over the type graph: the longest chain of pointer hops (pointers, slices,
+// maps, channels) from a struct through the types it reaches. A cycle is reported as cyclic,
+// with its path, never as a number.
+import type { RType } from "./types.ts";
+
+export interface PointerReach {
+  depth: number;
+  /** Hop labels, e.g. ["*Customer", "*Address"]; for a cycle it ends where the loop closes. */
+  chain: string[];
+  cyclic: boolean;
+}
+
+interface Walk extends PointerReach {
+  /** The named type where an unfinished cycle closes; results inside it are not memoised. */
+  openAt?: string;
+}
+
+const LEAF: Walk = { depth: 0, chain: [], cyclic: false };
+/** Bound on visited nodes per struct, so hostile graphs cannot take unbounded time. */
+const STEP_BUDGET = 20_000;
+
+export class PointerGraph {
+  private memo = new Map<string, Walk>();
+
+  reach(root: RType): PointerReach {
+    const state = { steps: 0, stack: [] as string[] };
+    const r = this.visit(root, state);
+    return { depth: r.depth, chain: r.chain, cyclic: r.cyclic };
+  }
+
+  private visit(t: RType, state: { steps: number; stack: string[] }): Walk {
+    if (++state.steps > STEP_BUDGET) return LEAF;
+    const key = t.named;
+    if (key) {
+      const m = this.memo.get(key);
+      if (m) return m;
+      if (state.stack.includes(key)) return { depth: 0, chain: [], cyclic: true, openAt: key };
+      state.stack.push(key);
+    }
+    let best: Walk = LEAF;
+    const consider = (w: Walk) => {
+      if (w.cyclic && !best.cyclic) best = w;
+      else if (!w.cyclic && !best.cyclic && w.depth > best.depth) best = w;
+    };
+    if (t.fields) for (const f of t.fields) consider(this.visit(f.type, state));
+    if (t.elem) consider(this.visit(t.elem, state));
+    if (t.hops) {
+      for (const hop of t.hops) {
+        const target = hop.target();
+        const sub = target ? this.visit(target, state) : LEAF;
+        consider({ depth: sub.depth + 1, chain: [hop.label, ...sub.chain], cyclic: sub.cyclic, openAt: sub.openAt });
+      }
+    }
+    if (key) {
+      state.stack.pop();
+      if (best.openAt === key) best = { ...best, openAt: undefined };
+      if (!best.openAt) this.memo.set(key, best);
+    }
+    return best;
+  }
+}

@@ -1,0 +1,61 @@
+// The standard library types that structs commonly hold, per arch, generated from Go itself by
+// tools/gosizes (see scripts/ and docs/verification.md). Never typed by hand.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Arch } from "./model.ts";
+
+export interface StdlibLayout {
+  size: number;
+  align: number;
+  ptrBytes: number;
+}
+
+export interface StdlibType {
+  /** The underlying kind: struct, interface, pointer, slice, map, chan, func, string, basic, array, unsafe.Pointer. */
+  kind: string;
+  generic?: boolean;
+  note?: string;
+  layouts: Partial<Record<Arch, StdlibLayout>>;
+}
+
+interface StdlibTable {
+  schema: string;
+  goVersion: string;
+  types: Record<string, StdlibType>;
+  consts?: Record<string, string>;
+}
+
+let table: StdlibTable | undefined;
+
+function load(): StdlibTable {
+  if (!table) {
+    try {
+      const file = fileURLToPath(new URL("./stdlib-table.json", import.meta.url));
+      table = JSON.parse(readFileSync(file, "utf8")) as StdlibTable;
+    } catch {
+      table = { schema: "memcheck.stdlib/v1", goVersion: "none", types: {} };
+    }
+  }
+  return table;
+}
+
+/** A stdlib type by import path and name, e.g. ("sync/atomic", "Int64"). */
+export function stdlibType(importPath: string, name: string): StdlibType | undefined {
+  return load().types[`${importPath}.${name}`];
+}
+
+/** An integer constant of the standard library, e.g. ("crypto/sha256", "Size"). */
+export function stdlibConst(importPath: string, name: string): bigint | undefined {
+  const v = load().consts?.[`${importPath}.${name}`];
+  return v === undefined ? undefined : BigInt(v);
+}
+
+export function stdlibGoVersion(): string {
+  return load().goVersion;
+}
+
+/** Standard library import paths have no dot in their first element. */
+export function isStdlibPath(importPath: string): boolean {
+  const first = importPath.split("/")[0];
+  return !first.includes(".") && importPath !== "C";
+}
