@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
+	"go/constant"
 	"go/types"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -80,6 +80,10 @@ type StdTable struct {
 	Archs     []string            `json:"archs"`
 	Packages  []string            `json:"packages"`
 	Types     map[string]*StdType `json:"types"`
+	// Integer constants with the same value on every arch, as decimal strings.
+	Consts map[string]string `json:"consts"`
+	// Integer constants whose value depends on the arch (math.MaxInt, strconv.IntSize, ...).
+	ArchConsts map[string]map[string]string `json:"archConsts"`
 }
 
 func kindOf(t types.Type) string {
@@ -149,7 +153,9 @@ func buildStdlib(pkgs []string, archs []string, goos string, withFields bool) *S
 		t    *StdType
 		arch string
 		lay  *ArchLayout
+		val  string // for constants
 	}
+	constResults := make([][]entry, len(archs))
 	results := make([][]entry, len(archs))
 	var wg sync.WaitGroup
 	for i, arch := range archs {
@@ -174,6 +180,10 @@ func buildStdlib(pkgs []string, archs []string, goos string, withFields bool) *S
 				scope := pkg.Types.Scope()
 				qual := types.RelativeTo(pkg.Types)
 				for _, name := range scope.Names() {
+					if c, ok := scope.Lookup(name).(*types.Const); ok && c.Exported() && c.Val().Kind() == constant.Int && p != "syscall" {
+						constResults[i] = append(constResults[i], entry{key: p + "." + name, arch: arch, val: c.Val().ExactString()})
+						continue
+					}
 					tn, ok := scope.Lookup(name).(*types.TypeName)
 					if !ok || !tn.Exported() {
 						continue
@@ -252,12 +262,30 @@ func buildStdlib(pkgs []string, archs []string, goos string, withFields bool) *S
 			}
 		}
 	}
-	keys := make([]string, 0, len(tab.Types))
-	for k := range tab.Types {
-		keys = append(keys, k)
+	tab.Consts = map[string]string{}
+	tab.ArchConsts = map[string]map[string]string{}
+	perConst := map[string]map[string]string{}
+	for _, rs := range constResults {
+		for _, e := range rs {
+			if perConst[e.key] == nil {
+				perConst[e.key] = map[string]string{}
+			}
+			perConst[e.key][e.arch] = e.val
+		}
 	}
-	sort.Strings(keys)
-	_ = keys
+	for k, m := range perConst {
+		vals := map[string]bool{}
+		for _, v := range m {
+			vals[v] = true
+		}
+		if len(vals) == 1 && len(m) == len(archs) {
+			for _, v := range m {
+				tab.Consts[k] = v
+			}
+		} else {
+			tab.ArchConsts[k] = m
+		}
+	}
 	return tab
 }
 
