@@ -11,11 +11,10 @@ export function signed(n: number): string {
   return n > 0 ? `+${n}` : n < 0 ? `−${-n}` : "±0";
 }
 
-/** "48 → 64" or "48" when equal; "—" for a missing side. */
+/** "48 → 64", or "48" when equal or when only one side exists (added or removed structs). */
 export function change(before: number | undefined, after: number | undefined): string {
-  const b = before === undefined ? "—" : String(before);
-  const a = after === undefined ? "—" : String(after);
-  return before === after ? a : `${b} → ${a}`;
+  if (before === undefined || after === undefined) return String(after ?? before ?? "—");
+  return before === after ? String(after) : `${before} → ${after}`;
 }
 
 /** The arch whose delta represents a struct: the primary arch if it has one, else the first. */

@@ -102,6 +102,7 @@ function tableRow(s: StructDiff, archs: readonly Arch[], o: SummaryOptions): str
 
 /** "386: 36 → 48 B (+12), size class 48 → 48" for every other arch whose change differs. */
 function archNotes(s: StructDiff, archs: readonly Arch[]): string | undefined {
+  if (s.kind !== "changed") return undefined;
   const a0 = deltaArch(s, archs);
   const d0 = a0 ? s.deltas[a0] : undefined;
   const notes: string[] = [];

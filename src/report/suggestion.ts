@@ -108,7 +108,10 @@ export function planReorder(struct: StructReport, arch: Arch, fileText?: string)
   if (!layout) return no(`no layout on ${arch}`);
   const src = struct.source;
   if (!src) return no("no source positions");
-  if (src.directives.some((d) => /keep-order|ignore/.test(d))) return no("//memcheck:keep-order or ignore directive");
+  // "keep-order" and a bare "ignore" block it; "ignore MC101" only silences that rule.
+  if (src.directives.some((d) => /^(keep-order\b|ignore$)/.test(d.replace(/^\/\/\s*/, "").replace(/^memcheck:/, "").trim()))) {
+    return no("//memcheck:keep-order or //memcheck:ignore directive");
+  }
   if (layout.fields.some((f) => /(^|\.)HostLayout$/.test(f.type.trim()))) return no("has a structs.HostLayout field");
   if (layout.optimalSize >= layout.size) return no("field order is already optimal");
 
