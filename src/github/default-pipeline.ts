@@ -1,0 +1,38 @@
+// The real pipeline: src/pipeline.ts (engine + diff + rules) and the reporters in src/report/.
+import { review } from "../pipeline.ts";
+import { ParseCache } from "../engine.ts";
+import { checkAnnotations, checkSummary, checkTitle, conclusion, layoutDiagram, parseMarker, reviewComments } from "../report/index.ts";
+import type { Pipeline } from "./pipeline.ts";
+
+/** Strip ```suggestion blocks (config `suggest: false`); the comment keeps its text and diagram. */
+export function withoutSuggestions(body: string): string {
+  return body.replace(/(`{3,})suggestion\n[\s\S]*?\n\1\n?/g, "");
+}
+
+export function defaultPipeline(o: { parseCache?: ParseCache; threads?: number } = {}): Pipeline {
+  // Parsed declarations are shared across jobs: the base of a PR is shared by every PR on the branch.
+  const cache = o.parseCache ?? new ParseCache(Number(process.env.MEMCHECK_PARSE_CACHE_ENTRIES) || 20_000);
+  return {
+    async review(base, head, i) {
+      return review(base, head, {
+        archs: i.archs,
+        thresholds: i.thresholds,
+        ruleConfig: i.rules as any,
+        changedLines: i.changedLines,
+        maxFileBytes: i.maxFileBytes,
+        cache,
+        ...(o.threads ? { threads: o.threads } : {}),
+      });
+    },
+    title: (d) => checkTitle(d),
+    summary: (d, s) => checkSummary(d, { skipped: s.skipped }),
+    conclusion: (d) => conclusion(d),
+    annotations: (d) => checkAnnotations(d),
+    reviewComments(d, changed, r) {
+      const cs = reviewComments(d, changed, { maxComments: r.maxComments, fileText: r.fileText });
+      return r.suggest ? cs : cs.map((c) => ({ ...c, body: withoutSuggestions(c.body) }));
+    },
+    parseMarker: (b) => parseMarker(b),
+    diagram: (s, a) => layoutDiagram(s, a),
+  };
+}

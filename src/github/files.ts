@@ -1,0 +1,96 @@
+// PR files: every page of pulls.listFiles, the changed lines of each file from its patch, and the
+// Go packages (directories) a PR touches.
+import { isIgnored } from "../config.ts";
+
+export interface PrFile {
+  filename: string;
+  status: string;
+  previous_filename?: string;
+  patch?: string;
+  sha?: string | null;
+}
+
+/** path -> lines (1-based, head side) added or modified by the PR. */
+export type ChangedLines = Map<string, Set<number>>;
+
+/** GitHub returns at most 3,000 files, 100 per page. */
+export const MAX_PR_FILES = 3000;
+
+export async function listPrFiles(octokit: any, owner: string, repo: string, pull_number: number): Promise<PrFile[]> {
+  const out: PrFile[] = [];
+  for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listFiles, { owner, repo, pull_number, per_page: 100 })) {
+    for (const f of page.data as PrFile[]) out.push(f);
+    if (out.length >= MAX_PR_FILES) break;
+  }
+  return out.slice(0, MAX_PR_FILES);
+}
+
+/** Added lines on the head side of a unified diff patch (GitHub's `patch` field, hunks only). */
+export function addedLines(patch: string | undefined): Set<number> {
+  const lines = new Set<number>();
+  if (!patch) return lines;
+  let n = 0;
+  let inHunk = false;
+  for (const raw of patch.split("\n")) {
+    const h = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(raw);
+    if (h) {
+      n = Number(h[1]);
+      inHunk = true;
+      continue;
+    }
+    if (!inHunk) continue;
+    const c = raw[0];
+    if (c === "+") lines.add(n++);
+    else if (c === " " || raw === "") n++;
+    // "-" lines and "\ No newline at end of file" do not advance the head side.
+  }
+  return lines;
+}
+
+export function changedLinesOf(files: PrFile[]): ChangedLines {
+  const m: ChangedLines = new Map();
+  for (const f of files) {
+    if (f.status === "removed") continue;
+    const s = addedLines(f.patch);
+    if (s.size) m.set(f.filename, s);
+  }
+  return m;
+}
+
+export const GENERATED_RE = /^\/\/ Code generated .* DO NOT EDIT\.$/m;
+
+/** Go's rule: the marker line appears before the package clause. */
+export function isGenerated(text: string): boolean {
+  const head = text.slice(0, 8192);
+  const pkg = /^package\s/m.exec(head);
+  return GENERATED_RE.test(pkg ? head.slice(0, pkg.index) : head);
+}
+
+export function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : path.slice(0, i);
+}
+
+/** A Go source file the review considers: .go, not a test, not under an ignored path. */
+export function isReviewedGoFile(path: string, ignore: string[]): boolean {
+  return path.endsWith(".go") && !path.endsWith("_test.go") && !isIgnored(path, ignore);
+}
+
+export interface Touched {
+  /** Directories with changed Go files (head side; base side for removed files and renames). */
+  dirs: string[];
+  /** The changed Go files considered (head paths). */
+  files: string[];
+}
+
+export function touchedPackages(files: PrFile[], ignore: string[]): Touched {
+  const dirs = new Set<string>();
+  const changed: string[] = [];
+  for (const f of files) {
+    for (const p of [f.filename, f.previous_filename]) {
+      if (p && isReviewedGoFile(p, ignore)) dirs.add(dirOf(p));
+    }
+    if (f.status !== "removed" && isReviewedGoFile(f.filename, ignore)) changed.push(f.filename);
+  }
+  return { dirs: [...dirs].sort(), files: changed };
+}

@@ -1,0 +1,34 @@
+// `npm run worker`: review workers only (scale these separately from the webhook server).
+import { pathToFileURL } from "node:url";
+import { createProbot, type Probot } from "probot";
+import { defaultPipeline } from "../src/github/default-pipeline.ts";
+import { createWorkerRuntime, type WorkerRuntime } from "./runtime.ts";
+
+/** Start a worker that authenticates through `probot` (so GHE_HOST / GHE_PROTOCOL apply). */
+export async function startWorker(probot: Probot): Promise<WorkerRuntime> {
+  const rt = createWorkerRuntime({ probot, pipeline: defaultPipeline() });
+  probot.log.info(`memcheck: worker on queue ${rt.worker.name}`);
+  return rt;
+}
+
+async function main() {
+  const probot = createProbot();
+  const rt = await startWorker(probot);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    probot.log.info(`memcheck: ${signal}, draining worker`);
+    await rt.close(); // waits for the running jobs
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
