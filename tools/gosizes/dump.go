@@ -220,6 +220,12 @@ func (d *dumper) declIssues(pkg *Package, spec *ast.TypeSpec) []string {
 			add(e.Msg)
 		}
 	}
+	// Errors reported at the type's name (declaration cycles).
+	for _, e := range pkg.Errors {
+		if e.Pos == spec.Name.Pos() && !strings.HasPrefix(e.Msg, "\t") {
+			add(e.Msg)
+		}
+	}
 	byValueSpans(spec.Type, func(n ast.Node) {
 		found := false
 		ast.Inspect(n, func(c ast.Node) bool {
@@ -323,20 +329,24 @@ func (d *dumper) issuesOf(obj *types.TypeName) []string {
 }
 
 // typeIssues walks everything t holds by value and collects what is unresolved.
-func (d *dumper) typeIssues(t types.Type, stack map[*types.TypeName]bool, add func(string)) {
+func (d *dumper) typeIssues(t types.Type, stack []types.Type, add func(string)) {
 	switch t := t.(type) {
 	case *types.Named:
 		obj := t.Origin().Obj()
-		if stack[obj] {
-			add("recursive type " + obj.Name())
+		for _, o := range stack {
+			if types.Identical(o, t) {
+				add("recursive type " + obj.Name())
+				return
+			}
+		}
+		if len(stack) > 100 {
+			add("type nesting too deep")
 			return
 		}
 		for _, s := range d.issuesOf(obj) {
 			add(s)
 		}
-		stack[obj] = true
-		d.typeIssues(t.Underlying(), stack, add)
-		delete(stack, obj)
+		d.typeIssues(t.Underlying(), append(stack, t), add)
 	case *types.Struct:
 		for i := 0; i < t.NumFields(); i++ {
 			d.typeIssues(t.Field(i).Type(), stack, add)
@@ -460,7 +470,7 @@ func (d *dumper) run(dirs []treeDir) []archResult {
 					if obj == nil {
 						add("declaration not type-checked")
 					} else {
-						d.typeIssues(obj.Type(), map[*types.TypeName]bool{}, add)
+						d.typeIssues(obj.Type(), nil, add)
 					}
 					if st == nil {
 						add("invalid type")
@@ -593,6 +603,13 @@ func dumpTree(root, goos string, archs []string) (*Output, error) {
 			out.Diagnostics = append(out.Diagnostics, dg)
 		}
 	}
+	sort.SliceStable(out.Diagnostics, func(i, j int) bool {
+		a, b := out.Diagnostics[i], out.Diagnostics[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
 	if out.Structs == nil {
 		out.Structs = []*StructReport{}
 	}
