@@ -1,0 +1,31 @@
+// MC151 padding waste: a struct that could shrink by reordering its fields by at least the
+// threshold (default 8 bytes), or whose reordered size falls into a smaller allocator size class.
+import type { Finding, StructReport } from "../model.ts";
+import { allocBytes, firstLayout, keepOrder, structIgnored } from "./structs.ts";
+
+export const MC151 = "MC151";
+export const DEFAULT_PADDING_WASTE = 8;
+
+export function mc151(structs: StructReport[], threshold = DEFAULT_PADDING_WASTE): Finding[] {
+  const out: Finding[] = [];
+  for (const s of structs) {
+    if (structIgnored(s, MC151) || keepOrder(s)) continue;
+    const fl = firstLayout(s);
+    if (!fl) continue;
+    const l = fl.layout;
+    if (l.size === 0 || l.optimalSize >= l.size) continue;
+    const saved = l.size - l.optimalSize;
+    const classNow = allocBytes(l.size);
+    const classOpt = allocBytes(l.optimalSize);
+    if (saved < threshold && classOpt >= classNow) continue;
+    out.push({
+      rule: MC151, severity: "notice", file: s.file, line: s.line,
+      message: `${s.name} is ${l.size} bytes on ${fl.arch}, ${l.padding} of them padding; ordering its fields as ` +
+        `${l.optimalOrder.join(", ")} makes it ${l.optimalSize} bytes (${saved} bytes, ` +
+        `${Math.round((saved / l.size) * 100)}% less` +
+        (classOpt < classNow ? `; new(${s.name}) drops from the ${classNow}-byte to the ${classOpt}-byte size class` : "") +
+        `). A million values save ${(saved * 1e6 / (1 << 20)).toFixed(1)} MiB in slices and arrays.`,
+    });
+  }
+  return out;
+}
