@@ -63,7 +63,12 @@ export function evalConst(e: ConstExpr, iota: number, scope: ConstScope, depth =
       switch (e.op) {
         case "-": return bounded(-int(x, "operand"));
         case "+": return int(x, "operand");
-        case "^": return -int(x, "operand") - 1n;
+        case "^": {
+          // On an unsigned typed operand (^uint(0)), ^ flips exactly that many bits.
+          const bits = e.x.k === "call" && e.x.fnType ? scope.unsignedBits?.(e.x.fnType) : undefined;
+          const v = int(x, "operand");
+          return bits === undefined ? -v - 1n : ((1n << BigInt(bits)) - 1n) ^ v;
+        }
         case "!":
           if (typeof x !== "boolean") throw new ConstError("! needs a boolean");
           return !x;

@@ -23,6 +23,7 @@ export function dirOf(file: string): string {
 
 /** Excluded from listings as `go build ./...` excludes them; vendor/ still serves imports. */
 export function isListedDir(dir: string): boolean {
+  if (dir === ".") return true;
   return !dir.split("/").some((p) => p === "vendor" || p === "testdata" || p.startsWith(".") || p.startsWith("_"));
 }
 

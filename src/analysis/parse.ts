@@ -211,7 +211,7 @@ function readTypeDecl(decl: Node, text: string, lines: LineIndex, out: FileDecls
     if (params) {
       for (const p of params.namedChildren) {
         if (!p) continue;
-        for (const n of p.childrenForFieldName("name")) if (n) typeParams.push(n.text);
+        for (const n of namedField(p, "name")) typeParams.push(n.text);
       }
     }
     const typeSpec: TypeSpecDecl = {
@@ -285,7 +285,7 @@ function structSource(structNode: Node, line: number, lines: LineIndex, directiv
 }
 
 function fieldNames(field: Node): string[] {
-  const names = field.childrenForFieldName("name").filter((n): n is Node => !!n).map((n) => n.text);
+  const names = namedField(field, "name").map((n) => n.text);
   if (names.length) return names;
   const t = field.childForFieldName("type");
   return [t ? embeddedName(t) : "_"];
@@ -306,7 +306,7 @@ function readFields(list: Node, depth: number): FieldDecl[] {
     if (!typeNode) continue;
     const tagNode = f.childForFieldName("tag");
     const tag = tagNode ? stringValue(tagNode) : undefined;
-    const names = f.childrenForFieldName("name").filter((n): n is Node => !!n);
+    const names = namedField(f, "name");
     const line = f.startPosition.row + 1;
     if (names.length === 0) {
       // Embedded field: `T`, `*T`, `pkg.T`, `*pkg.T`, `G[int]`. The `*` is an anonymous child.
@@ -400,7 +400,7 @@ function readConstDecl(decl: Node, text: string, out: FileDecls): void {
   let prevValues: ConstExpr[] = [];
   for (const spec of decl.namedChildren) {
     if (!spec || spec.type !== "const_spec") continue;
-    const names = spec.childrenForFieldName("name").filter((n): n is Node => !!n);
+    const names = namedField(spec, "name");
     const typeNode = spec.childForFieldName("type");
     const valueNode = spec.childForFieldName("value");
     if (valueNode) {
@@ -422,12 +422,39 @@ function readConstDecl(decl: Node, text: string, out: FileDecls): void {
 function readVarDecl(decl: Node, text: string, out: FileDecls): void {
   for (const spec of decl.descendantsOfType("var_spec")) {
     if (!spec) continue;
+    const names = namedField(spec, "name");
     const typeNode = spec.childForFieldName("type");
-    if (!typeNode) continue;
-    const type = toTypeExpr(typeNode, 0);
-    for (const n of spec.childrenForFieldName("name")) if (n) out.vars.push({ name: n.text, type });
+    if (typeNode) {
+      const type = toTypeExpr(typeNode, 0);
+      for (const n of names) out.vars.push({ name: n.text, type });
+      continue;
+    }
+    // `var x = T{...}` and `var x = [...]T{a, b}`: the literal gives the type.
+    const values = namedField(spec, "value")[0]?.namedChildren ?? [];
+    names.forEach((n, i) => {
+      const v = values[i];
+      const type = v?.type === "composite_literal" ? literalType(v) : undefined;
+      if (type) out.vars.push({ name: n.text, type });
+    });
   }
   void text;
+}
+
+function literalType(lit: Node): TypeExpr | undefined {
+  const t = lit.childForFieldName("type");
+  if (!t) return undefined;
+  if (t.type !== "implicit_length_array_type") return toTypeExpr(t, 0);
+  const body = lit.childForFieldName("body");
+  const elem = t.childForFieldName("element");
+  if (!body || !elem) return undefined;
+  const elems = body.namedChildren.filter((c) => c && c.type !== "comment");
+  if (elems.some((c) => c?.type === "keyed_element")) return undefined;
+  return { k: "array", len: { k: "int", v: BigInt(elems.length) }, elem: toTypeExpr(elem, 0) };
+}
+
+/** Children of a field name, without the anonymous "," tokens tree-sitter also tags with it. */
+function namedField(node: Node, field: string): Node[] {
+  return node.childrenForFieldName(field).filter((n): n is Node => !!n && n.isNamed);
 }
 
 export function parseIntLiteral(raw: string): bigint | undefined {

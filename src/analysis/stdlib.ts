@@ -8,12 +8,15 @@ export interface StdlibLayout {
   size: number;
   align: number;
   ptrBytes: number;
+  /** Per field: [offset, size, align, ptrBytes], in the order of StdlibType.fields. */
+  fields?: [number, number, number, number][];
 }
 
 export interface StdlibType {
   /** The underlying kind: struct, interface, pointer, slice, map, chan, func, string, basic, array, unsafe.Pointer. */
   kind: string;
   generic?: boolean;
+  fields?: { name: string; type: string }[];
   note?: string;
   layouts: Partial<Record<Arch, StdlibLayout>>;
 }
@@ -23,6 +26,8 @@ interface StdlibTable {
   goVersion: string;
   types: Record<string, StdlibType>;
   consts?: Record<string, string>;
+  /** Constants whose value depends on the arch (math.MaxInt, strconv.IntSize...). */
+  archConsts?: Record<string, Partial<Record<Arch, string>>>;
 }
 
 let table: StdlibTable | undefined;
@@ -45,8 +50,10 @@ export function stdlibType(importPath: string, name: string): StdlibType | undef
 }
 
 /** An integer constant of the standard library, e.g. ("crypto/sha256", "Size"). */
-export function stdlibConst(importPath: string, name: string): bigint | undefined {
-  const v = load().consts?.[`${importPath}.${name}`];
+export function stdlibConst(importPath: string, name: string, arch: Arch): bigint | undefined {
+  const key = `${importPath}.${name}`;
+  const t = load();
+  const v = t.archConsts?.[key]?.[arch] ?? t.consts?.[key];
   return v === undefined ? undefined : BigInt(v);
 }
 

@@ -74,7 +74,13 @@ export interface PackageSource {
   packageByPath(importPath: string): PackageInfo | undefined;
 }
 
-type Env = Map<string, RType>;
+/** A type argument: its canonical key now, its layout only when a value of it is laid out. */
+interface TypeArg {
+  key: string;
+  label: string;
+  get: () => RType;
+}
+type Env = Map<string, TypeArg>;
 interface Ctx {
   pkg: PackageInfo;
   file: FileDecls;
@@ -146,7 +152,7 @@ export class Resolver {
     switch (t.k) {
       case "name": {
         const param = ctx.env?.get(t.name);
-        if (param) return param;
+        if (param) return param.get();
         const local = ctx.pkg.types.get(t.name);
         if (local) return this.resolveNamed(ctx.pkg, local.spec, local.file, []);
         const b = this.basic(t.name);
@@ -162,7 +168,7 @@ export class Resolver {
       case "qual":
         return this.resolveQualified(t.pkg, t.name, [], ctx);
       case "generic": {
-        const args = t.args.map((a) => this.resolve(a, ctx));
+        const args = t.args.map((a) => this.typeArg(a, ctx));
         if (t.base.k === "name") {
           const local = ctx.pkg.types.get(t.base.name);
           if (!local) throw new Unresolved([t.base.name]);
@@ -220,7 +226,31 @@ export class Resolver {
     };
   }
 
-  private resolveQualified(pkgName: string, name: string, args: RType[], ctx: Ctx): RType {
+  /** Type arguments resolve lazily: `atomic.Pointer[T]` or `List[T]` may refer to the type being laid out. */
+  private typeArg(t: TypeExpr, ctx: Ctx): TypeArg {
+    let memo: RType | undefined;
+    return { key: this.exprKey(t, ctx), label: typeLabel(t), get: () => (memo ??= this.resolve(t, ctx)) };
+  }
+
+  /** A canonical key for a type expression, without laying it out. */
+  private exprKey(t: TypeExpr, ctx: Ctx): string {
+    switch (t.k) {
+      case "name":
+        return ctx.env?.get(t.name)?.key ?? (ctx.pkg.types.has(t.name) ? `${ctx.pkg.importPath}.${t.name}` : t.name);
+      case "qual":
+        return `${this.importPathOf(ctx, t.pkg) ?? t.pkg}.${t.name}`;
+      case "ptr": return `*${this.exprKey(t.elem, ctx)}`;
+      case "slice": return `[]${this.exprKey(t.elem, ctx)}`;
+      case "array": return `[${JSON.stringify(t.len, (_, v) => (typeof v === "bigint" ? v.toString() : v))}]${this.exprKey(t.elem, ctx)}`;
+      case "map": return `map[${this.exprKey(t.key, ctx)}]${this.exprKey(t.value, ctx)}`;
+      case "chan": return `chan ${this.exprKey(t.elem, ctx)}`;
+      case "generic": return `${this.exprKey(t.base, ctx)}[${t.args.map((a) => this.exprKey(a, ctx)).join(",")}]`;
+      case "struct": return `struct{${t.fields.map((f) => `${f.name} ${this.exprKey(f.type, ctx)} ${f.tag ?? ""}`).join(";")}}`;
+      default: return typeLabel(t);
+    }
+  }
+
+  private resolveQualified(pkgName: string, name: string, args: TypeArg[], ctx: Ctx): RType {
     if (pkgName === "unsafe" && name === "Pointer") {
       return { kind: "unsafe.Pointer", size: this.word, align: this.word, ptr: this.word, label: "unsafe.Pointer" };
     }
@@ -236,6 +266,14 @@ export class Resolver {
       const st = stdlibType(path, name);
       const layout = st?.layouts[this.arch];
       if (st && layout && (args.length === 0 || st.generic)) {
+        if (st.kind === "struct" && st.fields && layout.fields?.length === st.fields.length) {
+          // Fields from the table let `type T time.Time` be laid out like the compiler does.
+          const fields: RField[] = st.fields.map((f, i) => {
+            const [offset, size, align, ptr] = layout.fields![i];
+            return { name: f.name, typeText: f.type, embedded: false, offset, type: { kind: "opaque", size, align, ptr, label: f.type } };
+          });
+          return { kind: "struct", size: layout.size, align: layout.align, ptr: layout.ptrBytes, label: `${pkgName}.${name}`, named: `${path}.${name}`, fields };
+        }
         return {
           kind: "opaque", size: layout.size, align: layout.align, ptr: layout.ptrBytes, label: `${pkgName}.${name}`,
           named: `${path}.${name}`, opaqueKind: st.kind,
@@ -246,8 +284,8 @@ export class Resolver {
   }
 
   /** A package-level named type, instantiated with args when generic. */
-  resolveNamed(pkg: PackageInfo, spec: TypeSpecDecl, file: FileDecls, args: RType[]): RType {
-    const key = `${pkg.importPath}.${spec.name}${args.length ? `[${args.map(typeKey).join(",")}]` : ""}`;
+  resolveNamed(pkg: PackageInfo, spec: TypeSpecDecl, file: FileDecls, args: TypeArg[]): RType {
+    const key = `${pkg.importPath}.${spec.name}${args.length ? `[${args.map((a) => a.key).join(",")}]` : ""}`;
     const memo = this.named.get(key);
     if (memo instanceof Unresolved) throw memo;
     if (memo) return memo;
@@ -333,6 +371,14 @@ export class Resolver {
       if (x.k === "ident") {
         const v = ctx.pkg.vars.get(x.name);
         if (v) return this.resolve(v.spec.type, { pkg: ctx.pkg, file: v.file });
+        const c = ctx.pkg.consts.get(x.name);
+        if (c) {
+          if (c.spec.type) return this.resolve(c.spec.type, { pkg: ctx.pkg, file: c.file });
+          // An untyped constant takes its default type.
+          const value = this.constValue(ctx.pkg, x.name);
+          const basic = this.basic(typeof value === "string" ? "string" : typeof value === "boolean" ? "bool" : "int");
+          if (basic) return basic;
+        }
       }
       if (x.k === "call" && x.fnType && x.args.length === 1) return this.resolve(x.fnType, ctx);
       if (x.k === "selector") {
@@ -361,13 +407,17 @@ export class Resolver {
       constant: (name, pkgName) => {
         if (pkgName === undefined) {
           if (ctx.pkg.consts.has(name)) return this.constValue(ctx.pkg, name);
+          for (const imp of ctx.file.imports) {
+            const dot = imp.name === "." ? this.source.packageByPath(imp.path) : undefined;
+            if (dot?.consts.has(name)) return this.constValue(dot, name);
+          }
           return undefined;
         }
         const path = this.importPathOf(ctx, pkgName);
         if (!path) return undefined;
         const pkg = this.source.packageByPath(path);
         if (pkg) return this.constValue(pkg, name);
-        return stdlibConst(path, name) ?? builtinStdlibConst(path, name, this.word);
+        return stdlibConst(path, name, this.arch);
       },
       isType: (name, pkgName) => {
         if (pkgName !== undefined) return true;
@@ -423,10 +473,6 @@ function findField(t: RType, name: string): RField | undefined {
   return t.fields?.find((f) => f.name === name);
 }
 
-function typeKey(t: RType): string {
-  return t.named ?? `${t.kind}:${t.label}:${t.size}:${t.align}:${t.ptr}`;
-}
-
 export function typeLabel(t: TypeExpr): string {
   switch (t.k) {
     case "name": return t.name;
@@ -454,11 +500,4 @@ export function defaultImportName(path: string, source?: PackageSource): string 
   last = last.replace(/\.v\d+$/, "");
   if (last.startsWith("go-")) last = last.slice(3);
   return last.replace(/[.-]/g, "_");
-}
-
-/** Word-size dependent stdlib constants that the generated table cannot hold per arch. */
-function builtinStdlibConst(path: string, name: string, word: number): bigint | undefined {
-  if (path === "math/bits" && name === "UintSize") return BigInt(word * 8);
-  if (path === "strconv" && name === "IntSize") return BigInt(word * 8);
-  return undefined;
 }

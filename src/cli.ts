@@ -1,0 +1,223 @@
+// The `memcheck` command: the same engine as the GitHub App, on a local checkout.
+import { Command, InvalidArgumentError } from "commander";
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { ALL_ARCHS, type Analysis, type Arch, type Snapshot, type StructReport } from "./analysis/model.ts";
+import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
+import { LocalDirSnapshot, findEnclosingGoMod } from "./snapshot/local.ts";
+import { GitError, GitRevSnapshot, changedLines, repoRoot, resolveRef } from "./snapshot/git.ts";
+import { layoutTable } from "./report/layout-table.ts";
+import { layoutDiagram } from "./report/diagram.ts";
+import { checkSummary } from "./report/markdown.ts";
+import { textReport } from "./report/text.ts";
+import { toSarif } from "./report/sarif.ts";
+
+/** An error the user can fix: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+export function parseArchs(value: string): Arch[] {
+  const archs = value.split(",").map((a) => a.trim()).filter(Boolean);
+  for (const a of archs) {
+    if (!(ALL_ARCHS as readonly string[]).includes(a)) {
+      throw new InvalidArgumentError(`unknown arch "${a}" (known: ${ALL_ARCHS.join(", ")})`);
+    }
+  }
+  if (archs.length === 0) throw new InvalidArgumentError("empty arch list");
+  return archs as Arch[];
+}
+
+function progress(): EngineOptions["onProgress"] {
+  if (!process.stderr.isTTY) return undefined;
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (done === total) process.stderr.write("\r\x1b[K");
+    else if (now - last > 100) {
+      last = now;
+      process.stderr.write(`\rparsing ${done}/${total} files`);
+    }
+  };
+}
+
+/**
+ * A snapshot for a PATH argument. Inside a module but below its root, the whole module is read (so
+ * imports between its packages resolve) and the listing is narrowed to PATH afterwards.
+ */
+async function snapshotFor(target: string): Promise<{ snapshot: Snapshot; only?: string }> {
+  let info;
+  try {
+    info = await stat(target);
+  } catch {
+    throw new UsageError(`${target}: no such file or directory`);
+  }
+  if (!info.isDirectory()) {
+    if (!target.endsWith(".go")) throw new UsageError(`${target}: not a directory or a Go file`);
+    return snapshotFor(path.dirname(target));
+  }
+  const abs = path.resolve(target);
+  const mod = await findEnclosingGoMod(abs);
+  if (mod && mod.dir !== abs) {
+    const rel = path.relative(mod.dir, abs).split(path.sep).join("/");
+    return { snapshot: new LocalDirSnapshot(mod.dir), only: rel };
+  }
+  return { snapshot: new LocalDirSnapshot(abs) };
+}
+
+async function layoutOf(targets: string[], options: EngineOptions): Promise<Analysis> {
+  const results: Analysis[] = [];
+  for (const t of targets.length ? targets : ["."]) {
+    const { snapshot, only } = await snapshotFor(t);
+    const a = await analyzeSnapshot(snapshot, { ...options, onProgress: progress() });
+    if (only) a.structs = a.structs.filter((s) => s.dir === only || s.dir.startsWith(only + "/"));
+    if (a.stats.files === 0) throw new UsageError(`${t}: no Go files found`);
+    results.push(a);
+  }
+  const [first, ...rest] = results;
+  for (const r of rest) {
+    first.structs.push(...r.structs);
+    first.diagnostics.push(...r.diagnostics);
+    first.findings.push(...r.findings);
+    first.stats.files += r.stats.files;
+    first.stats.bytes += r.stats.bytes;
+  }
+  return first;
+}
+
+function findStruct(analysis: Analysis, name: string): StructReport[] {
+  const dot = name.lastIndexOf(".");
+  const [pkg, type] = dot > 0 ? [name.slice(0, dot), name.slice(dot + 1)] : [undefined, name];
+  return analysis.structs.filter(
+    (s) => s.name === type && (!pkg || s.package === pkg || s.package.endsWith("/" + pkg) || s.dir === pkg),
+  );
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : text + "\n");
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  // Set before the subcommands exist, so they inherit it: usage errors must exit 2, not 1.
+  program.exitOverride();
+  program
+    .name("memcheck")
+    .description("Exact Go struct layouts, GC pointer bytes, pointer chains and memory hazards, from source.")
+    .showHelpAfterError()
+    .addHelpText(
+      "after",
+      `
+Examples:
+  memcheck layout ./...                      every struct under the current directory (amd64)
+  memcheck layout ./pkg --arch amd64,386     two archs
+  memcheck layout . --json > layout.json     the memcheck.layout/v1 JSON schema
+  memcheck explain Order                     byte-by-byte diagram of one struct
+  memcheck diff --base origin/main           what this branch changes; exit 1 on a regression
+  memcheck diff --base main --markdown       the report the GitHub check run shows
+  memcheck check . --sarif > memcheck.sarif  every hazard finding in the tree`,
+    );
+
+  const common = (cmd: Command) =>
+    cmd
+      .option("--arch <list>", "comma-separated GOARCH list", parseArchs, ["amd64"] as Arch[])
+      .addHelpText("after", "")
+      .option("--goos <os>", "GOOS", "linux")
+      .option("--tests", "include _test.go files", false)
+      .option("--threads <n>", "parse threads (default: cores)", (v) => Number.parseInt(v, 10));
+
+  common(program.command("layout").argument("[paths...]", "directories (default .)"))
+    .description("list every struct's layout")
+    .option("--json", "print memcheck.layout/v1 JSON")
+    .action(async (paths: string[], opts) => {
+      const a = await layoutOf(paths.map(stripDots), { archs: opts.arch, goos: opts.goos, tests: opts.tests, threads: opts.threads });
+      if (opts.json) {
+        const { schema, goos, archs, structs } = a;
+        print(JSON.stringify({ schema, goos, archs, structs: structs.map(({ source: _s, ...rest }) => rest) }, null, 2));
+      } else {
+        print(layoutTable(a));
+      }
+    });
+
+  common(program.command("explain").argument("<type>", "struct name, or pkg.Name").argument("[path]", "directory", "."))
+    .description("byte-by-byte layout diagram of one struct, with its suggested order")
+    .action(async (type: string, dir: string, opts) => {
+      const a = await layoutOf([stripDots(dir)], { archs: opts.arch, goos: opts.goos, tests: opts.tests, threads: opts.threads });
+      const found = findStruct(a, type);
+      if (found.length === 0) throw new UsageError(`no struct named ${type} under ${dir}`);
+      for (const s of found) {
+        print(`${s.package}.${s.name}  ${s.file}:${s.line}`);
+        for (const arch of opts.arch as Arch[]) print(layoutDiagram(s, arch));
+      }
+    });
+
+  common(program.command("diff"))
+    .description("compare two git revisions; exit 1 when a regression passes the thresholds")
+    .requiredOption("--base <ref>", "base revision")
+    .option("--head <ref>", "head revision (default: the working tree)")
+    .option("--repo <dir>", "repository", ".")
+    .option("--json", "print the diff as JSON")
+    .option("--markdown", "print the check run's markdown report")
+    .option("--sarif", "print SARIF 2.1.0")
+    .option("--all-findings", "report hazard findings on unchanged lines too")
+    .action(async (opts) => {
+      const root = await repoRoot(opts.repo).catch(() => {
+        throw new UsageError(`${opts.repo}: not a git repository`);
+      });
+      const baseSha = await resolveRef(root, opts.base);
+      const headSha = opts.head ? await resolveRef(root, opts.head) : undefined;
+      const base = new GitRevSnapshot(root, baseSha, opts.base);
+      const head = headSha ? new GitRevSnapshot(root, headSha, opts.head) : new LocalDirSnapshot(root);
+      const changed = await changedLines(root, baseSha, headSha);
+      const { review } = await import("./pipeline.ts");
+      const { diff } = await review(base, head, {
+        archs: opts.arch, goos: opts.goos, tests: opts.tests, threads: opts.threads,
+        changedLines: changed, allFindings: opts.allFindings,
+      });
+      if (opts.json) print(JSON.stringify(diff, (k, v) => (k === "source" || k === "base" || k === "head" ? undefined : v), 2));
+      else if (opts.markdown) print(checkSummary(diff));
+      else if (opts.sarif) print(JSON.stringify(toSarif(diff), null, 2));
+      else print(textReport(diff));
+      const failing = diff.regressions.length > 0 || diff.findings.some((f) => f.severity === "error");
+      process.exitCode = failing ? 1 : 0;
+    });
+
+  common(program.command("check").argument("[paths...]", "directories (default .)"))
+    .description("every hazard finding (MC1xx) in a tree")
+    .option("--json", "print findings as JSON")
+    .option("--sarif", "print SARIF 2.1.0")
+    .action(async (paths: string[], opts) => {
+      const a = await layoutOf(paths.map(stripDots), { archs: opts.arch, goos: opts.goos, tests: opts.tests, threads: opts.threads, rules: true });
+      const { treeFindings } = await import("./pipeline.ts");
+      const findings = treeFindings(a);
+      if (opts.json) print(JSON.stringify(findings, null, 2));
+      else if (opts.sarif) print(JSON.stringify(toSarif(findings), null, 2));
+      else {
+        for (const f of findings) print(`${f.file}:${f.line}: ${f.rule} ${f.severity}: ${f.message}`);
+        print(`${findings.length} finding${findings.length === 1 ? "" : "s"}`);
+      }
+      process.exitCode = findings.some((f) => f.severity === "error") ? 1 : 0;
+    });
+  return program;
+}
+
+/** `./...` means "this directory and below", which is what every command does anyway. */
+function stripDots(p: string): string {
+  return p.endsWith("/...") ? p.slice(0, -4) || "." : p === "..." ? "." : p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message: string };
+    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+    if (e.code?.startsWith("commander.")) return 2;
+    if (err instanceof UsageError || err instanceof GitError) {
+      process.stderr.write(`memcheck: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`memcheck: internal error: ${e.message}\n`);
+    return 3;
+  }
+}

@@ -1,0 +1,53 @@
+// The review pipeline shared by `memcheck diff` and the worker: analyse base and head, diff them,
+// run the hazard rules, and keep what a reviewer should see.
+import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
+import { diffAnalyses } from "./analysis/diff.ts";
+import { applyRuleConfig, diffFindings, structFindings, type RuleConfig } from "./analysis/rules/index.ts";
+import type { Analysis, Diff, Finding, Snapshot, Thresholds } from "./analysis/model.ts";
+
+export interface ReviewOptions extends EngineOptions {
+  thresholds?: Partial<Thresholds>;
+  ruleConfig?: RuleConfig;
+  /** Changed lines per file; when given, findings elsewhere are dropped (unless allFindings). */
+  changedLines?: Map<string, Set<number>>;
+  allFindings?: boolean;
+}
+
+export interface Review {
+  base: Analysis;
+  head: Analysis;
+  diff: Diff;
+}
+
+/** Every finding for one analysed tree: syntax rules (already in analysis.findings) plus struct rules. */
+export function treeFindings(analysis: Analysis, ruleConfig?: RuleConfig): Finding[] {
+  return applyRuleConfig([...analysis.findings, ...structFindings(analysis.structs)], ruleConfig ?? {});
+}
+
+export function onChangedLines(findings: Finding[], changed: Map<string, Set<number>>): Finding[] {
+  return findings.filter((f) => {
+    const lines = changed.get(f.file);
+    if (!lines) return false;
+    for (let l = f.line; l <= (f.endLine ?? f.line); l++) if (lines.has(l)) return true;
+    return false;
+  });
+}
+
+export async function review(base: Snapshot, head: Snapshot, options: ReviewOptions = {}): Promise<Review> {
+  const engine: EngineOptions = { ...options, rules: options.rules ?? true };
+  const baseAnalysis = await analyzeSnapshot(base, { ...engine, rules: false });
+  const headAnalysis = await analyzeSnapshot(head, engine);
+  const diff = diffAnalyses(baseAnalysis, headAnalysis, options.thresholds);
+  let findings = applyRuleConfig(
+    [...headAnalysis.findings, ...structFindings(changedStructs(diff)), ...diffFindings(diff)],
+    options.ruleConfig ?? {},
+  );
+  if (options.changedLines && !options.allFindings) findings = onChangedLines(findings, options.changedLines);
+  diff.findings = findings;
+  return { base: baseAnalysis, head: headAnalysis, diff };
+}
+
+/** Struct rules in a PR look only at structs the PR adds or changes. */
+function changedStructs(diff: Diff) {
+  return diff.structs.flatMap((s) => (s.head && s.kind !== "removed" ? [s.head] : []));
+}
