@@ -115,6 +115,20 @@ test("savings suggestions for added structs, with a threshold", () => {
   assert.match(cs[0].body, /`New` is 24 B on amd64 with 14 B of padding/);
   assert.match(cs[0].body, /makes it 16 B on amd64 \(saves 8 B\)/);
   assert.equal(reviewComments(diff, changed, { fileText: () => f.text, minSavings: 16 }).length, 0);
+
+  // A struct finding on the same declaration (MC151) joins the struct's comment instead of
+  // making a second one.
+  diff.findings.push(
+    { rule: "MC151", severity: "notice", file: "new.go", line: 3, message: "New is 24 bytes on amd64, 14 of them padding" },
+    { rule: "MC101", severity: "warning", file: "new.go", line: 9, message: "elsewhere" },
+  );
+  const cs2 = reviewComments(diff, new Map([["new.go", new Set([3, 4, 5, 6, 7, 9])]]), { fileText: () => f.text });
+  assert.equal(cs2.length, 2);
+  const sc = cs2.find((c) => parseMarker(c.body) === "layout:example.com/shop.New")!;
+  assert.match(sc.body, /\*\*MC151:\*\* New is 24 bytes on amd64, 14 of them padding/);
+  assert.doesNotMatch(sc.body, /with 14 B of padding/);
+  assert.match(sc.body, /```suggestion/);
+  assert.match(parseMarker(cs2.find((c) => c !== sc)!.body)!, /^MC101:new\.go:/);
 });
 
 test("annotations and batching", () => {

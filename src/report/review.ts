@@ -93,8 +93,15 @@ function place(path: string, body: string, line: number, start?: number): Review
   return c;
 }
 
+/** The lines a struct's comment speaks for: from its `type` line to its closing brace. */
+function structRange(s: StructDiff): [number, number] {
+  const src = s.head?.source;
+  const start = src?.line ?? s.line;
+  return [start, Math.max(start, src?.closeLine ?? start)];
+}
+
 function structComment(
-  s: StructDiff, changed: Map<string, Set<number>>, arch: Arch, o: ReviewOptions,
+  s: StructDiff, changed: Map<string, Set<number>>, arch: Arch, o: ReviewOptions, related: Finding[],
 ): { comment: ReviewComment; regression: boolean } | undefined {
   const head = s.head;
   if (!head || s.kind === "removed") return undefined;
@@ -112,9 +119,11 @@ function structComment(
       const also = g.archs.filter((a) => a !== g.first.arch);
       lines.push(`**memcheck:** ${g.first.message}${also.length ? ` (also on ${also.join(", ")})` : ""}`);
     }
-  } else if (layout) {
+  } else if (layout && !related.length) {
     lines.push(`**memcheck:** \`${s.name}\` is ${layout.size} B on ${arch} with ${layout.padding} B of padding.`);
   }
+  // Findings about this declaration (MC151 padding waste, MC141 chains...) join this comment.
+  for (const f of related) lines.push(`**${f.rule}:** ${f.message}`);
   const src = head.source;
   const suggestionFits = !!sug && allIn(set, sug.startLine, sug.endLine);
   if (sug && layout) {
@@ -129,8 +138,8 @@ function structComment(
   if (sug && suggestionFits) {
     return { comment: place(s.file, body, sug.endLine, sug.startLine), regression };
   }
-  const range: [number, number] = [src?.line ?? s.line, src?.closeLine ?? s.line];
-  const at = anchor(set, [src?.line ?? s.line], range);
+  const range = structRange(s);
+  const at = anchor(set, [range[0]], range);
   if (at === undefined) return undefined;
   return { comment: place(s.file, body, at), regression };
 }
@@ -160,14 +169,20 @@ export function reviewComments(
   const arch = opts.arch ?? primaryArch(diff.archs);
   const regressions: ReviewComment[] = [];
   const savings: ReviewComment[] = [];
+  const folded = new Set<number>();
   for (const s of diff.structs) {
-    const c = structComment(s, changedLines, arch, opts);
+    const [from, to] = structRange(s);
+    const related = diff.findings
+      .map((f, i) => ({ f, i }))
+      .filter(({ f, i }) => !folded.has(i) && !f.suggestion && f.file === s.file && f.line >= from && f.line <= to);
+    const c = structComment(s, changedLines, arch, opts, related.map((x) => x.f));
     if (!c) continue;
+    for (const { i } of related) folded.add(i);
     (c.regression ? regressions : savings).push(c.comment);
   }
   const ids = findingIds(diff.findings);
   const findings = diff.findings
-    .map((f, i) => findingComment(f, ids[i], changedLines))
+    .map((f, i) => (folded.has(i) ? undefined : findingComment(f, ids[i], changedLines)))
     .filter((c): c is ReviewComment => !!c);
   return [...regressions, ...findings, ...savings].slice(0, opts.maxComments ?? 30);
 }
