@@ -28,10 +28,8 @@ export async function parseInWorkers(files: SourceFile[], options: AnalyzeOption
   }
   if (current.length) batches.push(current);
   const results: FileDecls[][] = new Array(batches.length);
-  const tsx = import.meta.resolve("tsx");
-  const execArgv = process.execArgv.some((a) => a.includes("tsx")) ? process.execArgv : ["--import", tsx];
   const workers = Array.from({ length: Math.min(threads, batches.length) }, () =>
-    new Worker(new URL("./parse-worker.ts", import.meta.url), { execArgv }),
+    new Worker(new URL("./parse-worker-boot.mjs", import.meta.url)),
   );
   let next = 0;
   try {
