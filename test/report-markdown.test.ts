@@ -102,7 +102,7 @@ test("summary stays within 65,535 bytes with thousands of structs", () => {
   const md = checkSummary(d, { skipped: Array.from({ length: 2000 }, (_, i) => `skipped/file${i}.go`) });
   const bytes = Buffer.byteLength(md, "utf8");
   assert.ok(bytes <= MAX_SUMMARY_BYTES, `summary is ${bytes} bytes`);
-  assert.ok(bytes > 30_000, "the cap should be used, not an empty summary");
+  assert.ok(bytes > 60_000, "the room under the cap is used, not thrown away");
   const m = /…and (\d+) more changed structs/.exec(md);
   assert.ok(m, "the table is truncated with …and N more");
   const rows = md.split("\n").filter((l) => l.startsWith("| 🔴")).length;

@@ -240,15 +240,22 @@ const STEPS = [Infinity, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 0];
 export function checkSummary(diff: Diff, opts: SummaryOptions = {}): string {
   const max = opts.maxBytes ?? MAX_SUMMARY_BYTES;
   const diagrams = opts.maxDiagrams ?? 3;
+  const limits = (i: number, n: number): Limits => ({
+    rows: n, notes: n, findings: n, unresolved: n,
+    diagrams: i === 0 ? diagrams : Math.max(0, diagrams - Math.ceil(i / 3)),
+  });
   let text = "";
   for (let i = 0; i < STEPS.length; i++) {
-    const n = STEPS[i];
-    const lim: Limits = {
-      rows: n, notes: n, findings: n, unresolved: n,
-      diagrams: i === 0 ? diagrams : Math.max(0, diagrams - Math.ceil(i / 3)),
-    };
-    text = render(diff, opts, lim);
-    if (byteLength(text) <= max) return text;
+    text = render(diff, opts, limits(i, STEPS[i]));
+    if (byteLength(text) > max) continue;
+    // Fits: use the room left by searching between this step and the one that did not fit.
+    let lo = STEPS[i], hi = i > 0 && Number.isFinite(STEPS[i - 1]) ? STEPS[i - 1] : lo;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const t = render(diff, opts, limits(i, mid));
+      if (byteLength(t) <= max) { lo = mid; text = t; } else hi = mid;
+    }
+    return text;
   }
   return truncateBytes(text, max);
 }

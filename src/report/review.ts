@@ -170,11 +170,16 @@ export function reviewComments(
   const regressions: ReviewComment[] = [];
   const savings: ReviewComment[] = [];
   const folded = new Set<number>();
+  const byFile = new Map<string, { f: Finding; i: number }[]>();
+  diff.findings.forEach((f, i) => {
+    if (f.suggestion) return;
+    const l = byFile.get(f.file) ?? [];
+    l.push({ f, i });
+    byFile.set(f.file, l);
+  });
   for (const s of diff.structs) {
     const [from, to] = structRange(s);
-    const related = diff.findings
-      .map((f, i) => ({ f, i }))
-      .filter(({ f, i }) => !folded.has(i) && !f.suggestion && f.file === s.file && f.line >= from && f.line <= to);
+    const related = (byFile.get(s.file) ?? []).filter(({ f, i }) => !folded.has(i) && f.line >= from && f.line <= to);
     const c = structComment(s, changedLines, arch, opts, related.map((x) => x.f));
     if (!c) continue;
     for (const { i } of related) folded.add(i);
