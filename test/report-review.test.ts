@@ -167,6 +167,8 @@ test("SARIF 2.1.0 for a diff and for findings", () => {
   assert.equal(reg.locations[0].physicalLocation.artifactLocation.uri, "order.go");
   assert.deepEqual(reg.locations[0].physicalLocation.region, { startLine: 3, endLine: 7 });
   assert.equal(fnd.level, "note");
+  assert.equal(run.tool.driver.rules[1].shortDescription.text, "Unbounded request body");
+  assert.equal(run.tool.driver.rules[0].shortDescription.text, "A struct moved to a larger allocator size class.");
   assert.equal(fnd.ruleIndex, 1);
   assert.equal(fnd.locations[0].physicalLocation.artifactLocation.uri, "dir%20with%20space/pool.go");
   const onlyFindings = toSarif(findings) as any;

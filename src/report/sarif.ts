@@ -3,6 +3,7 @@
 import type { Analysis, Diff, Finding, Severity, StructDiff } from "../analysis/model.ts";
 import { groupRegressions } from "./format.ts";
 import { findingIds, structId } from "./review.ts";
+import { RULES } from "../analysis/rules/index.ts";
 
 export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -17,8 +18,10 @@ export const LAYOUT_RULES = {
 export interface SarifOptions {
   toolVersion?: string;
   informationUri?: string;
-  /** Short descriptions for the MC1xx rules, by rule id (from the rules catalogue, if any). */
+  /** Short descriptions for the MC1xx rules, by rule id (default: the rules registry's titles). */
   ruleDescriptions?: Record<string, string>;
+  /** Turns a repository-relative docs path ("docs/rules/MC101.md") into a help URI. */
+  docsUri?: (path: string) => string;
 }
 
 type Level = "error" | "warning" | "note";
@@ -28,6 +31,8 @@ interface SarifRule {
   id: string;
   name?: string;
   shortDescription: { text: string };
+  helpUri?: string;
+  help?: { text: string };
   defaultConfiguration: { level: Level };
 }
 
@@ -87,11 +92,16 @@ export function toSarif(input: Diff | Analysis | Finding[], opts: SarifOptions =
   const ids = findingIds(findings);
   findings.forEach((f, i) => {
     const level = LEVEL[f.severity] ?? "warning";
-    const ri = rule(f.rule, () => ({
-      id: f.rule,
-      shortDescription: { text: opts.ruleDescriptions?.[f.rule] ?? `memcheck hazard rule ${f.rule}` },
-      defaultConfiguration: { level },
-    }));
+    const ri = rule(f.rule, () => {
+      const info = RULES.find((r) => r.id === f.rule);
+      return {
+        id: f.rule,
+        shortDescription: { text: opts.ruleDescriptions?.[f.rule] ?? info?.title ?? `memcheck hazard rule ${f.rule}` },
+        ...(info ? { help: { text: `See ${info.docs}.` } } : {}),
+        ...(info && opts.docsUri ? { helpUri: opts.docsUri(info.docs) } : {}),
+        defaultConfiguration: { level: info ? LEVEL[info.defaultSeverity] : level },
+      };
+    });
     results.push({
       ruleId: f.rule, ruleIndex: ri, level, message: { text: f.message },
       locations: [location(f.file, f.line, f.endLine)],
