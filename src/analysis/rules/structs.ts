@@ -60,8 +60,15 @@ export function fieldsOf(s: StructReport): FieldInfo[] {
   const out: FieldInfo[] = [];
   for (const g of s.source?.fieldGroups ?? []) {
     const lines = g.text.split("\n");
-    let first = 0;
-    while (first < lines.length - 1 && /^\s*(\/\/|\/\*|\*)/.test(lines[first])) first++;
+    // The declaration line: the first line that starts with the field's name (or, for an
+    // embedded field, its type); doc comments and anything before them are skipped.
+    const n0 = (g.names[0] ?? "").replace(/[$]/g, "\\$");
+    const declRe = new RegExp(`^\\s*\\*?(\\w+\\.)?${n0}\\b`);
+    let first = lines.findIndex((l) => declRe.test(l) && !/^\s*(\/\/|\/\*)/.test(l));
+    if (first < 0) {
+      first = 0;
+      while (first < lines.length - 1 && /^\s*(\/\/|\/\*|\*)/.test(lines[first])) first++;
+    }
     const last = lines[lines.length - 1];
     const tagMatch = /`([^`]*)`/.exec(last) ?? /\s"((?:[a-z]+:\\?"[^"]*\\?"\s*)+)"/.exec(last);
     const tag = tagMatch ? tagMatch[1] : "";
