@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"go/ast"
+	"go/printer"
 	"go/token"
 	"go/types"
 	"os"
@@ -383,7 +385,7 @@ func (d *dumper) layout(T types.Type, st *types.Struct, astFields []ast.Expr, qu
 		ft := f.Type()
 		fl := FieldLayout{Name: f.Name(), Offset: offs[i], Size: s.Sizeof(ft), Align: s.Alignof(ft), PtrBytes: s.ptrdata(ft), Embedded: f.Embedded()}
 		if i < len(astFields) && astFields[i] != nil {
-			fl.Type = types.ExprString(astFields[i])
+			fl.Type = d.exprText(astFields[i])
 		} else {
 			fl.Type = types.TypeString(ft, qual)
 		}
@@ -411,6 +413,35 @@ func (d *dumper) layout(T types.Type, st *types.Struct, astFields []ast.Expr, qu
 	L.OptimalSize = s.structSize(nil, re)
 	L.OptimalPtrBytes = s.structPtrdata(re)
 	return L
+}
+
+// exprText renders a type expression on one line. types.ExprString abbreviates composite
+// literals ("(T literal)"), so those go through go/printer instead.
+func (d *dumper) exprText(e ast.Expr) string {
+	s := types.ExprString(e)
+	lit := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.CompositeLit, *ast.FuncLit:
+			lit = true
+		}
+		return !lit
+	})
+	if !lit {
+		return s
+	}
+	var buf bytes.Buffer
+	if err := printer.Fprint(&buf, d.l.cache.fset, e); err != nil {
+		return s
+	}
+	lines := strings.Split(buf.String(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	out := strings.Join(lines, "; ")
+	out = strings.ReplaceAll(out, "{; ", "{")
+	out = strings.ReplaceAll(out, "; }", "}")
+	return out
 }
 
 func (d *dumper) run(dirs []treeDir) []archResult {

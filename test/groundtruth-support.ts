@@ -1,0 +1,159 @@
+// Shared helpers for the ground-truth tests: build and run tools/gosizes (the go/types oracle)
+// and memcheck's own CLI, and compare their memcheck.layout/v1 outputs.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { StructLayout, StructReport } from "../src/analysis/model.ts";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+export const FIXTURES = join(ROOT, "test", "fixtures");
+
+/** The torture corpus: fixtures that compile (the compiler test builds these). */
+export const VALID_FIXTURES = ["layouts", "buildtags", "consts", "generics", "multipkg", "stdtypes"];
+/** Fixtures that are meant not to compile: both tools must survive them. */
+export const INVALID_FIXTURES = ["invalid"];
+export const ALL_FIXTURES = [...VALID_FIXTURES, ...INVALID_FIXTURES];
+
+export interface LayoutOutput {
+  schema: string;
+  goos: string;
+  archs: string[];
+  structs: StructReport[];
+}
+
+/** Offline Go environment: no module proxy, no network, no cgo, no workspace files. */
+export function goEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, GOFLAGS: "-mod=mod", GOPROXY: "off", GOWORK: "off", CGO_ENABLED: "0", GOTOOLCHAIN: "local", ...extra };
+}
+
+export function haveGo(): boolean {
+  return spawnSync("go", ["version"], { encoding: "utf8" }).status === 0;
+}
+
+let built: { dir: string; bin: string } | undefined;
+
+/** Builds tools/gosizes once per process into a temporary directory. */
+export function buildGosizes(): string {
+  if (built) return built.bin;
+  const dir = mkdtempSync(join(tmpdir(), "gosizes-"));
+  const bin = join(dir, "gosizes");
+  execFileSync("go", ["build", "-o", bin, "."], { cwd: join(ROOT, "tools", "gosizes"), env: goEnv(), stdio: "pipe" });
+  built = { dir, bin };
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return bin;
+}
+
+export function runGosizes(dir: string, archs: string[], goos = "linux"): LayoutOutput {
+  const out = execFileSync(buildGosizes(), ["-arch", archs.join(","), "-goos", goos, dir], {
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+  });
+  return JSON.parse(out) as LayoutOutput;
+}
+
+/** Runs `node bin/memcheck.js layout --json --arch ... <dir>`; throws with its stderr on failure. */
+export function runMemcheck(dir: string, archs: string[], goos = "linux"): LayoutOutput {
+  const args = [join(ROOT, "bin", "memcheck.js"), "layout", "--json", "--arch", archs.join(",")];
+  if (goos !== "linux") args.push("--goos", goos);
+  args.push(dir);
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30, cwd: ROOT });
+  if (r.status !== 0 && !r.stdout.trim().startsWith("{")) {
+    throw new Error(`memcheck layout failed (exit ${r.status}): ${(r.stderr || r.stdout).slice(0, 2000)}`);
+  }
+  return JSON.parse(r.stdout) as LayoutOutput;
+}
+
+export function structKey(s: Pick<StructReport, "dir" | "file" | "line" | "name">): string {
+  return `${s.file}:${s.line}:${s.name}`;
+}
+
+export interface Mismatch {
+  key: string;
+  arch: string;
+  what: string;
+  oracle: string;
+  memcheck: string;
+}
+
+export interface Comparison {
+  /** (struct, arch) pairs where both sides have a layout. */
+  compared: number;
+  agreed: number;
+  /** (struct, arch) pairs the oracle lays out. */
+  oracleResolved: number;
+  /** ...of which memcheck lays out too. */
+  bothResolved: number;
+  mismatches: Mismatch[];
+  /** Oracle layouts memcheck does not produce: "key@arch: memcheck's reasons". */
+  missing: string[];
+  /** Layouts memcheck produces where the oracle has none (informational). */
+  extra: string[];
+}
+
+/** Compares two layout outputs on size, align, every field offset, ptrBytes and optimalSize. */
+export function compareLayouts(oracle: LayoutOutput, memcheck: LayoutOutput, archs: string[]): Comparison {
+  const theirs = new Map(memcheck.structs.map((s) => [structKey(s), s]));
+  const ours = new Map(oracle.structs.map((s) => [structKey(s), s]));
+  const c: Comparison = { compared: 0, agreed: 0, oracleResolved: 0, bothResolved: 0, mismatches: [], missing: [], extra: [] };
+  for (const o of oracle.structs) {
+    const key = structKey(o);
+    const m = theirs.get(key);
+    for (const arch of archs) {
+      const ol = (o.layouts as Record<string, StructLayout | undefined>)[arch];
+      const ml = m ? (m.layouts as Record<string, StructLayout | undefined>)[arch] : undefined;
+      if (!ol) continue;
+      c.oracleResolved++;
+      if (!ml) {
+        c.missing.push(`${key}@${arch}: ${m ? m.unresolved.join("; ") || "no layout" : "not listed"}`);
+        continue;
+      }
+      c.bothResolved++;
+      c.compared++;
+      const diffs = diffLayout(ol, ml);
+      for (const [what, a, b] of diffs) c.mismatches.push({ key, arch, what, oracle: a, memcheck: b });
+      if (diffs.length === 0) c.agreed++;
+    }
+  }
+  for (const m of memcheck.structs) {
+    const key = structKey(m);
+    const o = ours.get(key);
+    for (const arch of archs) {
+      const ml = (m.layouts as Record<string, StructLayout | undefined>)[arch];
+      const ol = o ? (o.layouts as Record<string, StructLayout | undefined>)[arch] : undefined;
+      if (ml && !ol) c.extra.push(`${key}@${arch}${o ? ` (oracle: ${o.generic ? "generic" : o.unresolved.join("; ")})` : " (oracle: not listed)"}`);
+    }
+  }
+  return c;
+}
+
+function diffLayout(o: StructLayout, m: StructLayout): [string, string, string][] {
+  const out: [string, string, string][] = [];
+  const cmp = (what: string, a: unknown, b: unknown) => {
+    if (a !== b) out.push([what, String(a), String(b)]);
+  };
+  cmp("size", o.size, m.size);
+  cmp("align", o.align, m.align);
+  cmp("ptrBytes", o.ptrBytes, m.ptrBytes);
+  cmp("optimalSize", o.optimalSize, m.optimalSize);
+  cmp("fields", o.fields.length, m.fields.length);
+  const n = Math.min(o.fields.length, m.fields.length);
+  for (let i = 0; i < n; i++) {
+    cmp(`fields[${i}].name`, o.fields[i].name, m.fields[i].name);
+    cmp(`fields[${i}].offset (${o.fields[i].name})`, o.fields[i].offset, m.fields[i].offset);
+  }
+  return out;
+}
+
+/** A fixed-width table of mismatches, one line each. */
+export function mismatchTable(title: string, c: Comparison): string {
+  const lines = [`${title}: compared ${c.compared}, agreed ${c.agreed}, mismatches ${c.mismatches.length}, ` +
+    `oracle-only ${c.missing.length}, memcheck-only ${c.extra.length}`];
+  if (c.mismatches.length) {
+    const rows = [["struct", "arch", "what", "gosizes", "memcheck"], ...c.mismatches.map((x) => [x.key, x.arch, x.what, x.oracle, x.memcheck])];
+    const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows) lines.push("  " + r.map((cell, i) => cell.padEnd(w[i])).join("  "));
+  }
+  for (const m of c.missing) lines.push(`  unresolved by memcheck: ${m}`);
+  return lines.join("\n");
+}
