@@ -161,6 +161,13 @@ test("unresolved, diagnostics and findings come from head", () => {
   assert.deepEqual(d.unresolved.map((s) => s.name), ["U"]);
   assert.equal(d.diagnostics.length, 1);
   assert.deepEqual(d.findings.map((f) => f.rule), ["MC101"]);
+  // Resolved on base, unresolved on head: the change is unknown, not a shrink to 0 B.
+  const r = struct("U", [["x", "int"]]);
+  const d3 = diffAnalyses(analysis([r]), analysis([u]));
+  assert.equal(d3.structs.length, 0);
+  assert.deepEqual(d3.unresolved.map((s) => s.name), ["U"]);
+  const d4 = diffAnalyses(analysis([u]), analysis([r]));
+  assert.equal(d4.structs.length, 0);
   // An unresolved struct without layouts on either side is not "changed".
   const d2 = diffAnalyses(analysis([u]), analysis([u]));
   assert.equal(d2.structs.length, 0);

@@ -8,7 +8,9 @@
 // - "changed" means: on some arch, a layout number (size, align, padding, trailing padding,
 //   pointer bytes, size class, optimal size/pointer bytes, pointer depth, cycle, pointer fields)
 //   or the field list (name, type, offset, size, align, pointer bytes, embedding) differs, or one
-//   side has a layout for an arch and the other does not. Unchanged structs are left out.
+//   side has a layout for an arch and the other does not (unless the side without it is
+//   unresolved: then the change is unknown and that arch is skipped). Unchanged structs are left
+//   out; head structs that are unresolved are listed in `Diff.unresolved`.
 // - Field changes compare the field lists of the first arch where both sides have a layout.
 //   "moved" means the field's position *relative to the other fields present on both sides*
 //   changed, so inserting a field at the top does not mark every later field as moved.
@@ -161,6 +163,10 @@ function regressionsFor(
   return out;
 }
 
+function isResolved(s: StructReport): boolean {
+  return s.resolved && s.unresolved.length === 0;
+}
+
 function archOrder(base: Analysis, head: Analysis): Arch[] {
   const out: Arch[] = [...head.archs];
   for (const a of base.archs) if (!out.includes(a)) out.push(a);
@@ -190,6 +196,10 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
       const before = bs?.layouts[arch], after = hs?.layouts[arch];
       if (!before && !after) continue;
       if (kind === "changed" && !layoutsDiffer(before, after)) continue;
+      // One side has no layout on this arch because it could not be resolved: the change is
+      // unknown, not a shrink to zero or a growth from zero. (A resolved side without a layout is a
+      // real change: the type is not declared for that arch there.)
+      if (kind === "changed" && ((!after && !isResolved(hs!)) || (!before && !isResolved(bs!)))) continue;
       differs = true;
       const d = delta(before, after);
       deltas[arch] = d;
