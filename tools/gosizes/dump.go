@@ -609,7 +609,10 @@ func dumpTree(root, goos string, archs []string) (*Output, error) {
 			rep.Resolved = false
 			continue
 		}
-		rep.Resolved = len(rep.Layouts) == len(archs)
+		// Resolved: laid out on every requested arch whose build selects the file (a type in
+		// t_amd64.go is not "unresolved" on 386: it does not exist there). This is what the
+		// TypeScript engine prints.
+		rep.Resolved = len(rep.Layouts) > 0 && len(rep.Unresolved) == 0
 		sort.Strings(rep.Unresolved)
 	}
 	sort.SliceStable(list, func(i, j int) bool {

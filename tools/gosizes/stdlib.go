@@ -178,7 +178,13 @@ func buildStdlib(pkgs []string, archs []string, goos string, withFields bool) *S
 					}
 				}
 				scope := pkg.Types.Scope()
-				qual := types.RelativeTo(pkg.Types)
+				self := pkg.Types
+				qual := func(p *types.Package) string {
+					if p == self {
+						return ""
+					}
+					return p.Name()
+				}
 				for _, name := range scope.Names() {
 					if c, ok := scope.Lookup(name).(*types.Const); ok && c.Exported() && c.Val().Kind() == constant.Int && p != "syscall" {
 						constResults[i] = append(constResults[i], entry{key: p + "." + name, arch: arch, val: c.Val().ExactString()})
