@@ -17,7 +17,7 @@ func main() {
 	goos := flag.String("goos", "linux", "GOOS")
 	stdlib := flag.Bool("stdlib", false, "write the standard-library table (memcheck.stdlib/v1) instead of a tree layout")
 	fields := flag.Bool("fields", true, "with -stdlib: include per-field layouts of struct types")
-	pkgsFlag := flag.String("pkgs", "", "with -stdlib: comma-separated package list (default: the built-in list)")
+	pkgsFlag := flag.String("pkgs", "", "with -stdlib: comma-separated package list, or \"all\" for every importable std package (default: the built-in list)")
 	outFlag := flag.String("o", "", "write the JSON to this file instead of stdout")
 	indent := flag.Bool("indent", false, "indent the JSON")
 	flag.Parse()
@@ -38,7 +38,9 @@ func main() {
 			archs = allArchs
 		}
 		pkgs := stdlibPackages
-		if *pkgsFlag != "" {
+		if *pkgsFlag == "all" {
+			pkgs = allStdPackages()
+		} else if *pkgsFlag != "" {
 			pkgs = splitList(*pkgsFlag)
 		}
 		v = buildStdlib(pkgs, archs, *goos, *fields)
