@@ -213,6 +213,9 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
             }
             if (bodies.has(lk) && ev.kind === "assign" && lk.endsWith(".Body")) {
               changedAt = Math.min(changedAt, ev.start); // r.Body = ...: wrapped or replaced
+            } else if (bodies.has(lk) && ev.kind === "assign") {
+              bodies.delete(lk); // body = gzipReader: the alias may no longer be the raw body
+              continue;
             } else if (reqs.has(lk) && ev.kind === "assign") {
               // r = something else: track only if it is r.WithContext / Clone of the same request.
               const rk = right.length === left.length ? right[i] : undefined;

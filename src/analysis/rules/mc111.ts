@@ -56,12 +56,81 @@ function isPool(facts: FileFacts, n: Node | undefined, outer: number, evs: Ev[],
 
 /** A syntactic guess: can a field of this type hold pointers? Unknown named types say yes. */
 export function mayHoldPointers(t: string): boolean {
+  return pointerKind(t) !== "no";
+}
+
+/**
+ * Does a field of this type hold pointers: "yes" (pointers, strings, slices, maps, chans, funcs,
+ * interfaces), "no" (numbers, bools, arrays and structs of them), or "maybe" (a named type
+ * declared elsewhere). Local struct types of this file are looked into, to a bounded depth.
+ */
+export function pointerKind(t: string, structs?: Map<string, { type: string }[]>, depth = 0): "yes" | "no" | "maybe" {
   const s = t.replace(/\s+/g, "");
-  if (/^(u?int(8|16|32|64)?|uintptr|float(32|64)|complex(64|128)|bool|byte|rune)$/.test(s)) return false;
+  if (depth > 8) return "maybe";
+  if (/^(u?int(8|16|32|64)?|uintptr|float(32|64)|complex(64|128)|bool|byte|rune)$/.test(s)) return "no";
   const arr = /^\[\d+\](.*)$/.exec(s);
-  if (arr) return mayHoldPointers(arr[1]);
-  if (/^(sync\.(Mutex|RWMutex|Once|WaitGroup)|atomic\.(Int32|Int64|Uint32|Uint64|Bool))$/.test(s)) return false;
-  return true;
+  if (arr) return pointerKind(arr[1], structs, depth + 1);
+  if (/^(sync\.(Mutex|RWMutex|WaitGroup)|atomic\.(Int32|Int64|Uint32|Uint64|Bool))$/.test(s)) return "no";
+  if (/^(\*|\[\]|map\[|chan\b|<-chan|func\b|func\(|string$|interface\{|any$|error$)/.test(s)) return "yes";
+  if (/^struct\{/.test(s)) return "maybe";
+  const local = structs?.get(s);
+  if (local) {
+    const kinds = local.map((f) => pointerKind(f.type, structs, depth + 1));
+    return kinds.includes("yes") ? "yes" : kinds.includes("maybe") ? "maybe" : "no";
+  }
+  return "maybe";
+}
+
+/** Fields that a pool's New function sets up: they are meant to live with the pooled object. */
+function newInitialisedFields(facts: FileFacts, poolExpr: Node | undefined): Set<string> | undefined {
+  const out = new Set<string>();
+  const key = poolExpr ? exprKey(poolExpr) : undefined;
+  if (!key) return undefined;
+  const last = key.split(".").pop()!;
+  // Find `New: func() ...` literals in composite literals assigned to this pool name, or
+  // `<x>.last.New = func...` / `last.New = ...` assignments, anywhere in the file.
+  let found = false;
+  for (const f of facts.fns) {
+    if (f.node.type !== "func_literal") continue;
+    let p: Node | null = f.node.parent;
+    let isNew = false;
+    for (let i = 0; p && i < 8; i++, p = p.parent) {
+      if (p.type === "keyed_element" && p.namedChildren[0]?.text === "New") {
+        // ... whose composite literal is bound to the pool's name.
+        let q: Node | null = p.parent;
+        for (let j = 0; q && j < 8; j++, q = q.parent) {
+          if (q.type === "var_spec" || q.type === "short_var_declaration" || q.type === "assignment_statement" ||
+              q.type === "keyed_element" || q.type === "field_declaration") {
+            const t = q.type === "keyed_element" ? q.namedChildren[0]?.text ?? "" : q.text.slice(0, 200);
+            if (new RegExp(`\\b${last}\\b`).test(t)) isNew = true;
+            break;
+          }
+        }
+        break;
+      }
+      if (p.type === "assignment_statement") {
+        const l = p.childForFieldName("left")?.text ?? "";
+        if (l.endsWith(`${last}.New`)) isNew = true;
+        break;
+      }
+    }
+    if (!isNew) continue;
+    found = true;
+    for (const ev of facts.events) {
+      if (ev.start < f.start || ev.start >= f.end) continue;
+      if (ev.kind === "assign") {
+        for (const l of assignSides(ev.node).left) {
+          const k = exprKey(l);
+          if (k && k.includes(".")) out.add(k.split(".")[1]);
+        }
+      }
+    }
+    for (const kv of f.node.descendantsOfType("keyed_element")) {
+      const k = kv?.namedChildren[0]?.text;
+      if (k && /^\w+$/.test(k)) out.add(k);
+    }
+  }
+  return found ? out : undefined;
 }
 
 function isZeroValue(n: Node | undefined): boolean {
@@ -101,17 +170,23 @@ interface ResetState {
   fields: Set<string>;
 }
 
-function resetsOf(name: string, putPos: number, evs: Ev[]): ResetState {
+function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string>): ResetState {
   const st: ResetState = { full: false, fields: new Set() };
   const deferRanges: [number, number][] = [];
   for (const ev of evs) if (ev.kind === "defer") deferRanges.push([ev.node.startIndex, ev.node.endIndex]);
   const deferred = (pos: number) => deferRanges.some(([a, b]) => pos >= a && pos < b);
+  // A deferred Put runs when the function returns: everything in the function comes first.
+  const putDeferred = deferred(putPos);
   for (const ev of evs) {
-    if (ev.start >= putPos && !deferred(ev.start)) continue;
+    if (ev.start >= putPos && !putDeferred && !deferred(ev.start)) continue;
     if (ev.kind === "call") {
       const c = callee(ev.node);
       if (!c) continue;
-      if (c.recv === name && RESET_NAME.test(c.name)) st.full = true;
+      if (c.recv === name && (RESET_NAME.test(c.name) || resetting.has(c.name))) st.full = true;
+      // x.buf.Reset(): that field is reset.
+      if (c.recv && c.recv.startsWith(name + ".") && RESET_NAME.test(c.name)) {
+        st.fields.add(c.recv.slice(name.length + 1).split(".")[0]);
+      }
       const args = callArgs(ev.node);
       if (RESET_NAME.test(c.name) && args.some((a) => exprKey(a) === name)) st.full = true;
       if (!c.recv && c.name === "clear" && args.length === 1) {
@@ -131,19 +206,64 @@ function resetsOf(name: string, putPos: number, evs: Ev[]): ResetState {
         st.full = true;
         continue;
       }
+      const rv = right.length === left.length ? right[i] : undefined;
       const k = exprKey(l);
-      if (k && k.startsWith(name + ".") && isZeroValue(right.length === left.length ? right[i] : undefined)) {
+      if (k && k.startsWith(name + ".") && isZeroValue(rv)) {
         st.fields.add(k.slice(name.length + 1).split(".")[0]);
+      }
+      // x.f[i] = T{...} / nil (typically in a loop over x.f): f is being cleared.
+      if (l.type === "index_expression") {
+        const ok = exprKey(l.childForFieldName("operand"));
+        const r = unparen(rv);
+        if (ok && ok.startsWith(name + ".") && (isZeroValue(r ?? undefined) || r?.type === "composite_literal")) {
+          st.fields.add(ok.slice(name.length + 1).split(".")[0]);
+        }
       }
     }
   }
   return st;
 }
 
+/**
+ * Methods declared in this file that reset their receiver (assign a zero value to one of its
+ * fields, overwrite *recv, or call a reset-like method on it or on a field), closed over calls
+ * between such methods. Matched by method name only: precision over recall.
+ */
+function resettingMethods(facts: FileFacts): Set<string> {
+  const methods: { name: string; recv: string; fn: number }[] = [];
+  for (const f of facts.fns) {
+    if (f.node.type !== "method_declaration") continue;
+    const name = f.node.childForFieldName("name")?.text;
+    const recv = f.node.childForFieldName("receiver")?.namedChildren.find((c) => c?.type === "parameter_declaration")
+      ?.childForFieldName("name")?.text;
+    if (name && recv) methods.push({ name, recv, fn: f.id });
+  }
+  if (!methods.length) return new Set();
+  const byFn = new Map<number, Ev[]>();
+  for (const ev of facts.events) {
+    if (ev.fn < 0) continue;
+    let list = byFn.get(ev.fn);
+    if (!list) byFn.set(ev.fn, (list = []));
+    list.push(ev);
+  }
+  const out = new Set<string>();
+  for (let round = 0; round < 4; round++) {
+    const before = out.size;
+    for (const m of methods) {
+      if (out.has(m.name)) continue;
+      const st = resetsOf(m.recv, Infinity, byFn.get(m.fn) ?? [], out);
+      if (st.full || st.fields.size) out.add(m.name);
+    }
+    if (out.size === before) break;
+  }
+  return out;
+}
+
 export function mc111(facts: FileFacts): PendingFinding[] {
   const out: PendingFinding[] = [];
   const pkgPools = packagePools(facts);
   if (!pkgPools.size && !facts.poolFields.size && !facts.text.includes("sync.Pool")) return out;
+  let resetting: Set<string> | undefined;
   for (const [outer, evs] of eventsByOuter(facts)) {
     for (const ev of evs) {
       if (ev.kind !== "call") continue;
@@ -179,16 +299,21 @@ export function mc111(facts: FileFacts): PendingFinding[] {
       const known = KNOWN_POINTER_STRUCTS.has(t);
       if (!local && !known) continue;
       const typeName = local ? local[1] : t.slice(1);
-      const st = resetsOf(name, ev.start, evs);
+      resetting ??= resettingMethods(facts);
+      const st = resetsOf(name, ev.start, evs, resetting);
       if (st.full) continue;
       let unreset: string[] | undefined;
       if (local) {
         const fields = facts.structs.get(typeName);
+        const owned = newInitialisedFields(facts, c.recvNode);
         if (fields) {
-          unreset = fields.filter((f) => mayHoldPointers(f.type) && !st.fields.has(f.name)).map((f) => f.name);
+          const open = fields.filter((f) => !st.fields.has(f.name) && !owned?.has(f.name));
+          const kinds = open.map((f) => pointerKind(f.type, facts.structs));
+          unreset = open.filter((_, i) => kinds[i] === "yes").map((f) => f.name);
+          // Only fields of types declared elsewhere are left: cannot decide.
           if (!unreset.length) continue;
-        } else if (st.fields.size) {
-          continue; // Some fields are reset and the type is elsewhere: cannot decide.
+        } else if (st.fields.size || owned?.size) {
+          continue; // Some fields are reset or pool-owned, and the type is elsewhere: cannot decide.
         }
       } else if (st.fields.size) {
         continue;
