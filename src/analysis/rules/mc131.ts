@@ -2,7 +2,7 @@
 // binding, gorm, db, yaml tags) whose fields are pointers to small scalars or to structs. Each
 // such field that is present costs one heap allocation per decode and one pointer hop per read.
 import type { Finding, StructReport } from "../model.ts";
-import { allocBytes, baseTypeName, fieldsOf, firstLayout, structIgnored, tagValue } from "./structs.ts";
+import { allocBytes, baseTypeName, fieldsOf, firstLayout, structIgnored, tagValue, generated } from "./structs.ts";
 
 export const MC131 = "MC131";
 export const DEFAULT_BINDING_POINTER_FIELDS = 3;
@@ -23,7 +23,7 @@ export function mc131(structs: StructReport[], minFields = DEFAULT_BINDING_POINT
   const local = new Map<string, StructReport>();
   for (const s of structs) local.set(`${s.package}\0${s.name}`, s);
   for (const s of structs) {
-    if (structIgnored(s, MC131) || PATCH_NAME.test(s.name)) continue;
+    if (generated(s) || structIgnored(s, MC131) || PATCH_NAME.test(s.name)) continue;
     const fields = fieldsOf(s);
     if (!fields.some((f) => TAG_KEYS.some((k) => tagValue(f.tag, k) !== undefined))) continue;
     const hits: { name: string; type: string; bytes: number }[] = [];

@@ -1,7 +1,7 @@
 // MC141 deep pointer chains: a struct whose pointer depth exceeds the threshold (default 4).
 // New pointer cycles are reported from the diff (see diffFindings in index.ts).
 import type { Finding, StructReport, StructDiff } from "../model.ts";
-import { baseTypeName, firstLayout, structIgnored } from "./structs.ts";
+import { baseTypeName, firstLayout, structIgnored, generated } from "./structs.ts";
 
 export const MC141 = "MC141";
 export const DEFAULT_MAX_POINTER_DEPTH = 4;
@@ -15,7 +15,7 @@ export function mc141(structs: StructReport[], maxDepth = DEFAULT_MAX_POINTER_DE
     byName.set(s.name, list);
   }
   for (const s of structs) {
-    if (structIgnored(s, MC141)) continue;
+    if (generated(s) || structIgnored(s, MC141)) continue;
     const fl = firstLayout(s);
     if (!fl) continue;
     const l = fl.layout;
@@ -24,7 +24,9 @@ export function mc141(structs: StructReport[], maxDepth = DEFAULT_MAX_POINTER_DE
     // threshold (its parents, which only add hops in front, stay silent).
     const next = baseTypeName(l.pointerChain[1]);
     const nextName = next.includes(".") ? next.split(".").pop()! : next;
-    const cands = (byName.get(nextName) ?? []).filter((c) => next.includes(".") || c.package === s.package);
+    const qual = next.includes(".") ? next.split(".")[0] : undefined;
+    const cands = (byName.get(nextName) ?? []).filter((c) =>
+      qual ? c.package.split("/").pop() === qual || c.dir.split("/").pop() === qual : c.package === s.package);
     const nl = cands.length === 1 ? firstLayout(cands[0])?.layout : undefined;
     if (nl && !nl.cyclic && nl.pointerDepth > maxDepth) continue;
     out.push({

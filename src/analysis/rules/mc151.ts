@@ -1,7 +1,7 @@
 // MC151 padding waste: a struct that could shrink by reordering its fields by at least the
 // threshold (default 8 bytes), or whose reordered size falls into a smaller allocator size class.
 import type { Finding, StructReport } from "../model.ts";
-import { allocBytes, firstLayout, keepOrder, structIgnored } from "./structs.ts";
+import { allocBytes, firstLayout, keepOrder, structIgnored, generated } from "./structs.ts";
 
 export const MC151 = "MC151";
 export const DEFAULT_PADDING_WASTE = 8;
@@ -9,7 +9,7 @@ export const DEFAULT_PADDING_WASTE = 8;
 export function mc151(structs: StructReport[], threshold = DEFAULT_PADDING_WASTE): Finding[] {
   const out: Finding[] = [];
   for (const s of structs) {
-    if (structIgnored(s, MC151) || keepOrder(s)) continue;
+    if (generated(s) || structIgnored(s, MC151) || keepOrder(s)) continue;
     const fl = firstLayout(s);
     if (!fl) continue;
     const l = fl.layout;

@@ -36,6 +36,13 @@ export function structIgnored(s: StructReport, rule: string): boolean {
   return false;
 }
 
+/** Files that are generated (protobuf, deepcopy, ...): nobody edits them by hand. */
+export const GENERATED_FILE = /(\.pb\.go|\.pb\.gw\.go|_generated\.go|zz_generated[^/]*\.go|\.gen\.go|_gen\.go)$/;
+
+export function generated(s: StructReport): boolean {
+  return GENERATED_FILE.test(s.file);
+}
+
 export function keepOrder(s: StructReport): boolean {
   return (s.source?.directives ?? []).some((d) => d.includes("keep-order"));
 }
