@@ -1,34 +1,33 @@
 // MC141 deep pointer chains: a struct whose pointer depth exceeds the threshold (default 4).
 // New pointer cycles are reported from the diff (see diffFindings in index.ts).
 import type { Finding, StructReport, StructDiff } from "../model.ts";
-import { baseTypeName, firstLayout, structIgnored, generated } from "./structs.ts";
+import { firstLayout, structIgnored, generated } from "./structs.ts";
 
 export const MC141 = "MC141";
 export const DEFAULT_MAX_POINTER_DEPTH = 4;
 
+const BUILTIN = /^(u?int(8|16|32|64)?|uintptr|float(32|64)|complex(64|128)|bool|byte|rune|string|error|any)$/;
+
 export function mc141(structs: StructReport[], maxDepth = DEFAULT_MAX_POINTER_DEPTH): Finding[] {
   const out: Finding[] = [];
-  const byName = new Map<string, StructReport[]>();
-  for (const s of structs) {
-    const list = byName.get(s.name) ?? [];
-    list.push(s);
-    byName.set(s.name, list);
-  }
   for (const s of structs) {
     if (generated(s) || structIgnored(s, MC141)) continue;
     const fl = firstLayout(s);
     if (!fl) continue;
     const l = fl.layout;
     if (l.cyclic || l.pointerDepth <= maxDepth || l.pointerChain.length < 2) continue;
-    // Report each over-deep chain once: at the struct whose next hop is no longer over the
-    // threshold (its parents, which only add hops in front, stay silent).
-    const next = baseTypeName(l.pointerChain[1]);
-    const nextName = next.includes(".") ? next.split(".").pop()! : next;
-    const qual = next.includes(".") ? next.split(".")[0] : undefined;
-    const cands = (byName.get(nextName) ?? []).filter((c) =>
-      qual ? c.package.split("/").pop() === qual || c.dir.split("/").pop() === qual : c.package === s.package);
-    const nl = cands.length === 1 ? firstLayout(cands[0])?.layout : undefined;
-    if (nl && !nl.cyclic && nl.pointerDepth > maxDepth) continue;
+    // Report each over-deep chain once: at the struct whose next named hop is no longer over the
+    // threshold. The first named type on the chain, i hops in, has depth pointerDepth - i; when
+    // that is still over the threshold, the chain is reported there (its parents only add hops).
+    let skip = false;
+    for (let i = 1; i < l.pointerChain.length; i++) {
+      const hop = l.pointerChain[i];
+      if (/^\*?[A-Za-z_][\w]*(\.[A-Za-z_]\w*)?$/.test(hop) && !BUILTIN.test(hop.replace(/^\*/, ""))) {
+        skip = l.pointerDepth - i > maxDepth;
+        break;
+      }
+    }
+    if (skip) continue;
     out.push({
       rule: MC141, severity: "notice", file: s.file, line: s.line,
       message: `${s.name} reaches data through ${l.pointerDepth} pointer hops (${l.pointerChain.join(" -> ")}), ` +

@@ -37,7 +37,7 @@ export function structIgnored(s: StructReport, rule: string): boolean {
 }
 
 /** Files that are generated (protobuf, deepcopy, ...): nobody edits them by hand. */
-export const GENERATED_FILE = /(\.pb\.go|\.pb\.gw\.go|_generated\.go|zz_generated[^/]*\.go|\.gen\.go|_gen\.go)$/;
+export const GENERATED_FILE = /(^|\/)generated\/|(\.pb\.go|\.pb\.gw\.go|_generated\.go|zz_generated[^/]*\.go|\.gen\.go|_gen\.go)$/;
 
 export function generated(s: StructReport): boolean {
   return GENERATED_FILE.test(s.file);
