@@ -157,10 +157,11 @@ type archResult struct {
 }
 
 type dumper struct {
-	root   string
-	l      *Loader
-	specs  map[*types.TypeName]declSite
-	issues map[*types.TypeName][]string
+	root    string
+	l       *Loader
+	specs   map[*types.TypeName]declSite
+	issues  map[*types.TypeName][]string
+	inAlias map[*types.TypeName]bool
 }
 
 type declSite struct {
@@ -237,7 +238,25 @@ func (d *dumper) declIssues(pkg *Package, spec *ast.TypeSpec) []string {
 			case *ast.BadExpr:
 				add("syntax error")
 				found = true
+			case *ast.Ident:
+				// an alias declared in the tree: its own declaration says what is missing
+				if tn, ok := pkg.Info.Uses[c].(*types.TypeName); ok && tn.IsAlias() && !d.inAlias[tn] {
+					d.inAlias[tn] = true
+					for _, is := range d.issuesOf(tn) {
+						add(is)
+						found = true
+					}
+					delete(d.inAlias, tn)
+				}
 			case *ast.SelectorExpr:
+				if tn, ok := pkg.Info.Uses[c.Sel].(*types.TypeName); ok && tn.IsAlias() && !d.inAlias[tn] {
+					d.inAlias[tn] = true
+					for _, is := range d.issuesOf(tn) {
+						add(is)
+						found = true
+					}
+					delete(d.inAlias, tn)
+				}
 				x, ok := c.X.(*ast.Ident)
 				if !ok {
 					return true
@@ -559,7 +578,7 @@ func dumpTree(root, goos string, archs []string) (*Output, error) {
 		go func(i int, arch string) {
 			defer wg.Done()
 			l := newLoader(goos, arch, cache, abs, mods)
-			d := &dumper{root: abs, l: l, specs: map[*types.TypeName]declSite{}, issues: map[*types.TypeName][]string{}}
+			d := &dumper{root: abs, l: l, specs: map[*types.TypeName]declSite{}, issues: map[*types.TypeName][]string{}, inAlias: map[*types.TypeName]bool{}}
 			results[i] = d.run(dirs)
 			for _, td := range dirs {
 				if p := l.pkgs[td.importPath]; p != nil && p.InTree {
