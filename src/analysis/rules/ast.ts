@@ -489,13 +489,11 @@ export interface VarDecl {
  */
 export function findDecl(facts: FileFacts, outer: number, name: string, pos: number, evs: Ev[]): VarDecl | undefined {
   let best: VarDecl | undefined;
-  for (const ev of evs) {
+  const candidates = declIndex(evs).get(name) ?? [];
+  for (const ev of candidates) {
     if (ev.start >= pos) break;
-    if (ev.kind !== "short" && ev.kind !== "var" && ev.kind !== "range") continue;
-    if (best && ev.start < best.start) continue;
     if (ev.kind === "range") {
-      const l = ev.node.childForFieldName("left");
-      if (l && l.namedChildren.some((c) => c?.text === name)) best = { start: ev.start, ev };
+      best = { start: ev.start, ev };
       continue;
     }
     const { left, right } = assignSides(ev.node);
@@ -513,14 +511,56 @@ export function findDecl(facts: FileFacts, outer: number, name: string, pos: num
     best = { start: ev.start, type, value, ev };
   }
   // Parameters of the functions enclosing pos (innermost first) shadow only when later.
-  for (const f of facts.fns) {
-    if (f.outer !== outer || pos < f.start || pos >= f.end) continue;
+  for (const f of fnsOf(facts, outer)) {
+    if (pos < f.start || pos >= f.end) continue;
     for (const p of params(f.node)) {
       if (p.name !== name) continue;
       if (!best || f.start > best.start) best = { start: f.start, type: canonType(typeText(p.type), facts) };
     }
   }
   return best;
+}
+
+const fnsByOuter = new WeakMap<FileFacts, Map<number, FnInfo[]>>();
+
+export function fnsOf(facts: FileFacts, outer: number): FnInfo[] {
+  let m = fnsByOuter.get(facts);
+  if (!m) {
+    m = new Map();
+    for (const f of facts.fns) {
+      let list = m.get(f.outer);
+      if (!list) m.set(f.outer, (list = []));
+      list.push(f);
+    }
+    fnsByOuter.set(facts, m);
+  }
+  return m.get(outer) ?? [];
+}
+
+const declIndexes = new WeakMap<Ev[], Map<string, Ev[]>>();
+
+/** Declaring events (`:=`, var, range) of an event list, by declared name, in source order. */
+function declIndex(evs: Ev[]): Map<string, Ev[]> {
+  let m = declIndexes.get(evs);
+  if (m) return m;
+  m = new Map();
+  for (const ev of evs) {
+    if (ev.kind !== "short" && ev.kind !== "var" && ev.kind !== "range") continue;
+    let names: string[];
+    if (ev.kind === "range") {
+      const l = ev.node.childForFieldName("left");
+      names = l ? l.namedChildren.filter((c): c is Node => !!c && c.type === "identifier").map((c) => c.text) : [];
+    } else {
+      names = assignSides(ev.node).left.filter((l) => l.type === "identifier").map((l) => l.text);
+    }
+    for (const n of names) {
+      let list = m.get(n);
+      if (!list) m.set(n, (list = []));
+      list.push(ev);
+    }
+  }
+  declIndexes.set(evs, m);
+  return m;
 }
 
 /** Events of one outermost function (sorted by position, as collected). */

@@ -5,7 +5,7 @@ import type { Node } from "web-tree-sitter";
 import type { PendingFinding } from "../model.ts";
 import {
   type Ev, type FileFacts, type FnInfo, assignSides, callArgs, callee, enclosingStatement,
-  eventsByOuter, evalInt, exprKey, findDecl, isIgnored, isPkgCall, lineOf, localName, params,
+  eventsByOuter, evalInt, exprKey, findDecl, fnsOf, isIgnored, isPkgCall, lineOf, localName, params,
   typeText, unparen,
 } from "./ast.ts";
 
@@ -188,12 +188,12 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
     if (!hs.length) continue;
     if (insideMaxBytesHandler(fn)) continue;
     const name = fnName(fn);
-    if (name && wrappedNames.some((t) => new RegExp(`\\b${name}\\b`).test(t))) continue;
+    if (name && wrappedNames.length && wrappedNames.some((t) => new RegExp(`\\b${name}\\b`).test(t))) continue;
     const all = (byOuter.get(fn.outer) ?? []).filter((e) => e.start >= fn.start && e.start < fn.end);
     for (const h of hs) {
       // Nested functions whose parameters shadow the request's base name are not about it.
       const base = h.req.split(/[.(]/)[0];
-      const shadow = facts.fns.filter((g) => g.id !== fn.id && g.start > fn.start && g.end <= fn.end &&
+      const shadow = fnsOf(facts, fn.outer).filter((g) => g.id !== fn.id && g.start > fn.start && g.end <= fn.end &&
         params(g.node).some((p) => p.name === base));
       const evs = shadow.length ? all.filter((e) => !shadow.some((g) => e.start >= g.start && e.start < g.end)) : all;
       const reqs = new Set([h.req]);

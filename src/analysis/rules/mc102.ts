@@ -72,7 +72,7 @@ function decompressorAt(facts: FileFacts, n: Node | null | undefined, outer: num
   let from = -1;
   if (d) {
     from = d.start;
-    if (d.value) kind = decompressorAt(facts, d.value, outer, evs.filter((e) => e.start < d.start));
+    if (d.value) kind = decompressorAt(facts, d.value, outer, evs);
     if (!kind && d.type && DECOMPRESSOR_TYPES.has(d.type)) kind = d.type.split("/").pop()!.split(".")[0];
   }
   // Later plain assignments rebind the variable: `zr, err = gzip.NewReader(..)` or
