@@ -106,3 +106,111 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
 export const BASE = "1111111111111111111111111111111111111111";
 export const HEAD = "2222222222222222222222222222222222222222";
 export const HEAD2 = "3333333333333333333333333333333333333333";
+
+// ---- A nock'd GitHub repository serving a PR between two fixture trees ----
+import { createHash } from "node:crypto";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import nock from "nock";
+
+export const API = "https://api.github.com";
+
+export function blobSha(buf: Buffer): string {
+  return createHash("sha1").update(`blob ${buf.length}\0`).update(buf).digest("hex");
+}
+
+export function readTree(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(relative(dir, p).split("\\").join("/"), readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export const PR_MODULE = new URL("./fixtures/pr-module/", import.meta.url).pathname;
+
+export interface Captured {
+  checkCreates: any[];
+  checkUpdates: any[];
+  reviews: any[];
+  deletedComments: number[];
+  issueComments: any[];
+  issueCommentUpdates: any[];
+  blobFetches: string[];
+}
+
+export interface RepoMockOptions {
+  pull?: number;
+  baseSha?: string;
+  headSha?: string;
+  /** The PR's current head (defaults to headSha). */
+  prHead?: string;
+  prState?: string;
+  before?: string;
+  after?: string;
+  files?: unknown[];
+  /** YAML of .github/memcheck.yml, or undefined for none. */
+  config?: string;
+  reviewComments?: unknown[];
+  issueComments?: unknown[];
+  reviewStatus?: number;
+}
+
+/** Register nock routes for one PR review run and capture every write. */
+export function mockRepo(o: RepoMockOptions = {}): Captured {
+  const pull = o.pull ?? 7;
+  const baseSha = o.baseSha ?? BASE;
+  const headSha = o.headSha ?? HEAD;
+  const cap: Captured = { checkCreates: [], checkUpdates: [], reviews: [], deletedComments: [], issueComments: [], issueCommentUpdates: [], blobFetches: [] };
+  const api = nock(API);
+  api.post("/app/installations/42/access_tokens").optionally().reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" });
+  api.get(`/repos/acme/shop/pulls/${pull}`).optionally().reply(200, {
+    number: pull,
+    state: o.prState ?? "open",
+    draft: false,
+    head: { sha: o.prHead ?? headSha, ref: "coupon", repo: { id: 5001, full_name: "acme/shop" } },
+    base: { sha: baseSha, ref: "main", repo: { id: 5001, full_name: "acme/shop" } },
+  });
+  if (o.config === undefined) {
+    api.get(/\/repos\/acme\/shop\/contents\/.*memcheck\.yml/).optionally().reply(404, { message: "Not Found" });
+    api.get(/\/repos\/acme\/\.github\/contents\/.*memcheck\.yml/).optionally().reply(404, { message: "Not Found" });
+  } else {
+    api.get(/\/repos\/acme\/shop\/contents\/.*memcheck\.yml/).optionally().reply(200, o.config, { "content-type": "application/vnd.github.raw; charset=utf-8" });
+  }
+  api.post("/repos/acme/shop/check-runs", (b) => (cap.checkCreates.push(b), true)).optionally().times(5).reply(201, { id: 556 });
+  api.patch(/\/repos\/acme\/shop\/check-runs\/\d+/, (b) => (cap.checkUpdates.push(b), true)).optionally().times(50).reply(200, { id: 555 });
+  api.get(`/repos/acme/shop/pulls/${pull}/files`).query(true).optionally().reply(200, o.files ?? JSON.parse(readFileSync(join(PR_MODULE, "files.json"), "utf8")));
+  api.get(`/repos/acme/shop/compare/${baseSha}...${headSha}`).query(true).optionally().reply(200, { merge_base_commit: { sha: baseSha } });
+  const blobs = new Map<string, Buffer>();
+  for (const [sha, dir] of [[baseSha, o.before ?? join(PR_MODULE, "before")], [headSha, o.after ?? join(PR_MODULE, "after")]] as const) {
+    const tree = readTree(dir);
+    const entries = [...tree].map(([path, buf]) => {
+      const s = blobSha(buf);
+      blobs.set(s, buf);
+      return { path, mode: "100644", type: "blob", sha: s, size: buf.length, url: `${API}/repos/acme/shop/git/blobs/${s}` };
+    });
+    api.get(`/repos/acme/shop/git/trees/${sha}`).query({ recursive: "true" }).optionally().reply(200, { sha, url: "", tree: entries, truncated: false });
+  }
+  api
+    .get(/\/repos\/acme\/shop\/git\/blobs\/[0-9a-f]{40}$/)
+    .optionally()
+    .times(100)
+    .reply((uri) => {
+      const s = uri.split("/").pop()!;
+      cap.blobFetches.push(s);
+      const b = blobs.get(s);
+      return b ? [200, { sha: s, size: b.length, encoding: "base64", content: b.toString("base64") }] : [404, { message: "Not Found" }];
+    });
+  api.get(`/repos/acme/shop/pulls/${pull}/comments`).query(true).optionally().reply(200, o.reviewComments ?? []);
+  api.delete(/\/repos\/acme\/shop\/pulls\/comments\/\d+/).optionally().times(20).reply((uri) => (cap.deletedComments.push(Number(uri.split("/").pop())), [204, ""]));
+  api.post(`/repos/acme/shop/pulls/${pull}/reviews`, (b) => (cap.reviews.push(b), true)).optionally().times(3).reply(o.reviewStatus ?? 200, o.reviewStatus === 422 ? { message: "Unprocessable Entity", errors: ["Line could not be resolved"] } : { id: 900 });
+  api.get(`/repos/acme/shop/issues/${pull}/comments`).query(true).optionally().reply(200, o.issueComments ?? []);
+  api.post(`/repos/acme/shop/issues/${pull}/comments`, (b) => (cap.issueComments.push(b), true)).optionally().reply(201, { id: 700 });
+  api.patch(/\/repos\/acme\/shop\/issues\/comments\/\d+/, (b) => (cap.issueCommentUpdates.push(b), true)).optionally().reply(200, { id: 700 });
+  return cap;
+}

@@ -4,7 +4,7 @@
 // that the table covers the packages memcheck promises and that it is what the generator makes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -122,3 +122,41 @@ func main() {
     }
   });
 }
+
+// Slow (compiles the whole standard library for 14 archs on a cold cache): opt in with
+// MEMCHECK_SLOW_GROUNDTRUTH=1. Size and alignment of every table entry become compile-time
+// assertions that `go build` must accept for each GOARCH.
+const ALL = ["386", "amd64", "arm", "arm64", "loong64", "mips", "mipsle", "mips64", "mips64le",
+  "ppc64", "ppc64le", "riscv64", "s390x", "wasm"];
+test("stdlib table sizes and alignments compile as assertions on all 14 archs",
+  { skip: noGo || (goVersion !== table.goVersion && "go version differs") || (!process.env.MEMCHECK_SLOW_GROUNDTRUTH && "set MEMCHECK_SLOW_GROUNDTRUTH=1") }, () => {
+    const failures: string[] = [];
+    let n = 0;
+    for (const arch of ALL) {
+      const unlinkable = new Set(["runtime/cgo", "runtime/race"]);
+      const entries = Object.entries(table.types).filter(([k, e]) =>
+        !e.generic && e.layouts[arch] && !unlinkable.has(k.slice(0, k.lastIndexOf("."))));
+      const pkgs = [...new Set(entries.map(([k]) => k.slice(0, k.lastIndexOf("."))))].sort();
+      const alias = new Map(pkgs.map((p, i) => [p, `p${i}`]));
+      const body = entries.map(([k, e], i) => {
+        const j = k.lastIndexOf(".");
+        const l = e.layouts[arch];
+        return `var v${i} ${alias.get(k.slice(0, j))}.${k.slice(j + 1)}\n` +
+          `var _ [${l.size}]byte = [unsafe.Sizeof(v${i})]byte{} // ${k}\n` +
+          `var _ [${l.align}]byte = [unsafe.Alignof(v${i})]byte{} // ${k}`;
+      });
+      const src = `package probe\n\nimport (\n\t"unsafe"\n${pkgs.map((p) => `\t${alias.get(p)} ${JSON.stringify(p)}`).join("\n")}\n)\n\n${body.join("\n")}\n`;
+      const dir = mkdtempSync(join(tmpdir(), `stdlib-x-${arch}-`));
+      try {
+        writeFileSync(join(dir, "go.mod"), "module probe\n\ngo 1.19\n");
+        writeFileSync(join(dir, "probe.go"), src);
+        const r = spawnSync("go", ["build", "-gcflags=-e", "."], { cwd: dir, env: goEnv({ GOARCH: arch, GOOS: arch === "wasm" ? "js" : "linux" }), encoding: "utf8" });
+        if (r.status !== 0) failures.push(`${arch}:\n${r.stderr.slice(0, 5000)}`);
+        n += entries.length;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    assert.deepEqual(failures, [], failures.join("\n"));
+    console.log(`# ${n} (type, arch) stdlib sizes and alignments accepted by gc`);
+  });

@@ -169,14 +169,17 @@ test("MC121 names the containers and never claims that storing a pointer allocat
         { names: ["Values"], startLine: 10, endLine: 11, text: "type Row struct { // c\n\tValues []any" },
         { names: ["One"], startLine: 12, endLine: 12, text: "\tOne any" },
         { names: ["M"], startLine: 13, endLine: 13, text: "\tM map[string]interface{} `json:\"m\"`" },
+        { names: ["P"], startLine: 14, endLine: 14, text: "\tP map[string][]any" },
+        { names: ["K"], startLine: 15, endLine: 15, text: "\tK map[any][2]int" },
       ],
     },
   });
   const [f] = structFindings([s]);
   assert.equal(f.rule, "MC121");
   assert.equal(f.line, 11);
-  assert.equal(f.endLine, 13);
-  assert.match(f.message, /Values \[\]any \(16 B per element\); M map\[string\]interface\{\} \(16 B per boxed key or value\)/);
+  assert.equal(f.endLine, 15);
+  assert.match(f.message, /Values \[\]any \(16 B per element\); M map\[string\]interface\{\} \(16 B per value\); /);
+  assert.match(f.message, /P map\[string\]\[\]any \(16 B per element of each value\); K map\[any\]\[2\]int \(16 B per key\)\./);
   assert.doesNotMatch(f.message, /One/);
   assert.match(f.message, /pointers, maps, chans and funcs are stored without allocating/);
   assert.doesNotMatch(f.message, /(storing|store) a pointer[^;.]*allocat/);

@@ -11,17 +11,41 @@ function isIface(t: string): boolean {
   return t === "any" || t === "interface{}";
 }
 
-/** Describe how a field type boxes, or undefined when it holds no empty interface. */
-export function boxing(type: string): "field" | "slice" | "array" | "map" | undefined {
-  const t = type.replace(/\s+/g, "");
-  if (isIface(t)) return "field";
-  const sl = /^\[\](.*)$/.exec(t);
-  if (sl && isIface(sl[1])) return "slice";
-  const ar = /^\[[^\]]+\](.*)$/.exec(t);
-  if (ar && isIface(ar[1])) return "array";
-  const mp = /^map\[(.*)\](.*)$/.exec(t);
-  if (mp && (isIface(mp[2]) || isIface(mp[1]))) return "map";
+/** Split `map[K]V` into K and V, honouring nested brackets. */
+function splitMap(t: string): [string, string] | undefined {
+  if (!t.startsWith("map[")) return undefined;
+  let depth = 0;
+  for (let i = 3; i < t.length && i < 4096; i++) {
+    if (t[i] === "[") depth++;
+    else if (t[i] === "]" && --depth === 0) return [t.slice(4, i), t.slice(i + 1)];
+  }
   return undefined;
+}
+
+/**
+ * How a field type holds empty interfaces: as the field itself, as elements of a slice or array,
+ * or as map keys / values (directly or one container deep: map[string][]any).
+ */
+export function boxing(type: string): { kind: "field" | "slice" | "array" | "map"; slots: string } | undefined {
+  const t = type.replace(/\s+/g, "");
+  if (isIface(t)) return { kind: "field", slots: "one slot" };
+  const elem = (x: string): string | undefined => {
+    const m = /^\[([^\]]*)\](.*)$/.exec(x);
+    return m && isIface(m[2]) ? "per element" : undefined;
+  };
+  if (elem(t)) return { kind: t.startsWith("[]") ? "slice" : "array", slots: "per element" };
+  const mp = splitMap(t);
+  if (!mp) return undefined;
+  const [k, v] = mp;
+  const parts: string[] = [];
+  if (isIface(k)) parts.push("per key");
+  if (isIface(v)) parts.push("per value");
+  else if (elem(v)) parts.push("per element of each value");
+  else {
+    const inner = splitMap(v);
+    if (inner && (isIface(inner[0]) || isIface(inner[1]))) parts.push("per entry of each inner map");
+  }
+  return parts.length ? { kind: "map", slots: parts.join(" and ") } : undefined;
 }
 
 export function mc121(structs: StructReport[]): Finding[] {
@@ -31,18 +55,15 @@ export function mc121(structs: StructReport[]): Finding[] {
     const fl = firstLayout(s);
     const word = fl && ["386", "arm", "mips", "mipsle"].includes(fl.arch) ? 4 : 8;
     const slot = word * 2;
-    const hits: { name: string; type: string; kind: string; line: number }[] = [];
+    const hits: { name: string; type: string; slots: string; line: number }[] = [];
     for (const f of fieldsOf(s)) {
       if (f.name === "_" || f.ignores.has(MC121) || f.ignores.has("*")) continue;
       const k = boxing(f.type);
       // A single interface field is not a container: it costs one 16-byte slot, once.
-      if (k && k !== "field") hits.push({ name: f.name, type: f.type.replace(/\s+/g, " "), kind: k, line: f.line });
+      if (k && k.kind !== "field") hits.push({ name: f.name, type: f.type.replace(/\s+/g, " "), slots: k.slots, line: f.line });
     }
     if (!hits.length) continue;
-    const parts = hits.map((h) =>
-      h.kind === "field" ? `${h.name} ${h.type} (${slot} B)`
-        : h.kind === "map" ? `${h.name} ${h.type} (${slot} B per boxed key or value)`
-        : `${h.name} ${h.type} (${slot} B per element)`);
+    const parts = hits.map((h) => `${h.name} ${h.type} (${slot} B ${h.slots})`);
     out.push({
       rule: MC121, severity: "notice", file: s.file, line: hits[0].line,
       endLine: hits.length > 1 ? hits[hits.length - 1].line : undefined,

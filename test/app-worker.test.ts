@@ -1,0 +1,199 @@
+// The worker's job (runReview) against a nock'd GitHub, with a stand-in pipeline so these tests pin
+// the GitHub I/O: superseded jobs, bad config, retries, batching, comment dedup, 422 fallback.
+import { test, before, after, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import nock from "nock";
+import { Redis } from "ioredis";
+import { Queue, QueueEvents } from "bullmq";
+import type { Analysis, Diff, Snapshot } from "../src/analysis/model.ts";
+import { runReview, type ReviewDeps } from "../src/github/review-job.ts";
+import type { Pipeline } from "../src/github/pipeline.ts";
+import { MemoryBlobCache } from "../src/github/snapshot.ts";
+import { findingMarker, parseMarker } from "../src/report/review.ts";
+import { createReviewQueue, createReviewWorker, type ReviewJobData } from "../src/queue/index.ts";
+import { makeProbot, mockRepo, deletePrefix, REDIS_URL, BASE, HEAD, HEAD2, API } from "./app-support.ts";
+
+function analysis(): Analysis {
+  return { schema: "memcheck.layout/v1", goos: "linux", archs: ["amd64"], structs: [], diagnostics: [], findings: [], stats: { files: 0, bytes: 0, parseMs: 0, layoutMs: 0 } };
+}
+const EMPTY_DIFF: Diff = { archs: ["amd64"], structs: [], regressions: [], unresolved: [], diagnostics: [], findings: [] };
+
+function fakePipeline(over: Partial<Pipeline> = {}, seen: { base?: string[]; head?: string[] } = {}): Pipeline {
+  return {
+    async review(b: Snapshot, h: Snapshot) {
+      seen.base = await b.paths();
+      seen.head = await h.paths();
+      return { base: analysis(), head: analysis(), diff: EMPTY_DIFF };
+    },
+    title: () => "No memory regressions",
+    summary: (_d, o) => `summary; skipped ${o.skipped.length}`,
+    conclusion: () => "success",
+    annotations: () => [],
+    reviewComments: () => [],
+    parseMarker,
+    diagram: () => "diagram",
+    ...over,
+  };
+}
+
+function job(data: Partial<ReviewJobData> = {}) {
+  return {
+    id: "gh-test",
+    attemptsMade: 0,
+    opts: { attempts: 3 },
+    data: { v: 1 as const, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD, trigger: "pull_request" as const, deliveryId: "d1", checkRunId: 555, at: 1, ...data },
+  };
+}
+
+let deps: ReviewDeps;
+beforeEach(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect("127.0.0.1");
+  const probot = makeProbot();
+  deps = { auth: (id) => probot.auth(id), botLogin: async () => "memcheck[bot]", pipeline: fakePipeline(), cache: new MemoryBlobCache() };
+});
+afterEach(() => nock.cleanAll());
+
+test("a job whose head is no longer the PR head is skipped as superseded", async () => {
+  const cap = mockRepo({ prHead: HEAD2 });
+  const r = await runReview(job(), deps);
+  assert.equal(r.status, "superseded");
+  assert.equal(cap.checkUpdates.length, 1);
+  assert.equal(cap.checkUpdates[0].conclusion, "skipped");
+  assert.equal(cap.checkUpdates[0].output.title, "Superseded");
+  assert.equal(cap.blobFetches.length, 0);
+});
+
+test("fetches touched packages plus same-module imports at base and head; tests are never fetched", async () => {
+  const seen: { base?: string[]; head?: string[] } = {};
+  deps.pipeline = fakePipeline({}, seen);
+  const cap = mockRepo();
+  const r = await runReview(job(), deps);
+  assert.equal(r.status, "done");
+  assert.deepEqual(seen.head, ["go.mod", "money/money.go", "order/coupon.go", "order/order.go"]);
+  assert.deepEqual(seen.base, ["go.mod", "money/money.go", "order/order.go"]);
+  // money.go and go.mod are identical at base and head: one fetch each thanks to the blob cache.
+  assert.equal(cap.blobFetches.length, 5);
+  assert.equal(new Set(cap.blobFetches).size, 5);
+  assert.deepEqual(cap.checkUpdates.map((u) => u.status), ["in_progress", "completed"]);
+  assert.equal(cap.checkUpdates[1].conclusion, "success");
+  assert.equal(cap.checkUpdates[1].output.summary, "summary; skipped 0");
+  assert.equal(cap.reviews.length, 0);
+});
+
+test("a bad .github/memcheck.yml concludes the check run with an error naming the keys", async () => {
+  const cap = mockRepo({ config: "archs: [amd64, sparc]\nthreshold:\n  paddingGrowth: 4\n" });
+  const r = await runReview(job(), deps);
+  assert.equal(r.status, "bad-config");
+  const last = cap.checkUpdates.at(-1);
+  assert.equal(last.conclusion, "failure");
+  assert.equal(last.output.title, "Invalid .github/memcheck.yml");
+  assert.match(last.output.summary, /`archs\.1`/);
+  assert.match(last.output.summary, /unknown key `threshold`/);
+  assert.equal(cap.blobFetches.length, 0);
+});
+
+test("a YAML syntax error is a clear check run too, not a crash", async () => {
+  const cap = mockRepo({ config: "archs: [amd64\n  bad: : :\n" });
+  const r = await runReview(job(), deps);
+  assert.equal(r.status, "bad-config");
+  assert.match(cap.checkUpdates.at(-1).output.summary, /memcheck\.yml/);
+});
+
+test("more than 50 annotations go out in batches of 50, the first with the conclusion", async () => {
+  const anns = Array.from({ length: 120 }, (_, i) => ({ path: "order/order.go", start_line: 10, end_line: 10, annotation_level: "warning" as const, message: `n${i}` }));
+  deps.pipeline = fakePipeline({ annotations: () => anns, conclusion: () => "failure" });
+  const cap = mockRepo();
+  await runReview(job(), deps);
+  const outs = cap.checkUpdates.slice(1);
+  assert.deepEqual(outs.map((u) => u.output.annotations.length), [50, 50, 20]);
+  assert.equal(outs[0].conclusion, "failure");
+  assert.equal(outs[0].status, "completed");
+  assert.deepEqual(outs.flatMap((u) => u.output.annotations.map((a: any) => a.message)), anns.map((a) => a.message));
+});
+
+test("a synchronize run posts only new comments, deletes ours whose finding is gone, never touches others'", async () => {
+  const mk = (id: string, line: number) => ({ path: "order/order.go", line, side: "RIGHT" as const, body: `${findingMarker(id)}\n**memcheck:** ${id}` });
+  deps.pipeline = fakePipeline({ reviewComments: () => [mk("layout:a.Order", 10), mk("layout:a.Coupon", 4)] });
+  const cap = mockRepo({
+    reviewComments: [
+      { id: 11, user: { login: "memcheck[bot]", type: "Bot" }, body: `${findingMarker("layout:a.Order")}\nold` },
+      { id: 12, user: { login: "memcheck[bot]", type: "Bot" }, body: `${findingMarker("layout:a.Gone")}\nold` },
+      { id: 13, user: { login: "alice", type: "User" }, body: `${findingMarker("layout:a.Gone")}\nquoted by a human` },
+    ],
+  });
+  const r = await runReview(job(), deps);
+  assert.equal(cap.reviews.length, 1);
+  assert.deepEqual(cap.reviews[0].comments.map((c: any) => parseMarker(c.body)), ["layout:a.Coupon"]);
+  assert.equal(cap.reviews[0].commit_id, HEAD);
+  assert.equal(cap.reviews[0].event, "COMMENT");
+  assert.deepEqual(cap.deletedComments, [12]);
+  assert.deepEqual(r.comments, { created: 1, deleted: 1, kept: 1, fallback: false });
+});
+
+test("a 422 on the review falls back to annotations and the job still succeeds", async () => {
+  deps.pipeline = fakePipeline({ reviewComments: () => [{ path: "order/order.go", line: 99, side: "RIGHT", body: `${findingMarker("x")}\n**memcheck:** bad line` }] });
+  const cap = mockRepo({ reviewStatus: 422 });
+  const r = await runReview(job(), deps);
+  assert.equal(r.status, "done");
+  assert.equal(r.comments?.fallback, true);
+  const fb = cap.checkUpdates.at(-1);
+  assert.deepEqual(fb.output.annotations, [{ path: "order/order.go", start_line: 99, end_line: 99, annotation_level: "warning", message: "**memcheck:** bad line" }]);
+});
+
+test("/memcheck creates the sticky summary comment once and edits it afterwards", async () => {
+  let cap = mockRepo();
+  await runReview(job({ trigger: "command", headSha: "", baseSha: "", checkRunId: undefined, options: { commentId: 3001, sender: "alice" } }), deps);
+  assert.equal(cap.checkCreates.length, 1);
+  assert.equal(cap.checkCreates[0].head_sha, HEAD);
+  assert.equal(cap.issueComments.length, 1);
+  assert.match(cap.issueComments[0].body, /^<!-- memcheck:sticky -->/);
+  const body = cap.issueComments[0].body;
+  nock.cleanAll();
+  cap = mockRepo({ issueComments: [{ id: 700, user: { login: "memcheck[bot]", type: "Bot" }, body }] });
+  await runReview(job({ trigger: "command", headSha: "", baseSha: "", checkRunId: undefined, options: { explain: "Order" } }), deps);
+  assert.equal(cap.issueComments.length, 0);
+  assert.equal(cap.issueCommentUpdates.length, 1);
+  assert.match(cap.issueCommentUpdates[0].body, /memcheck explain `Order`/);
+});
+
+test("a closed PR is a permanent failure (no retry)", async () => {
+  mockRepo({ prState: "closed" });
+  await assert.rejects(runReview(job(), deps), (e: any) => e.name === "UnrecoverableError");
+});
+
+// Real Redis + a real BullMQ worker.
+const PREFIX = `mctest-app-worker-${process.pid}`;
+let redis: Redis;
+before(() => {
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+});
+after(async () => {
+  await deletePrefix(redis, PREFIX);
+  redis.disconnect();
+});
+
+test("a 500 from GitHub is retried by the queue with backoff, then the job completes", async () => {
+  const settings = { name: "retry", prefix: PREFIX, attempts: 3, backoffMs: 10, debounceMs: 0 };
+  const q = createReviewQueue({ redisUrl: REDIS_URL, settings });
+  const events = new QueueEvents("retry", { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: PREFIX });
+  await events.waitUntilReady();
+  let calls = 0;
+  nock(API).get("/repos/acme/shop/pulls/7").reply(() => (calls++, [500, { message: "Server Error" }]));
+  mockRepo({ prHead: HEAD2 }); // after the 500: the PR moved on, so the job ends quickly as superseded
+  const worker = createReviewWorker((j) => runReview(j, deps), { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), settings });
+  try {
+    const { id } = await q.enqueue({ ...job().data, deliveryId: "retry-1" });
+    const jobObj = await q.queue.getJob(id);
+    const result = await jobObj!.waitUntilFinished(events, 20000);
+    assert.equal(result.status, "superseded");
+    assert.equal(calls, 1);
+    const done = await q.queue.getJob(id);
+    assert.equal(done!.attemptsMade, 2);
+  } finally {
+    await worker.close();
+    await events.close();
+    await q.queue.obliterate({ force: true });
+    await q.close();
+  }
+});
