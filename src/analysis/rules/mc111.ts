@@ -288,7 +288,7 @@ export function mc111(facts: FileFacts): PendingFinding[] {
       if (t.startsWith("[]") || t === "string") {
         out.push({
           rule: MC111, severity: "warning", file: facts.path, line,
-          message: `${pool}.Put(${arg.text.slice(0, 60)}) stores a non-pointer value (${t === "[]" ? "a slice" : t}): ` +
+          message: `${pool}.Put(${arg.text.slice(0, 60)}) stores a non-pointer value (${t === "[]" ? "a slice" : t.replace(/(?:[\w.-]+\/)+/g, "")}): ` +
             `converting it to interface{} allocates a ${t === "string" ? 16 : 24}-byte header on every Put ` +
             `(staticcheck SA6002), which costs what the pool was meant to save. Put a pointer instead (*[]byte, or a struct pointer).`,
         });
@@ -307,7 +307,9 @@ export function mc111(facts: FileFacts): PendingFinding[] {
         const fields = facts.structs.get(typeName);
         const owned = newInitialisedFields(facts, c.recvNode);
         if (fields) {
-          const open = fields.filter((f) => !st.fields.has(f.name) && !owned?.has(f.name));
+          // A back-reference to the struct that holds the pool lives as long as the pool does.
+          const owners = new Set([...facts.structs].filter(([, fs]) => fs.some((f) => /^\*?sync\.Pool$/.test(f.type.replace(/\s+/g, "")))).map(([n]) => `*${n}`));
+          const open = fields.filter((f) => !st.fields.has(f.name) && !owned?.has(f.name) && !owners.has(f.type.replace(/\s+/g, "")));
           const kinds = open.map((f) => pointerKind(f.type, facts.structs));
           unreset = open.filter((_, i) => kinds[i] === "yes").map((f) => f.name);
           // Only fields of types declared elsewhere are left: cannot decide.
