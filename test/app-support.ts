@@ -182,8 +182,8 @@ export function mockRepo(o: RepoMockOptions = {}): Captured {
   } else {
     api.get(/\/repos\/acme\/shop\/contents\/.*memcheck\.yml/).optionally().reply(200, o.config, { "content-type": "application/vnd.github.raw; charset=utf-8" });
   }
-  api.post("/repos/acme/shop/check-runs", (b) => (cap.checkCreates.push(b), true)).optionally().times(5).reply(201, { id: 556 });
-  api.patch(/\/repos\/acme\/shop\/check-runs\/\d+/, (b) => (cap.checkUpdates.push(b), true)).optionally().times(50).reply(200, { id: 555 });
+  api.post("/repos/acme/shop/check-runs").optionally().times(5).reply(async (req) => (cap.checkCreates.push(await req.json()), [201, { id: 556 }]));
+  api.patch(/\/repos\/acme\/shop\/check-runs\/\d+/).optionally().times(50).reply(async (req) => (cap.checkUpdates.push(await req.json()), [200, { id: 555 }]));
   api.get(`/repos/acme/shop/pulls/${pull}/files`).query(true).optionally().reply(200, o.files ?? JSON.parse(readFileSync(join(PR_MODULE, "files.json"), "utf8")));
   api.get(`/repos/acme/shop/compare/${baseSha}...${headSha}`).query(true).optionally().reply(200, { merge_base_commit: { sha: baseSha } });
   const blobs = new Map<string, Buffer>();
@@ -200,17 +200,17 @@ export function mockRepo(o: RepoMockOptions = {}): Captured {
     .get(/\/repos\/acme\/shop\/git\/blobs\/[0-9a-f]{40}$/)
     .optionally()
     .times(100)
-    .reply((uri) => {
-      const s = uri.split("/").pop()!;
+    .reply((req) => {
+      const s = new URL(req.url).pathname.split("/").pop()!;
       cap.blobFetches.push(s);
       const b = blobs.get(s);
       return b ? [200, { sha: s, size: b.length, encoding: "base64", content: b.toString("base64") }] : [404, { message: "Not Found" }];
     });
   api.get(`/repos/acme/shop/pulls/${pull}/comments`).query(true).optionally().reply(200, o.reviewComments ?? []);
-  api.delete(/\/repos\/acme\/shop\/pulls\/comments\/\d+/).optionally().times(20).reply((uri) => (cap.deletedComments.push(Number(uri.split("/").pop())), [204, ""]));
-  api.post(`/repos/acme/shop/pulls/${pull}/reviews`, (b) => (cap.reviews.push(b), true)).optionally().times(3).reply(o.reviewStatus ?? 200, o.reviewStatus === 422 ? { message: "Unprocessable Entity", errors: ["Line could not be resolved"] } : { id: 900 });
+  api.delete(/\/repos\/acme\/shop\/pulls\/comments\/\d+/).optionally().times(20).reply((req) => (cap.deletedComments.push(Number(new URL(req.url).pathname.split("/").pop())), [204, ""]));
+  api.post(`/repos/acme/shop/pulls/${pull}/reviews`).optionally().times(3).reply(async (req) => (cap.reviews.push(await req.json()), [o.reviewStatus ?? 200, o.reviewStatus === 422 ? { message: "Unprocessable Entity", errors: ["Line could not be resolved"] } : { id: 900 }]));
   api.get(`/repos/acme/shop/issues/${pull}/comments`).query(true).optionally().reply(200, o.issueComments ?? []);
-  api.post(`/repos/acme/shop/issues/${pull}/comments`, (b) => (cap.issueComments.push(b), true)).optionally().reply(201, { id: 700 });
-  api.patch(/\/repos\/acme\/shop\/issues\/comments\/\d+/, (b) => (cap.issueCommentUpdates.push(b), true)).optionally().reply(200, { id: 700 });
+  api.post(`/repos/acme/shop/issues/${pull}/comments`).optionally().reply(async (req) => (cap.issueComments.push(await req.json()), [201, { id: 700 }]));
+  api.patch(/\/repos\/acme\/shop\/issues\/comments\/\d+/).optionally().reply(async (req) => (cap.issueCommentUpdates.push(await req.json()), [200, { id: 700 }]));
   return cap;
 }

@@ -176,12 +176,13 @@ after(async () => {
 test("a 500 from GitHub is retried by the queue with backoff, then the job completes", async () => {
   const settings = { name: "retry", prefix: PREFIX, attempts: 3, backoffMs: 10, debounceMs: 0 };
   const q = createReviewQueue({ redisUrl: REDIS_URL, settings });
-  const events = new QueueEvents("retry", { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: PREFIX });
+  const conns = [new Redis(REDIS_URL, { maxRetriesPerRequest: null }), new Redis(REDIS_URL, { maxRetriesPerRequest: null })];
+  const events = new QueueEvents("retry", { connection: conns[0]!, prefix: PREFIX });
   await events.waitUntilReady();
   let calls = 0;
   nock(API).get("/repos/acme/shop/pulls/7").reply(() => (calls++, [500, { message: "Server Error" }]));
   mockRepo({ prHead: HEAD2 }); // after the 500: the PR moved on, so the job ends quickly as superseded
-  const worker = createReviewWorker((j) => runReview(j, deps), { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), settings });
+  const worker = createReviewWorker((j) => runReview(j, deps), { connection: conns[1]!, settings });
   try {
     const { id } = await q.enqueue({ ...job().data, deliveryId: "retry-1" });
     const jobObj = await q.queue.getJob(id);
@@ -195,5 +196,6 @@ test("a 500 from GitHub is retried by the queue with backoff, then the job compl
     await events.close();
     await q.queue.obliterate({ force: true });
     await q.close();
+    for (const c of conns) c.disconnect();
   }
 });

@@ -128,7 +128,8 @@ export async function runReview(job: Pick<Job<ReviewJobData>, "data" | "attempts
 
     // 4. Snapshots at base and head.
     const limits = config.limits;
-    const open = (sha: string) => GitHubTreeSnapshot.open(octokit, { owner, repo, sha, cache: deps.cache, limits, ignore: config.ignore });
+    const inflight = new Map<string, Promise<string>>();
+    const open = (sha: string) => GitHubTreeSnapshot.open(octokit, { owner, repo, sha, cache: deps.cache, limits, ignore: config.ignore, inflight });
     const [baseSnap, headSnap] = await Promise.all([open(baseSha), open(headSha)]);
     await Promise.all([baseSnap.include(touched.dirs, { followImports: true }), headSnap.include(touched.dirs, { followImports: true })]);
     stages.fetch = now() - t;

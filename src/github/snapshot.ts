@@ -114,15 +114,26 @@ export class GitHubTreeSnapshot implements Snapshot {
     private limits: SnapshotLimits,
     private ignore: string[],
     private concurrency: number,
+    private inflight: Map<string, Promise<string>>,
   ) {
     this.label = `${owner}/${repo}@${sha.slice(0, 12)}`;
   }
 
   static async open(
     octokit: any,
-    o: { owner: string; repo: string; sha: string; cache: BlobCache; limits: SnapshotLimits; ignore?: string[]; concurrency?: number },
+    o: {
+      owner: string;
+      repo: string;
+      sha: string;
+      cache: BlobCache;
+      limits: SnapshotLimits;
+      ignore?: string[];
+      concurrency?: number;
+      /** Share between the base and head snapshots of one job so a blob is fetched once. */
+      inflight?: Map<string, Promise<string>>;
+    },
   ): Promise<GitHubTreeSnapshot> {
-    const s = new GitHubTreeSnapshot(octokit, o.owner, o.repo, o.sha, o.cache, o.limits, o.ignore ?? [], o.concurrency ?? 8);
+    const s = new GitHubTreeSnapshot(octokit, o.owner, o.repo, o.sha, o.cache, o.limits, o.ignore ?? [], o.concurrency ?? 8, o.inflight ?? new Map());
     s.stats.apiCalls++;
     const { data } = await octokit.rest.git.getTree({ owner: o.owner, repo: o.repo, tree_sha: o.sha, recursive: "true" });
     if (data.truncated) {
@@ -160,7 +171,17 @@ export class GitHubTreeSnapshot implements Snapshot {
     return out;
   }
 
-  private async fetchBlob(e: Entry): Promise<string> {
+  private fetchBlob(e: Entry): Promise<string> {
+    let p = this.inflight.get(e.sha);
+    if (!p) {
+      p = this.loadBlob(e);
+      this.inflight.set(e.sha, p);
+      p.catch(() => this.inflight.delete(e.sha));
+    }
+    return p;
+  }
+
+  private async loadBlob(e: Entry): Promise<string> {
     const hit = await this.cache.get(e.sha);
     if (hit !== undefined) {
       this.stats.cacheHits++;
