@@ -10,7 +10,7 @@ export const ROOT = resolve(import.meta.dirname, "..");
 export const FIXTURES = join(ROOT, "test", "fixtures");
 
 /** The torture corpus: fixtures that compile (the compiler test builds these). */
-export const VALID_FIXTURES = ["layouts", "buildtags", "consts", "generics", "multipkg", "stdtypes"];
+export const VALID_FIXTURES = ["layouts", "buildtags", "consts", "generics", "multipkg", "stdtypes", "edge"];
 /** Fixtures that are meant not to compile: both tools must survive them. */
 export const INVALID_FIXTURES = ["invalid"];
 export const ALL_FIXTURES = [...VALID_FIXTURES, ...INVALID_FIXTURES];
@@ -92,7 +92,7 @@ export interface Comparison {
 }
 
 /** Compares two layout outputs on size, align, every field offset, ptrBytes and optimalSize. */
-export function compareLayouts(oracle: LayoutOutput, memcheck: LayoutOutput, archs: string[]): Comparison {
+export function compareLayouts(oracle: LayoutOutput, memcheck: LayoutOutput, archs: string[], strict = false): Comparison {
   const theirs = new Map(memcheck.structs.map((s) => [structKey(s), s]));
   const ours = new Map(oracle.structs.map((s) => [structKey(s), s]));
   const c: Comparison = { compared: 0, agreed: 0, oracleResolved: 0, bothResolved: 0, mismatches: [], missing: [], extra: [] };
@@ -110,7 +110,7 @@ export function compareLayouts(oracle: LayoutOutput, memcheck: LayoutOutput, arc
       }
       c.bothResolved++;
       c.compared++;
-      const diffs = diffLayout(ol, ml);
+      const diffs = diffLayout(ol, ml, strict);
       for (const [what, a, b] of diffs) c.mismatches.push({ key, arch, what, oracle: a, memcheck: b });
       if (diffs.length === 0) c.agreed++;
     }
@@ -127,7 +127,12 @@ export function compareLayouts(oracle: LayoutOutput, memcheck: LayoutOutput, arc
   return c;
 }
 
-function diffLayout(o: StructLayout, m: StructLayout): [string, string, string][] {
+/**
+ * The compared numbers. `strict` adds the derived ones the differential test does not require:
+ * padding, trailingPadding, sizeClass, optimalPtrBytes, optimalOrder, pointerFields and every
+ * field's size, align and ptrBytes.
+ */
+function diffLayout(o: StructLayout, m: StructLayout, strict = false): [string, string, string][] {
   const out: [string, string, string][] = [];
   const cmp = (what: string, a: unknown, b: unknown) => {
     if (a !== b) out.push([what, String(a), String(b)]);
@@ -141,6 +146,19 @@ function diffLayout(o: StructLayout, m: StructLayout): [string, string, string][
   for (let i = 0; i < n; i++) {
     cmp(`fields[${i}].name`, o.fields[i].name, m.fields[i].name);
     cmp(`fields[${i}].offset (${o.fields[i].name})`, o.fields[i].offset, m.fields[i].offset);
+    if (strict) {
+      cmp(`fields[${i}].size (${o.fields[i].name})`, o.fields[i].size, m.fields[i].size);
+      cmp(`fields[${i}].align (${o.fields[i].name})`, o.fields[i].align, m.fields[i].align);
+      cmp(`fields[${i}].ptrBytes (${o.fields[i].name})`, o.fields[i].ptrBytes, m.fields[i].ptrBytes);
+    }
+  }
+  if (strict) {
+    cmp("padding", o.padding, m.padding);
+    cmp("trailingPadding", o.trailingPadding, m.trailingPadding);
+    cmp("sizeClass", o.sizeClass, m.sizeClass);
+    cmp("optimalPtrBytes", o.optimalPtrBytes, m.optimalPtrBytes);
+    cmp("pointerFields", o.pointerFields, m.pointerFields);
+    cmp("optimalOrder", o.optimalOrder.join(","), m.optimalOrder.join(","));
   }
   return out;
 }

@@ -218,6 +218,13 @@ test("MC141 reports an over-deep chain once, at the struct whose next hop is wit
   assert.deepEqual(found.map((x) => x.line), [1]);
   assert.match(found[0].message, /5 pointer hops \(A -> \*B -> \*C -> \*D -> \*E -> \*F\)/);
   assert.equal(structFindings([mk(0)], { thresholds: { maxPointerDepth: 5 } }).filter((x) => x.rule === "MC141").length, 0);
+  // A parent in another package's view: the next named hop is qualified and still over the limit.
+  const viaPkg = report("Mgr", layout({ size: 8, optimalSize: 8, pointerDepth: 6,
+    pointerChain: ["Mgr", "*svc.Manager", "map[string]*X", "*X", "*Y", "*Z", "[]byte"] }));
+  assert.equal(structFindings([viaPkg]).filter((x) => x.rule === "MC141").length, 0);
+  const viaMap = report("Reg", layout({ size: 8, optimalSize: 8, pointerDepth: 6,
+    pointerChain: ["Reg", "map[string]*svc.Info", "*svc.Info", "*X", "*Y", "[]int", "*int"] }));
+  assert.equal(structFindings([viaMap]).filter((x) => x.rule === "MC141").length, 1);
   const cyc = report("Node", layout({ size: 16, optimalSize: 16, pointerDepth: 9, cyclic: true, pointerChain: ["Node", "*Node"] }));
   assert.equal(structFindings([cyc]).filter((x) => x.rule === "MC141").length, 0);
 });
@@ -252,4 +259,7 @@ test("MC141 reports a new pointer cycle from the diff, not an old one", () => {
   assert.equal(f.rule, "MC141");
   assert.match(f.message, /Buf -> \*Buf/);
   assert.equal(diffFindings(diffOf(cyc, cyc)).length, 0);
+  // Gaining a path to another type's cycle (a list node) is not a new cycle through this struct.
+  const reaches = layout({ cyclic: true, pointerDepth: 3, pointerChain: ["Buf", "[]*node", "*node", "*node"] });
+  assert.equal(diffFindings(diffOf(layout(), reaches)).length, 0);
 });

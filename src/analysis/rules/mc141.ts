@@ -46,9 +46,14 @@ export function mc141NewCycle(d: StructDiff): Finding | undefined {
   const h = firstLayout(d.head)?.layout;
   const b = firstLayout(d.base)?.layout;
   if (!h || !b || !h.cyclic || b.cyclic) return undefined;
+  // Only a struct that is itself on the cycle: its chain leads back to it. A struct that merely
+  // gained a path to some other type's cycle (a list node) did not add a cycle.
+  const last = h.pointerChain[h.pointerChain.length - 1] ?? "";
+  const lastName = last.replace(/^(\*|\[\d*\]|map\[[^\]]*\]|chan\s+)+/, "").split(".").pop();
+  if (lastName !== d.name) return undefined;
   return {
     rule: MC141, severity: "notice", file: d.file, line: d.line,
-    message: `${d.name} now takes part in a pointer cycle (${h.pointerChain.join(" -> ")}). Values on a cycle ` +
+    message: `${d.name} is now on a pointer cycle (${h.pointerChain.join(" -> ")}). Values on a cycle ` +
       `keep each other alive as long as any one is reachable, and walking them has no natural end; make sure ` +
       `the back-reference is needed (an index or ID often serves).`,
   };
