@@ -88,6 +88,7 @@ test("pull_request.opened -> queue -> worker -> check run and review with a sugg
 
 
 test("a synchronize webhook on the same PR posts no duplicate comments", async () => {
+  nock.cleanAll();
   const probot = makeProbot();
   const queue = createReviewQueue({ redisUrl: REDIS_URL, settings });
   const http = await createServer({ probot, queue });
