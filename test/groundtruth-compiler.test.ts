@@ -119,7 +119,7 @@ func main() {
 `;
 
 function packageName(file: string): string {
-  const m = /^package\s+([A-Za-z_][A-Za-z0-9_]*)/m.exec(readFileSync(file, "utf8"));
+  const m = /^package\s+([A-Za-z_][A-Za-z0-9_]*)/m.exec(readFileSync(file, "utf8").replace(/^\uFEFF/, ""));
   if (!m) throw new Error(`no package clause in ${file}`);
   return m[1];
 }

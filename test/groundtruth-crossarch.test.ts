@@ -15,7 +15,7 @@ const ARCHS = ["386", "amd64", "arm", "arm64", "loong64", "mips", "mipsle", "mip
   "ppc64", "ppc64le", "riscv64", "s390x", "wasm"];
 
 function packageName(file: string): string {
-  return /^package\s+(\w+)/m.exec(readFileSync(file, "utf8"))![1];
+  return /^package\s+(\w+)/m.exec(readFileSync(file, "utf8").replace(/^\uFEFF/, ""))![1];
 }
 
 function assertions(structs: StructReport[], arch: string, root: string): string {

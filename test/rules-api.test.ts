@@ -230,12 +230,13 @@ test("MC141 reports an over-deep chain once, at the struct whose next hop is wit
 });
 
 function diffOf(base: StructLayout, head: StructLayout, over: Partial<StructReport> = {}): Diff {
+  const fieldChanges = [{ name: "next", kind: "added" as const, after: "*Buf" }];
   const b = report("Buf", base);
   const h = report("Buf", head, over);
   return {
     archs: ["amd64"], regressions: [], unresolved: [], diagnostics: [], findings: [],
     structs: [{ key: "example.com/p.Buf", package: "example.com/p", name: "Buf", file: "p/x.go", line: 10,
-      kind: "changed", base: b, head: h, deltas: {}, fieldChanges: [], regressions: [] }],
+      kind: "changed", base: b, head: h, deltas: {}, fieldChanges, regressions: [] }],
   };
 }
 

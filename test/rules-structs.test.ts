@@ -53,3 +53,18 @@ for (const kind of ["pos", "neg"] as const) {
     });
   }
 }
+
+for (const kind of ["pos", "neg"] as const) {
+  const dir = path.join(root, "MC141", "diff", kind);
+  for (const h of readdirSync(dir).filter((f) => f.endsWith("_head.go")).sort()) {
+    test(`MC141 new cycle ${kind}/${h} base vs head`, async () => {
+      const name = h.replace(/_head\.go$/, ".go");
+      const headText = readFileSync(path.join(dir, h), "utf8");
+      const baseText = readFileSync(path.join(dir, h.replace(/_head\.go$/, "_base.go")), "utf8");
+      const base = await analyzeFiles([{ path: name, text: baseText }], {});
+      const head = await analyzeFiles([{ path: name, text: headText }], {});
+      const got = diffFindings(diffAnalyses(base, head)).filter((x) => x.rule === "MC141").map((x) => x.line);
+      assert.deepEqual(got, wantLines(headText, "MC141"));
+    });
+  }
+}

@@ -46,11 +46,12 @@ export function mc141NewCycle(d: StructDiff): Finding | undefined {
   const h = firstLayout(d.head)?.layout;
   const b = firstLayout(d.base)?.layout;
   if (!h || !b || !h.cyclic || b.cyclic) return undefined;
-  // Only a struct that is itself on the cycle: its chain leads back to it. A struct that merely
-  // gained a path to some other type's cycle (a list node) did not add a cycle.
-  const last = h.pointerChain[h.pointerChain.length - 1] ?? "";
-  const lastName = last.replace(/^(\*|\[\d*\]|map\[[^\]]*\]|chan\s+)+/, "").split(".").pop();
-  if (lastName !== d.name) return undefined;
+  // Only a struct that is itself on the cycle (its name comes back later in the chain), and only
+  // where the PR changed fields: a struct that merely gained a path to another type's cycle (a
+  // list node) did not add a cycle, and the other members of a new cycle are reported once, at
+  // the struct whose fields closed it.
+  const names = h.pointerChain.slice(1).map((x) => x.replace(/^(\*|\[\d*\]|map\[[^\]]*\]|chan\s+)+/, "").split(".").pop());
+  if (!names.includes(d.name) || d.fieldChanges.length === 0) return undefined;
   return {
     rule: MC141, severity: "notice", file: d.file, line: d.line,
     message: `${d.name} is now on a pointer cycle (${h.pointerChain.join(" -> ")}). Values on a cycle ` +
