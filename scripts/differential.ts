@@ -1,17 +1,19 @@
 // Compares memcheck's layouts with tools/gosizes (the go/types + gc-rules oracle) on any tree:
 //
 //   node --import tsx scripts/differential.ts <dir> [--arch amd64,386,arm64] [--goos linux]
-//        [--gosizes path/to/binary] [--json] [--max-rows 50]
+//        [--gosizes path/to/binary] [--json] [--max-rows 50] [--strict]
 //
 // Prints per-tree counts (structs, layouts compared, agreement, resolution) and a table of
 // mismatches (size, align, field offsets, ptrBytes, optimalSize), then the (struct, arch)
-// layouts gosizes produces and memcheck does not. Exit status 1 on any mismatch.
+// layouts gosizes produces and memcheck does not. --strict also compares padding,
+// trailingPadding, sizeClass, optimalPtrBytes, optimalOrder, pointerFields and each field's
+// size, align and ptrBytes. Exit status 1 on any mismatch.
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 import { buildGosizes, compareLayouts, runMemcheck, type LayoutOutput } from "../test/groundtruth-support.ts";
 
 function usage(): never {
-  console.error("usage: node --import tsx scripts/differential.ts <dir> [--arch a,b] [--goos linux] [--gosizes bin] [--json] [--max-rows N]");
+  console.error("usage: node --import tsx scripts/differential.ts <dir> [--arch a,b] [--goos linux] [--gosizes bin] [--json] [--max-rows N] [--strict]");
   process.exit(2);
 }
 
@@ -22,12 +24,14 @@ let goos = "linux";
 let gosizes: string | undefined;
 let json = false;
 let maxRows = 50;
+let strict = false;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--arch") archs = (args[++i] ?? usage()).split(",").filter(Boolean);
   else if (a === "--goos") goos = args[++i] ?? usage();
   else if (a === "--gosizes") gosizes = args[++i] ?? usage();
   else if (a === "--json") json = true;
+  else if (a === "--strict") strict = true;
   else if (a === "--max-rows") maxRows = Number(args[++i] ?? usage());
   else if (a.startsWith("--")) usage();
   else dir = a;
@@ -41,7 +45,7 @@ const oracle = JSON.parse(execFileSync(bin, ["-arch", archs.join(","), "-goos", 
 const t1 = Date.now();
 const memcheck = runMemcheck(dir, archs, goos);
 const t2 = Date.now();
-const c = compareLayouts(oracle, memcheck, archs);
+const c = compareLayouts(oracle, memcheck, archs, strict);
 
 const nonGeneric = oracle.structs.filter((s) => !s.generic);
 const summary = {

@@ -501,7 +501,7 @@ func (d *dumper) run(dirs []treeDir) []archResult {
 					if st == nil && !isStructAST {
 						continue
 					}
-					line := d.l.cache.fset.Position(ts.Name.Pos()).Line
+					line := d.l.cache.fset.PositionFor(ts.Name.Pos(), false).Line // raw line: ignore //line directives
 					r := archResult{key: rel + "\x00" + itoa(line) + "\x00" + ts.Name.Name}
 					r.report = StructReport{Package: td.importPath, Dir: td.rel, File: rel, Line: line, Name: ts.Name.Name}
 					if ts.TypeParams != nil && len(ts.TypeParams.List) > 0 {
@@ -583,7 +583,7 @@ func dumpTree(root, goos string, archs []string) (*Output, error) {
 			for _, td := range dirs {
 				if p := l.pkgs[td.importPath]; p != nil && p.InTree {
 					for _, e := range p.Errors {
-						pos := e.Fset.Position(e.Pos)
+						pos := e.Fset.PositionFor(e.Pos, false)
 						rel, _ := filepath.Rel(abs, pos.Filename)
 						diags[i] = append(diags[i], Diagnostic{File: filepath.ToSlash(rel), Line: pos.Line, Message: arch + ": " + e.Msg})
 					}
