@@ -24,7 +24,8 @@ export function mc161(diff: Diff, threshold = DEFAULT_GC_SCAN_GROWTH): Finding[]
       rule: MC161, severity: "warning", file: d.file, line: d.line,
       message: `The GC now scans ${hl.ptrBytes} bytes of every ${d.name} instead of ${b.ptrBytes} (+${growth}) on ${h.arch}, ` +
         `because pointer-holding fields sit after non-pointer data. With pointer fields first it would scan ` +
-        `${hl.optimalPtrBytes} bytes (${optGrowth >= 0 ? "+" : ""}${optGrowth}). Scan work is paid on every GC cycle ` +
+        `${hl.optimalPtrBytes} bytes, ${hl.ptrBytes - hl.optimalPtrBytes} fewer (the best order grew by ${optGrowth}). ` +
+        `Scan work is paid on every GC cycle ` +
         `for every live ${d.name}; move the pointer-holding fields (pointers, strings, slices, maps, interfaces) ` +
         `before the scalar ones.`,
     });
