@@ -1,10 +1,12 @@
 // .github/memcheck.yml: schema, defaults, loading, and the defaults table for the README.
 import { z } from "zod";
 import { ALL_ARCHS, type Arch, type Thresholds } from "./analysis/model.ts";
+import { DEFAULT_THRESHOLDS } from "./analysis/diff.ts";
+import type { RuleConfig } from "./analysis/rules/index.ts";
 
 export const CONFIG_PATH = ".github/memcheck.yml";
 
-export type RuleSetting = "off" | "error" | "warning" | "notice";
+export type RuleSetting = RuleConfig[string];
 
 export interface Limits {
   /** Go files fetched per side (base or head). */
@@ -32,7 +34,7 @@ export interface MemcheckConfig {
 
 export const DEFAULT_CONFIG: MemcheckConfig = {
   archs: ["amd64", "arm64"],
-  thresholds: { sizeClassGrowth: true, paddingGrowth: 8, maxPointerDepth: 4, newCycle: true },
+  thresholds: { ...DEFAULT_THRESHOLDS },
   ignore: ["vendor/", "testdata/"],
   comment: true,
   suggest: true,
@@ -167,9 +169,9 @@ export function defaultsMarkdownTable(): string {
     ["thresholds.newCycle", String(d.thresholds.newCycle), "a new pointer cycle is a regression"],
     ["ignore", JSON.stringify(d.ignore), "path prefixes/segments/globs to skip (`_test.go` and generated files are always skipped)"],
     ["comment", String(d.comment), "post inline review comments"],
-    ["suggest", String(d.suggest), "include ```suggestion blocks with the reordered fields"],
+    ["suggest", String(d.suggest), "attach GitHub suggestion blocks (the reordered fields) to comments"],
     ["drafts", String(d.drafts), "review draft PRs"],
-    ["rules", "{}", "per-rule severity: `MC101: off|error|warning|notice`"],
+    ["rules", "{}", "per-rule severity, e.g. `MC151: off`; values `off`, `error`, `warning`, `notice`"],
     ["limits.maxFiles", String(d.limits.maxFiles), "Go files fetched per side"],
     ["limits.maxBytes", String(d.limits.maxBytes), "bytes fetched per side"],
     ["limits.maxFileBytes", String(d.limits.maxFileBytes), "larger files are skipped (and reported)"],
