@@ -1,20 +1,11 @@
 // Shared helpers for the struct rules (MC121, MC131, MC141, MC151, MC161).
 import type { Arch, StructLayout, StructReport } from "../model.ts";
 import { ignoreIds } from "./ast.ts";
+import { sizeClass } from "../sizes.ts";
 
-/** The gc allocator's size classes (runtime/sizeclasses.go, unchanged from Go 1.19 to 1.23). */
-export const SIZE_CLASSES = [
-  0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384,
-  416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792, 2048, 2304, 2688, 3072,
-  3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728, 10240, 10880, 12288, 13568, 14336,
-  16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768,
-];
-
-/** Bytes new(T) really takes: the size class, or whole 8 KiB pages for large objects. */
+/** Bytes new(T) really takes: the allocator size class, or whole 8 KiB pages for large objects. */
 export function allocBytes(size: number): number {
-  if (size <= 0) return 0;
-  for (const c of SIZE_CLASSES) if (c >= size) return c;
-  return Math.ceil(size / 8192) * 8192;
+  return sizeClass(size);
 }
 
 /** The first analysed arch's layout (amd64 first when present). */
