@@ -235,3 +235,16 @@ test("real Redis: a redelivery adds no second job; a burst of pushes keeps only 
   const latest = JSON.parse((await redis.get(`${PREFIX}:events:memcheck-latest:acme/shop#7`))!);
   assert.equal(latest.headSha, HEAD2);
 });
+
+test("real queue with Redis unreachable: the webhook answers 5xx (GitHub marks the delivery failed)", async () => {
+  const down = createReviewQueue({ redisUrl: "redis://127.0.0.1:1", settings: { name: "down", prefix: PREFIX } });
+  down.redis.on("error", () => {});
+  const srv = await startServer(createApp({ queue: down }), makeProbot());
+  try {
+    const r = await sendWebhook(srv, "pull_request", fixture("pull_request.opened"), "d-redis-down");
+    assert.ok(r.status >= 500, `status ${r.status}`);
+  } finally {
+    await srv.close();
+    await down.close().catch(() => {});
+  }
+});

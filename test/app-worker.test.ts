@@ -199,3 +199,25 @@ test("a 500 from GitHub is retried by the queue with backoff, then the job compl
     for (const c of conns) c.disconnect();
   }
 });
+
+test("real Redis: a push dropped by dedup while the older job waited is adopted by that job", async () => {
+  const settings = { name: "adopt", prefix: PREFIX, debounceMs: 0 };
+  const q = createReviewQueue({ redisUrl: REDIS_URL, settings });
+  try {
+    // No delay: A is already waiting, so BullMQ drops B (same PR) and returns A's id.
+    const a = await q.enqueue({ ...job().data, deliveryId: "adopt-a", headSha: HEAD, checkRunId: 555, trigger: "command" });
+    const b = await q.enqueue({ ...job().data, deliveryId: "adopt-b", headSha: HEAD2, checkRunId: 556, trigger: "command" });
+    assert.equal(b.id, a.id);
+    assert.equal(b.duplicate, true);
+    const cap = mockRepo({ prHead: HEAD2, headSha: HEAD2 });
+    const r = await runReview({ ...job(), id: a.id, data: (await q.queue.getJob(a.id))!.data }, { ...deps, redis: q.redis, queue: q.queue, settings: { ...q.settings } });
+    assert.equal(r.status, "done");
+    assert.equal(r.headSha, HEAD2);
+    // A's check run is closed as superseded; B's check run carries the result.
+    assert.equal(cap.checkUpdates[0].conclusion, "skipped");
+    assert.equal(cap.checkUpdates.at(-1).conclusion, "success");
+  } finally {
+    await q.queue.obliterate({ force: true });
+    await q.close();
+  }
+});

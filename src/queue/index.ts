@@ -141,6 +141,7 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
     queue,
     redis,
     async enqueue(data) {
+      await ready(redis);
       const o = jobOptions(settings, data);
       // Record the newest head for this PR first (7 days TTL); the worker reads it.
       await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600);
@@ -148,6 +149,7 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
       return { id: job.id ?? "", duplicate: job.id !== o.jobId };
     },
     async hasDelivery(deliveryId) {
+      await ready(redis);
       return (await queue.getJob(jobIdFor(deliveryId))) != null;
     },
     async close() {
@@ -155,6 +157,25 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
       if (ownConnection) redis.disconnect();
     },
   };
+}
+
+/** Wait (briefly) for the connection: with the offline queue off, commands fail before "ready". */
+export async function ready(redis: Redis, timeoutMs = 3000): Promise<void> {
+  if (redis.status === "ready") return;
+  if (redis.status === "wait") redis.connect().catch(() => {});
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => done(new Error(`Redis not ready after ${timeoutMs} ms (status ${redis.status})`)), timeoutMs);
+    const onReady = () => done();
+    const onEnd = () => done(new Error("Redis connection closed"));
+    const done = (e?: Error) => {
+      clearTimeout(t);
+      redis.off("ready", onReady);
+      redis.off("end", onEnd);
+      e ? reject(e) : resolve();
+    };
+    redis.on("ready", onReady);
+    redis.on("end", onEnd);
+  });
 }
 
 export function workerOptions(s: QueueSettings, connection: Redis): WorkerOptions {
