@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StructLayout, StructReport } from "../src/analysis/model.ts";
-import { FIXTURES, VALID_FIXTURES, goEnv, haveGo, runGosizes } from "./groundtruth-support.ts";
+import { FIXTURES, VALID_FIXTURES, goEnv, haveGo, modFlag, runGosizes } from "./groundtruth-support.ts";
 
 const ARCHS = ["386", "amd64", "arm", "arm64", "loong64", "mips", "mipsle", "mips64", "mips64le",
   "ppc64", "ppc64le", "riscv64", "s390x", "wasm"];
@@ -55,7 +55,7 @@ for (const fixture of VALID_FIXTURES) {
           n += list.length;
         }
         const goos = arch === "wasm" ? "js" : "linux";
-        const r = spawnSync("go", ["build", "-gcflags=-e", "./..."], { cwd: work, env: goEnv({ GOARCH: arch, GOOS: goos }), encoding: "utf8" });
+        const r = spawnSync("go", ["build", "-gcflags=-e", "./..."], { cwd: work, env: goEnv({ GOARCH: arch, GOOS: goos, GOFLAGS: modFlag(work) }), encoding: "utf8" });
         if (r.status !== 0) failures.push(`${arch}:\n${r.stderr}`);
       } finally {
         rmSync(work, { recursive: true, force: true });

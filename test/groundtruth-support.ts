@@ -1,7 +1,7 @@
 // Shared helpers for the ground-truth tests: build and run tools/gosizes (the go/types oracle)
 // and memcheck's own CLI, and compare their memcheck.layout/v1 outputs.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { StructLayout, StructReport } from "../src/analysis/model.ts";
@@ -10,7 +10,7 @@ export const ROOT = resolve(import.meta.dirname, "..");
 export const FIXTURES = join(ROOT, "test", "fixtures");
 
 /** The torture corpus: fixtures that compile (the compiler test builds these). */
-export const VALID_FIXTURES = ["layouts", "buildtags", "consts", "generics", "multipkg", "stdtypes", "edge"];
+export const VALID_FIXTURES = ["layouts", "buildtags", "consts", "generics", "multipkg", "stdtypes", "edge", "nested", "vendored"];
 /** Fixtures that are meant not to compile: both tools must survive them. */
 export const INVALID_FIXTURES = ["invalid"];
 export const ALL_FIXTURES = [...VALID_FIXTURES, ...INVALID_FIXTURES];
@@ -25,6 +25,11 @@ export interface LayoutOutput {
 /** Offline Go environment: no module proxy, no network, no cgo, no workspace files. */
 export function goEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, GOFLAGS: "-mod=mod", GOPROXY: "off", GOWORK: "off", CGO_ENABLED: "0", GOTOOLCHAIN: "local", ...extra };
+}
+
+/** -mod=vendor when the module vendors its dependencies, else -mod=mod. */
+export function modFlag(moduleDir: string): string {
+  return existsSync(join(moduleDir, "vendor", "modules.txt")) ? "-mod=vendor" : "-mod=mod";
 }
 
 export function haveGo(): boolean {
