@@ -206,6 +206,10 @@ test("MC131 counts pointer fields of binding structs and reports allocations and
   assert.match(f.message, /up to 1 pointer hops/);
   assert.match(f.message, /PATCH/);
   assert.equal(structFindings([addr, req], { thresholds: { bindingPointerFields: 4 } }).filter((x) => x.rule === "MC131").length, 0);
+  // In a PR only the changed struct is reported; the pointee comes from the context.
+  assert.equal(structFindings([req]).filter((x) => x.rule === "MC131").length, 0);
+  const inPr = structFindings([req], { context: [addr, req] });
+  assert.deepEqual(inPr.map((x) => x.rule), ["MC131"]);
 });
 
 test("MC141 reports an over-deep chain once, at the struct whose next hop is within the limit", () => {

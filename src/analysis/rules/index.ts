@@ -39,6 +39,11 @@ export type RuleConfig = Record<string, Severity | "off">;
 
 /** Thresholds the rules use; every one is optional and has the documented default. */
 export interface RuleOptions {
+  /**
+   * Structs used only to look things up (MC131: is `*T` a struct, and how big), never reported.
+   * In a PR review, pass every head struct here while `structs` holds the changed ones.
+   */
+  context?: StructReport[];
   thresholds?: {
     /** MC101: ParseMultipartForm memory limits above this many bytes fire (default 64 MiB). */
     multipartMaxMemory?: number;
@@ -62,7 +67,11 @@ export const DEFAULT_THRESHOLDS = {
 } as const;
 
 function thresholds(opts?: RuleOptions) {
-  return { ...DEFAULT_THRESHOLDS, ...(opts?.thresholds ?? {}) };
+  const t = { ...DEFAULT_THRESHOLDS, ...(opts?.thresholds ?? {}) };
+  for (const k of Object.keys(DEFAULT_THRESHOLDS) as (keyof typeof DEFAULT_THRESHOLDS)[]) {
+    if (typeof t[k] !== "number" || !Number.isFinite(t[k])) (t as Record<string, number>)[k] = DEFAULT_THRESHOLDS[k];
+  }
+  return t;
 }
 
 function dedupe<T extends Finding>(list: T[]): T[] {
@@ -115,7 +124,7 @@ export function structFindings(structs: StructReport[], opts?: RuleOptions): Fin
   const out: Finding[] = [];
   const rules: (() => Finding[])[] = [
     () => mc121(structs),
-    () => mc131(structs, t.bindingPointerFields),
+    () => mc131(structs, t.bindingPointerFields, opts?.context),
     () => mc141(structs, t.maxPointerDepth),
     () => mc151(structs, t.paddingWaste),
   ];

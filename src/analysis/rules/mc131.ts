@@ -18,10 +18,10 @@ const KNOWN_STRUCTS: Record<string, number> = {
 /** Names that announce PATCH / partial-update semantics, where pointers are the point. */
 const PATCH_NAME = /patch|update|partial|optional|override|diff/i;
 
-export function mc131(structs: StructReport[], minFields = DEFAULT_BINDING_POINTER_FIELDS): Finding[] {
+export function mc131(structs: StructReport[], minFields = DEFAULT_BINDING_POINTER_FIELDS, context: StructReport[] = []): Finding[] {
   const out: Finding[] = [];
   const local = new Map<string, StructReport>();
-  for (const s of structs) local.set(`${s.package}\0${s.name}`, s);
+  for (const s of [...context, ...structs]) local.set(`${s.package}\0${s.name}`, s);
   for (const s of structs) {
     if (generated(s) || structIgnored(s, MC131) || PATCH_NAME.test(s.name)) continue;
     const fields = fieldsOf(s);
