@@ -11,6 +11,8 @@ import {
 export const MC111 = "MC111";
 
 const RESET_NAME = /reset|clear|zero|recycle|release|free|truncate/i;
+/** Methods that tear a field down before the Put (a stopped timer kept for reuse). */
+const FIELD_TEARDOWN = /^(Stop|Close|close|stop)$/;
 /**
  * Library types whose only pointer field is their own byte buffer (bytes.Buffer, strings.Builder)
  * are left out on purpose: Reset keeps the capacity, so resetting before Put frees nothing, and
@@ -170,7 +172,12 @@ interface ResetState {
   fields: Set<string>;
 }
 
-function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string>): ResetState {
+/**
+ * What resets `name` before the Put. `strict` (used for method summaries) counts a field only
+ * when it gets a zero value; otherwise any plain assignment to x.f counts (the author chose what f
+ * holds while pooled).
+ */
+function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string>, strict = false): ResetState {
   const st: ResetState = { full: false, fields: new Set() };
   const deferRanges: [number, number][] = [];
   for (const ev of evs) if (ev.kind === "defer") deferRanges.push([ev.node.startIndex, ev.node.endIndex]);
@@ -183,8 +190,8 @@ function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string
       const c = callee(ev.node);
       if (!c) continue;
       if (c.recv === name && (RESET_NAME.test(c.name) || resetting.has(c.name))) st.full = true;
-      // x.buf.Reset(): that field is reset.
-      if (c.recv && c.recv.startsWith(name + ".") && RESET_NAME.test(c.name)) {
+      // x.buf.Reset(), x.timer.Stop(): that field is reset or torn down.
+      if (c.recv && c.recv.startsWith(name + ".") && (RESET_NAME.test(c.name) || (!strict && FIELD_TEARDOWN.test(c.name)))) {
         st.fields.add(c.recv.slice(name.length + 1).split(".")[0]);
       }
       const args = callArgs(ev.node);
@@ -208,7 +215,11 @@ function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string
       }
       const rv = right.length === left.length ? right[i] : undefined;
       const k = exprKey(l);
-      if (k && k.startsWith(name + ".") && isZeroValue(rv)) {
+      // x.f = <anything> before the Put: the author decided what f holds while pooled (nil, [:0],
+      // a package constant such as _EMPTY_, a sentinel); only x.f.g = ... is not a reset of f.
+      if (!strict && k && k.startsWith(name + ".") && !k.slice(name.length + 1).includes(".")) {
+        st.fields.add(k.slice(name.length + 1));
+      } else if (k && k.startsWith(name + ".") && isZeroValue(rv)) {
         st.fields.add(k.slice(name.length + 1).split(".")[0]);
       }
       // x.f[i] = T{...} / nil (typically in a loop over x.f): f is being cleared.
@@ -251,7 +262,7 @@ function resettingMethods(facts: FileFacts): Set<string> {
     const before = out.size;
     for (const m of methods) {
       if (out.has(m.name)) continue;
-      const st = resetsOf(m.recv, Infinity, byFn.get(m.fn) ?? [], out);
+      const st = resetsOf(m.recv, Infinity, byFn.get(m.fn) ?? [], out, true);
       if (st.full || st.fields.size) out.add(m.name);
     }
     if (out.size === before) break;
