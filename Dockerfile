@@ -13,7 +13,8 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    LOG_FORMAT=json
+    LOG_FORMAT=json \
+    LOG_LEVEL=info
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --chown=node:node package.json package-lock.json app.yml ./

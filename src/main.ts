@@ -51,7 +51,8 @@ export async function main(opts: { extraRoutes?: Route[] } = {}): Promise<void> 
     await run(app);
     return;
   }
-  const probot = createProbot();
+  // createProbot defaults LOG_LEVEL to "warn", which hides the per-job log line.
+  const probot = createProbot({ env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || "info" } });
   const queue = createReviewQueue();
   const server = await createServer({ probot, queue, extraRoutes: opts.extraRoutes, webhooksPath: process.env.WEBHOOK_PATH, detailsUrl: process.env.MEMCHECK_DETAILS_URL });
   const port = Number(process.env.PORT) || 3000;
@@ -75,7 +76,8 @@ export async function main(opts: { extraRoutes?: Route[] } = {}): Promise<void> 
       await worker?.close();
       await queue.close();
     } finally {
-      process.exit(0);
+      // Give the (asynchronous) log stream a moment to flush.
+      setTimeout(() => process.exit(0), 250);
     }
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -6,13 +6,15 @@ import { createWorkerRuntime, type WorkerRuntime } from "./runtime.ts";
 
 /** Start a worker that authenticates through `probot` (so GHE_HOST / GHE_PROTOCOL apply). */
 export async function startWorker(probot: Probot): Promise<WorkerRuntime> {
+  await probot.ready(); // initialises probot.log (null until then)
   const rt = createWorkerRuntime({ probot, pipeline: defaultPipeline() });
   probot.log.info(`memcheck: worker on queue ${rt.worker.name}`);
   return rt;
 }
 
 async function main() {
-  const probot = createProbot();
+  // createProbot defaults LOG_LEVEL to "warn", which hides the per-job log line.
+  const probot = createProbot({ env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || "info" } });
   const rt = await startWorker(probot);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -20,7 +22,7 @@ async function main() {
     stopping = true;
     probot.log.info(`memcheck: ${signal}, draining worker`);
     await rt.close(); // waits for the running jobs
-    process.exit(0);
+    setTimeout(() => process.exit(0), 250); // let the log stream flush
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
