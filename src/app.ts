@@ -185,7 +185,22 @@ export function createApp(deps: AppDeps) {
 
   async function enqueue(context: Context, data: ReviewJobData): Promise<void> {
     // Any failure here (Redis down) propagates: Probot answers 500 and GitHub marks the delivery failed.
-    const { id, duplicate } = await deps.queue.enqueue(data);
+    const { id, duplicate, replaced } = await deps.queue.enqueue(data);
+    if (replaced?.checkRunId && replaced.owner === data.owner && replaced.repo === data.repo) {
+      // A burst of pushes: the older job was dropped before it ran; close its queued check run.
+      try {
+        await context.octokit.rest.checks.update({
+          owner: data.owner,
+          repo: data.repo,
+          check_run_id: replaced.checkRunId,
+          status: "completed",
+          conclusion: "skipped",
+          output: { title: "Superseded", summary: `A newer commit (${data.headSha.slice(0, 7)}) is reviewed instead.` },
+        });
+      } catch (e) {
+        context.log.warn({ err: (e as Error)?.message }, "memcheck: could not close a superseded check run");
+      }
+    }
     context.log.info(
       { repo: `${data.owner}/${data.repo}`, pr: data.pull, sha: data.headSha, job: id, duplicate, trigger: data.trigger },
       "memcheck: enqueued",

@@ -216,7 +216,7 @@ after(async () => {
 });
 
 function data(delivery: string, head: string): ReviewJobData {
-  return { v: 1, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: head, trigger: "pull_request", deliveryId: delivery, at: Date.now() };
+  return { v: 1, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: head, trigger: "pull_request", deliveryId: delivery, checkRunId: 1, at: Date.now() };
 }
 
 test("real Redis: a redelivery adds no second job; a burst of pushes keeps only the newest head", async () => {
@@ -224,12 +224,14 @@ test("real Redis: a redelivery adds no second job; a burst of pushes keeps only 
   const again = await rq.enqueue(data("7f3a2c10-aaaa-11ef-8000-000000000001", HEAD));
   assert.equal(a.id, "gh-7f3a2c10-aaaa-11ef-8000-000000000001");
   assert.equal(again.id, a.id);
+  assert.equal(again.replaced, undefined);
   assert.equal(await rq.queue.getJobCountByTypes("delayed", "waiting", "active"), 1);
   assert.equal(await rq.hasDelivery("7f3a2c10-aaaa-11ef-8000-000000000001"), true);
 
   // A second push while the first still waits out its debounce delay replaces it.
   const b = await rq.enqueue(data("7f3a2c10-aaaa-11ef-8000-000000000002", HEAD2));
   assert.equal(b.id, "gh-7f3a2c10-aaaa-11ef-8000-000000000002");
+  assert.equal(b.replaced?.deliveryId, "7f3a2c10-aaaa-11ef-8000-000000000001");
   const jobs = await rq.queue.getJobs(["delayed", "waiting", "active"]);
   assert.deepEqual(jobs.map((j) => j.data.headSha), [HEAD2]);
   const latest = JSON.parse((await redis.get(`${PREFIX}:events:memcheck-latest:acme/shop#7`))!);
@@ -246,5 +248,32 @@ test("real queue with Redis unreachable: the webhook answers 5xx (GitHub marks t
   } finally {
     await srv.close();
     await down.close().catch(() => {});
+  }
+});
+
+test("real Redis: a burst of pushes closes the replaced job's queued check run as superseded", async () => {
+  const q2 = createReviewQueue({ redisUrl: REDIS_URL, settings: { name: "burst", prefix: PREFIX, debounceMs: 60000 } });
+  const srv = await startServer(createApp({ queue: q2 }), makeProbot());
+  let closed: any;
+  nock(API)
+    .post("/app/installations/42/access_tokens")
+    .reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
+    .post("/repos/acme/shop/check-runs", (b) => b.head_sha === HEAD)
+    .reply(201, { id: 601 })
+    .post("/repos/acme/shop/check-runs", (b) => b.head_sha === HEAD2)
+    .reply(201, { id: 602 })
+    .patch("/repos/acme/shop/check-runs/601", (b) => ((closed = b), true))
+    .reply(200, { id: 601 });
+  try {
+    assert.equal((await sendWebhook(srv, "pull_request", fixture("pull_request.opened"), "burst-1")).status, 200);
+    assert.equal((await sendWebhook(srv, "pull_request", fixture("pull_request.synchronize"), "burst-2")).status, 200);
+    assert.deepEqual(closed, { status: "completed", conclusion: "skipped", output: { title: "Superseded", summary: "A newer commit (3333333) is reviewed instead." } });
+    const jobs = await q2.queue.getJobs(["delayed", "waiting", "active"]);
+    assert.deepEqual(jobs.map((j) => [j.data.headSha, j.data.checkRunId]), [[HEAD2, 602]]);
+    assert.deepEqual(nock.pendingMocks(), []);
+  } finally {
+    await srv.close();
+    await q2.queue.obliterate({ force: true });
+    await q2.close();
   }
 });

@@ -122,8 +122,12 @@ export interface ReviewQueue {
   queue: Queue<ReviewJobData>;
   /** The queue's Redis client (for the latest-head keys). */
   redis: Redis;
-  /** Enqueue a review; returns the job id that will run (possibly an existing one). Throws when Redis is down. */
-  enqueue(data: ReviewJobData): Promise<{ id: string; duplicate: boolean }>;
+  /**
+   * Enqueue a review; returns the job id that will run (possibly an existing one). Throws when Redis
+   * is down. `replaced` is the older registration for the same PR whose job this add replaced (its
+   * queued check run should be closed as superseded).
+   */
+  enqueue(data: ReviewJobData): Promise<{ id: string; duplicate: boolean; replaced?: ReviewJobData }>;
   /** True if a job for this delivery already exists (a redelivery). */
   hasDelivery(deliveryId: string): Promise<boolean>;
   close(): Promise<void>;
@@ -144,9 +148,20 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
       await ready(redis);
       const o = jobOptions(settings, data);
       // Record the newest head for this PR first (7 days TTL); the worker reads it.
-      await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600);
+      const prevRaw = await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600, "GET");
       const job = await queue.add(JOB_NAME as any, data as any, o);
-      return { id: job.id ?? "", duplicate: job.id !== o.jobId };
+      const out: { id: string; duplicate: boolean; replaced?: ReviewJobData } = { id: job.id ?? "", duplicate: job.id !== o.jobId };
+      if (prevRaw) {
+        try {
+          const prev = JSON.parse(prevRaw) as ReviewJobData;
+          if (prev.deliveryId !== data.deliveryId && prev.headSha !== data.headSha && prev.checkRunId && !(await queue.getJob(jobIdFor(prev.deliveryId)))) {
+            out.replaced = prev;
+          }
+        } catch {
+          /* an unreadable record is simply overwritten */
+        }
+      }
+      return out;
     },
     async hasDelivery(deliveryId) {
       await ready(redis);
