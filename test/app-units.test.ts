@@ -108,6 +108,7 @@ test("queue ids: no ':' and never an integer; dedup per PR", () => {
   assert.equal(safeId("123"), "n123");
   assert.equal(dedupIdFor({ owner: "o", repo: "r", pull: 7, headSha: "x" }), "o/r#7");
   assert.equal(dedupIdFor({ owner: "o", repo: "r", pull: null, headSha: "abc" }), "o/r@abc");
+  assert.equal(dedupIdFor({ owner: "o", repo: "r", pull: 7, headSha: "", trigger: "command" }), "o/r#7-cmd");
   const s = queueSettingsFromEnv({ MEMCHECK_LOCK_MS: "4000", MEMCHECK_STALLED_MS: "2000" } as any);
   assert.equal(s.lockDuration, 4000);
   assert.equal(s.stalledInterval, 2000);

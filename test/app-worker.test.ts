@@ -157,6 +157,18 @@ test("/memcheck creates the sticky summary comment once and edits it afterwards"
   assert.match(cap.issueCommentUpdates[0].body, /memcheck explain `Order`/);
 });
 
+test("a rerequest for a fork PR (no PR number) finds the PR by head SHA", async () => {
+  nock(API)
+    .get("/repos/acme/shop/pulls")
+    .query(true)
+    .reply(200, [{ number: 3, head: { sha: HEAD2 } }, { number: 7, head: { sha: HEAD } }]);
+  const cap = mockRepo({ prHead: HEAD2 });
+  const r = await runReview(job({ pull: null, trigger: "rerequested" }), deps);
+  // PR 7 was found; its head moved on, so this job is superseded (and says so on its check run).
+  assert.equal(r.status, "superseded");
+  assert.equal(cap.checkUpdates[0].output.title, "Superseded");
+});
+
 test("a closed PR is a permanent failure (no retry)", async () => {
   mockRepo({ prState: "closed" });
   await assert.rejects(runReview(job(), deps), (e: any) => e.name === "UnrecoverableError");
@@ -205,8 +217,8 @@ test("real Redis: a push dropped by dedup while the older job waited is adopted 
   const q = createReviewQueue({ redisUrl: REDIS_URL, settings });
   try {
     // No delay: A is already waiting, so BullMQ drops B (same PR) and returns A's id.
-    const a = await q.enqueue({ ...job().data, deliveryId: "adopt-a", headSha: HEAD, checkRunId: 555, trigger: "command" });
-    const b = await q.enqueue({ ...job().data, deliveryId: "adopt-b", headSha: HEAD2, checkRunId: 556, trigger: "command" });
+    const a = await q.enqueue({ ...job().data, deliveryId: "adopt-a", headSha: HEAD, checkRunId: 555, trigger: "rerequested" });
+    const b = await q.enqueue({ ...job().data, deliveryId: "adopt-b", headSha: HEAD2, checkRunId: 556, trigger: "rerequested" });
     assert.equal(b.id, a.id);
     assert.equal(b.duplicate, true);
     const cap = mockRepo({ prHead: HEAD2, headSha: HEAD2 });

@@ -94,8 +94,10 @@ export function jobIdFor(deliveryId: string): string {
 }
 
 /** Jobs of one PR share this id; a burst collapses to the newest head. */
-export function dedupIdFor(d: Pick<ReviewJobData, "owner" | "repo" | "pull" | "headSha">): string {
-  return safeId(d.pull != null ? `${d.owner}/${d.repo}#${d.pull}` : `${d.owner}/${d.repo}@${d.headSha}`);
+export function dedupIdFor(d: Pick<ReviewJobData, "owner" | "repo" | "pull" | "headSha"> & { trigger?: Trigger }): string {
+  const base = d.pull != null ? `${d.owner}/${d.repo}#${d.pull}` : `${d.owner}/${d.repo}@${d.headSha}`;
+  // `/memcheck` commands (maybe for a subset of archs) never replace a push's full review.
+  return safeId(d.trigger === "command" ? `${base}-cmd` : base);
 }
 
 export function jobOptions(s: QueueSettings, data: ReviewJobData): JobsOptions {
@@ -114,7 +116,7 @@ export function jobOptions(s: QueueSettings, data: ReviewJobData): JobsOptions {
 
 /** Key of the newest registration for one PR. The worker reads it to run the newest head only. */
 export function latestKey(s: Pick<QueueSettings, "prefix" | "name">, d: Pick<ReviewJobData, "owner" | "repo" | "pull" | "headSha">): string {
-  return `${s.prefix}:${s.name}:memcheck-latest:${dedupIdFor(d)}`;
+  return `${s.prefix}:${s.name}:memcheck-latest:${dedupIdFor({ owner: d.owner, repo: d.repo, pull: d.pull, headSha: d.headSha })}`;
 }
 
 export interface ReviewQueue {
@@ -147,8 +149,9 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
     async enqueue(data) {
       await ready(redis);
       const o = jobOptions(settings, data);
-      // Record the newest head for this PR first (7 days TTL); the worker reads it.
-      const prevRaw = await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600, "GET");
+      // Record the newest head for this PR first (7 days TTL); the worker reads it. Commands carry
+      // no head SHA (the worker uses the PR's head), so they do not register one.
+      const prevRaw = data.headSha && data.trigger !== "command" ? await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600, "GET") : null;
       const job = await queue.add(JOB_NAME as any, data as any, o);
       const out: { id: string; duplicate: boolean; replaced?: ReviewJobData } = { id: job.id ?? "", duplicate: job.id !== o.jobId };
       if (prevRaw) {
