@@ -1,5 +1,6 @@
 import { test, before, after, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import nock from "nock";
 import { Redis } from "ioredis";
 import { createApp, refusedMarker } from "../src/app.ts";
@@ -275,5 +276,26 @@ test("real Redis: a burst of pushes closes the replaced job's queued check run a
     await srv.close();
     await q2.queue.obliterate({ force: true });
     await q2.close();
+  }
+});
+
+test("createServer: extra routes (e.g. /healthz) run before the webhook middleware; others get 404", async () => {
+  const { createServer } = await import("../src/main.ts");
+  const srv = await createServer({
+    probot: makeProbot(),
+    queue: new FakeQueue() as any,
+    extraRoutes: [(req, res) => (req.url === "/healthz" ? (res.writeHead(200).end("ok"), true) : false)],
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as any).port;
+  const get = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      http.get({ host: "127.0.0.1", port, path }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on("error", reject);
+    });
+  try {
+    assert.equal(await get("/healthz"), 200);
+    assert.equal(await get("/nope"), 404);
+  } finally {
+    await new Promise<void>((r) => srv.close(() => r()));
   }
 });
