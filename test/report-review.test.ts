@@ -144,6 +144,11 @@ test("annotations and batching", () => {
   });
   assert.match(as[0].raw_details!, /^Order \(amd64\): 24 B/);
   assert.deepEqual(as[1], { path: "pool.go", start_line: 10, end_line: 12, annotation_level: "failure", title: "MC101", message: "m" });
+  const many = orderDiff(Array.from({ length: 700 }, (_, i) => ({ rule: "MC101", severity: "warning" as const, file: "a.go", line: i + 1, message: "m" }))).diff;
+  const capped = checkAnnotations(many);
+  assert.equal(capped.length, 500);
+  assert.equal(capped[0].annotation_level, "failure"); // the regression comes first
+  assert.equal(checkAnnotations(many, { maxAnnotations: 1000 }).length, 701);
   const items = Array.from({ length: 123 }, (_, i) => i);
   const b = batch(items, 50);
   assert.deepEqual(b.map((x) => x.length), [50, 50, 23]);

@@ -17,6 +17,9 @@ export interface Annotation {
 export interface AnnotationOptions {
   /** Cap on the notices for changed structs without regressions (default 100). */
   maxNotices?: number;
+  /** Cap on all annotations (default 500, i.e. 10 API calls of 50): regressions first, then
+   * findings, then notices. Everything stays in the summary. */
+  maxAnnotations?: number;
 }
 
 /** GitHub caps message, title and raw_details; stay well inside. */
@@ -99,7 +102,7 @@ export function checkAnnotations(diff: Diff, opts: AnnotationOptions = {}): Anno
       });
     }
   }
-  return [...regressions, ...diff.findings.map(findingAnnotation), ...notices];
+  return [...regressions, ...diff.findings.map(findingAnnotation), ...notices].slice(0, opts.maxAnnotations ?? 500);
 }
 
 /** Split items into chunks of `size` (GitHub takes at most 50 annotations per request). */
