@@ -6,7 +6,7 @@ import { findCommandLine, parseCommand, MAX_SCAN_CHARS } from "../src/github/com
 import { parseConfig, isIgnored, DEFAULT_CONFIG, defaultsMarkdownTable } from "../src/config.ts";
 import { addedLines, isGenerated, touchedPackages } from "../src/github/files.ts";
 import { goImports, modulePath, GitHubTreeSnapshot, MemoryBlobCache } from "../src/github/snapshot.ts";
-import { dedupIdFor, jobIdFor, jobOptions, queueSettingsFromEnv, safeId } from "../src/queue/index.ts";
+import { backoffMs, dedupIdFor, jobIdFor, jobOptions, queueSettingsFromEnv, retryAfterMs, safeId } from "../src/queue/index.ts";
 import { ProbotOctokit } from "probot";
 
 test("commands: only the first /memcheck line, strict grammar", () => {
@@ -115,7 +115,12 @@ test("queue ids: no ':' and never an integer; dedup per PR", () => {
   assert.throws(() => queueSettingsFromEnv({ MEMCHECK_LOCK_MS: "soon" } as any), /MEMCHECK_LOCK_MS/);
   const o = jobOptions(s, { v: 1, installationId: 1, owner: "o", repo: "r", pull: 7, baseSha: "", headSha: "h", trigger: "pull_request", deliveryId: "d", at: 0 });
   assert.deepEqual(o.deduplication, { id: "o/r#7", replace: true, keepLastIfActive: true });
-  assert.deepEqual(o.backoff, { type: "exponential", delay: 5000 });
+  assert.deepEqual(o.backoff, { type: "memcheck", delay: 5000 });
+  assert.equal(backoffMs(s, 1), 5000);
+  assert.equal(backoffMs(s, 3), 20000);
+  assert.equal(backoffMs(s, 1, { status: 403, response: { headers: { "retry-after": "60" } } }), 61000);
+  assert.equal(retryAfterMs({ status: 403, response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010" } } }, 1_000_000), 11000);
+  assert.equal(retryAfterMs({ status: 500 }), undefined);
   assert.ok(o.removeOnComplete && o.removeOnFail);
 });
 

@@ -108,7 +108,8 @@ export function jobOptions(s: QueueSettings, data: ReviewJobData): JobsOptions {
     delay: data.trigger === "pull_request" ? s.debounceMs : 0,
     deduplication: { id: dedupIdFor(data), replace: true, keepLastIfActive: true },
     attempts: s.attempts,
-    backoff: { type: "exponential", delay: s.backoffMs },
+    // "memcheck": exponential, but a GitHub rate-limit error waits as long as GitHub asks.
+    backoff: { type: "memcheck", delay: s.backoffMs },
     removeOnComplete: { age: 24 * 3600, count: 1000 },
     removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
   };
@@ -196,8 +197,28 @@ export async function ready(redis: Redis, timeoutMs = 3000): Promise<void> {
   });
 }
 
+/** Milliseconds GitHub asks us to wait (secondary rate limit: retry-after; primary: x-ratelimit-reset). */
+export function retryAfterMs(err: unknown, now = Date.now()): number | undefined {
+  const e = err as { status?: number; response?: { headers?: Record<string, string | number | undefined> } } | undefined;
+  if (!e || (e.status !== 403 && e.status !== 429)) return undefined;
+  const h = e.response?.headers ?? {};
+  const ra = Number(h["retry-after"]);
+  if (Number.isFinite(ra) && ra >= 0) return Math.min(ra * 1000 + 1000, 15 * 60_000);
+  if (String(h["x-ratelimit-remaining"]) === "0") {
+    const reset = Number(h["x-ratelimit-reset"]) * 1000;
+    if (Number.isFinite(reset) && reset > now) return Math.min(reset - now + 1000, 65 * 60_000);
+  }
+  if (e.status === 429) return 60_000;
+  return undefined;
+}
+
+export function backoffMs(s: Pick<QueueSettings, "backoffMs">, attemptsMade: number, err?: unknown): number {
+  return retryAfterMs(err) ?? s.backoffMs * 2 ** Math.max(0, attemptsMade - 1);
+}
+
 export function workerOptions(s: QueueSettings, connection: Redis): WorkerOptions {
   return {
+    settings: { backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => backoffMs(s, attemptsMade, err) },
     connection: connection as ConnectionOptions,
     prefix: s.prefix,
     concurrency: s.concurrency,
