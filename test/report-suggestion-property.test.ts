@@ -18,16 +18,17 @@ const fieldArb = fc.record({
   doc: fc.boolean(), tag: fc.boolean(), comment: fc.boolean(), blankBefore: fc.boolean(),
 });
 
-function render(fields: Field[]): string {
+function render(fields: Field[], embedAt: number): string {
   const body: string[] = [];
   fields.forEach((f, i) => {
+    if (i === embedAt) body.push("\t*Emb // embedded");
     if (f.blankBefore && i > 0) body.push("");
     if (f.doc) body.push(`\t// doc for ${f.names.join(" and ")}`);
     const tag = f.tag ? ` \`json:"${f.names[0]}"\`` : "";
     const comment = f.comment ? ` // about ${f.names[0]}` : "";
     body.push(`\t${f.names.join(", ")} ${f.type}${tag}${comment}`);
   });
-  return `package p\n\n// T is random.\ntype T struct {\n${body.join("\n")}\n}\n\nvar keep = 1\n`;
+  return `package p\n\n// T is random.\ntype T struct {\n${body.join("\n")}\n}\n\ntype Emb struct{ x int64 }\n`;
 }
 
 function apply(text: string, s: { startLine: number; endLine: number; text: string }): string {
@@ -39,10 +40,10 @@ function apply(text: string, s: { startLine: number; endLine: number; text: stri
 test("applying a suggestion gives the promised layout and keeps every comment and tag", async () => {
   const archs: Arch[] = ["amd64", "386"];
   let suggested = 0;
-  await fc.assert(fc.asyncProperty(fc.array(fieldArb, { minLength: 1, maxLength: 8 }), async (raw) => {
+  await fc.assert(fc.asyncProperty(fc.array(fieldArb, { minLength: 1, maxLength: 8 }), fc.integer({ min: -1, max: 8 }), async (raw, embedAt) => {
     let n = 0;
     const fields: Field[] = raw.map((r) => ({ ...r, names: Array.from({ length: r.count }, () => `f${n++}`) }));
-    const text = render(fields);
+    const text = render(fields, embedAt);
     const a = await analyzeFiles([{ path: "p/t.go", text }], { archs });
     const s = a.structs.find((x) => x.name === "T")!;
     for (const arch of archs) {
@@ -55,7 +56,7 @@ test("applying a suggestion gives the promised layout and keeps every comment an
       const fixed = apply(text, sug);
       // Outside the body nothing moved.
       assert.ok(fixed.startsWith("package p\n\n// T is random.\ntype T struct {\n"));
-      assert.ok(fixed.endsWith("\n}\n\nvar keep = 1\n"));
+      assert.ok(fixed.endsWith("\n}\n\ntype Emb struct{ x int64 }\n"));
       // Every comment and tag survives (split groups repeat their tag and line comment).
       for (const line of text.split("\n")) {
         const t = line.trim();

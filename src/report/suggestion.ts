@@ -174,14 +174,16 @@ export function planReorder(struct: StructReport, arch: Arch, fileText?: string)
   const out: string[] = [];
   const emitted = new Set<number>();
   const splitDone = new Map<number, SplitGroup>();
+  // The order as written: a whole `a, b T` group keeps its names' source order.
+  const emittedOrder: string[] = [];
   for (const n of order) {
     const gi = groupOf.get(n)!;
     const g = groups[gi];
-    if (g.names.length === 1) { out.push(...withIndent(groupLines(gi))); continue; }
+    if (g.names.length === 1) { out.push(...withIndent(groupLines(gi))); emittedOrder.push(n); continue; }
     const ps = g.names.map((x) => pos.get(x)!).sort((a, b) => a - b);
     const contiguous = ps[ps.length - 1] - ps[0] === ps.length - 1;
     if (contiguous) {
-      if (!emitted.has(gi)) { emitted.add(gi); out.push(...withIndent(groupLines(gi))); }
+      if (!emitted.has(gi)) { emitted.add(gi); out.push(...withIndent(groupLines(gi))); emittedOrder.push(...g.names); }
       continue;
     }
     let sg = splitDone.get(gi);
@@ -193,12 +195,13 @@ export function planReorder(struct: StructReport, arch: Arch, fileText?: string)
     }
     if (firstOfGroup) out.push(...sg.doc);
     out.push(`${sg.indent}${n} ${sg.type}${sg.tag ? ` ${sg.tag}` : ""}${sg.comment ? ` ${sg.comment}` : ""}`);
+    emittedOrder.push(n);
   }
 
   const text = out.join("\n");
   const original = fileLines && fileLines.length >= bodyEnd ? fileLines.slice(bodyStart - 1, bodyEnd).join("\n") : undefined;
   if (original !== undefined && original === text) return no("the suggestion equals the current text");
-  return { ok: true, suggestion: { startLine: bodyStart, endLine: bodyEnd, text, order, size } };
+  return { ok: true, suggestion: { startLine: bodyStart, endLine: bodyEnd, text, order: emittedOrder, size } };
 }
 
 /**
