@@ -153,10 +153,18 @@ export class GitHubTreeSnapshot implements Snapshot {
     if (cached) return cached;
     let out: Entry[] = [];
     if (this.tree) {
-      const pre = dir === "." ? "" : dir + "/";
-      for (const e of this.tree.values()) {
-        if (e.path.startsWith(pre) && !e.path.slice(pre.length).includes("/")) out.push(e);
+      // The recursive tree is indexed by directory once, on first use.
+      if (this.dirCache.size === 0) {
+        for (const e of this.tree.values()) {
+          const d = dirOf(e.path);
+          const list = this.dirCache.get(d);
+          if (list) list.push(e);
+          else this.dirCache.set(d, [e]);
+        }
+        for (const list of this.dirCache.values()) list.sort((a, b) => (a.path < b.path ? -1 : 1));
+        this.dirCache.set("\0indexed", []);
       }
+      return this.dirCache.get(dir) ?? [];
     } else {
       this.stats.apiCalls++;
       try {
