@@ -97,6 +97,9 @@ export interface BuildConstraint {
  */
 export function readBuildConstraint(text: string): BuildConstraint {
   const result: BuildConstraint = { plusBuild: [] };
+  // `// +build` lines count only when a blank line follows them before the package clause
+  // (go/build's file header); `//go:build` counts anywhere in the leading comments.
+  const pending: string[] = [];
   let i = 0;
   const limit = Math.min(text.length, 64 * 1024);
   while (i < limit) {
@@ -109,11 +112,15 @@ export function readBuildConstraint(text: string): BuildConstraint {
       i = close + 2;
       continue;
     }
-    if (line !== "" && !line.startsWith("//")) break;
+    if (line === "") {
+      result.plusBuild.push(...pending.splice(0));
+    } else if (!line.startsWith("//")) {
+      break;
+    }
     const goBuild = /^\/\/go:build\s+(.*)$/.exec(line);
     if (goBuild && result.goBuild === undefined) result.goBuild = goBuild[1];
     const plus = /^\/\/\s*\+build\s+(.*)$/.exec(line);
-    if (plus) result.plusBuild.push(plus[1]);
+    if (plus) pending.push(plus[1]);
     i = end + 1;
   }
   return result;

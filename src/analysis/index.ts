@@ -18,6 +18,8 @@ export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 /** Should this path be parsed at all for these options? Cheap: file names only. */
 export function wantsFile(file: string, options: AnalyzeOptions): boolean {
   if (!file.endsWith(".go")) return false;
+  // go build never reads testdata/ or directories starting with _ or . (vendor/ still serves imports).
+  if (file.split("/").slice(0, -1).some((p) => p === "testdata" || p.startsWith("_") || (p.startsWith(".") && p !== "."))) return false;
   const archs = options.archs?.length ? options.archs : [DEFAULT_ARCH];
   const goos = options.goos ?? DEFAULT_GOOS;
   const base = fileBaseName(file);
@@ -147,7 +149,8 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
           for (const arch of groupArchs) r.layouts[arch] = layout;
         } catch (err) {
           if (!(err instanceof Unresolved)) throw err;
-          if (spec.type.k !== "struct") continue;
+          // A struct type (spec.source is set for struct syntax, even when it failed to parse).
+          if (spec.type.k !== "struct" && !spec.source) continue;
           const r = entry();
           for (const n of err.names) if (!r.unresolved.includes(n)) r.unresolved.push(n);
         }

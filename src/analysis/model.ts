@@ -105,7 +105,10 @@ export interface StructReport {
   line: number;
   name: string;
   generic: boolean;
-  /** True when every requested arch has a layout. */
+  /**
+   * True when the struct has a layout on every requested arch whose build includes its file (a
+   * type in t_amd64.go is not "unresolved" on 386), and it is neither generic nor unresolved.
+   */
   resolved: boolean;
   /** What could not be resolved, e.g. "github.com/x/y.Z", "recursive type T". */
   unresolved: string[];

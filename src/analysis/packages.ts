@@ -74,6 +74,8 @@ export function selectFiles(files: FileDecls[], ctx: BuildContext, includeTests:
   const chosen = files.filter(
     (f) =>
       f.packageName !== "" && !f.packageName.endsWith("_test") &&
+      // cgo is off (cross-compiling, CGO_ENABLED=0): files that import "C" are not compiled.
+      !f.imports.some((imp) => imp.path === "C") &&
       fileNameSatisfied(fileBaseName(f.path), ctx, includeTests) && constraintSatisfied(f.constraint, ctx),
   );
   const counts = new Map<string, number>();

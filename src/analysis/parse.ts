@@ -3,6 +3,7 @@
 import type { Node } from "web-tree-sitter";
 import { goParser } from "./grammar.ts";
 import { readBuildConstraint, type BuildConstraint } from "./buildtags.ts";
+import { skimFunctionBodies } from "./skim.ts";
 import type { Diagnostic, PendingFinding, StructSource } from "./model.ts";
 
 export type TypeExpr =
@@ -90,11 +91,13 @@ export type HazardCollector = (root: Node, path: string, text: string) => Pendin
 /** Nesting beyond this is reported, not followed: real Go code never comes close. */
 const MAX_DEPTH = 400;
 
-export function parseFile(path: string, text: string, hazards?: HazardCollector): FileDecls {
+export function parseFile(path: string, original: string, hazards?: HazardCollector): FileDecls {
   const decls: FileDecls = {
-    path, packageName: "", imports: [], constraint: readBuildConstraint(text), types: [], consts: [], vars: [],
-    diagnostics: [], hazards: [], bytes: text.length,
+    path, packageName: "", imports: [], constraint: readBuildConstraint(original), types: [], consts: [], vars: [],
+    diagnostics: [], hazards: [], bytes: original.length,
   };
+  // Hazard rules read function bodies; layouts never do, so they parse the skimmed text.
+  const text = hazards ? original : skimFunctionBodies(original);
   const tree = goParser().parse(text);
   if (!tree) {
     decls.diagnostics.push({ file: path, message: "the parser gave up on this file" });
@@ -219,7 +222,7 @@ function readTypeDecl(decl: Node, text: string, lines: LineIndex, out: FileDecls
       line: nameNode.startPosition.row + 1,
       alias: spec.type === "type_alias",
       typeParams,
-      type: toTypeExpr(typeNode, 0),
+      type: typeNode.hasError ? { k: "bad", why: "syntax error in the declaration" } : toTypeExpr(typeNode, 0),
     };
     if (typeNode.type === "struct_type") {
       typeSpec.source = structSource(typeNode, typeSpec.line, lines, [...declDirectives, ...directivesAbove(spec), ...trailingDirectives(spec, text)]);
@@ -420,8 +423,10 @@ function readConstDecl(decl: Node, text: string, out: FileDecls): void {
 }
 
 function readVarDecl(decl: Node, text: string, out: FileDecls): void {
-  for (const spec of decl.descendantsOfType("var_spec")) {
-    if (!spec) continue;
+  // Only this declaration's own specs: a func literal in an initializer has var specs of its own.
+  const specs = decl.namedChildren.flatMap((c) => (c?.type === "var_spec_list" ? c.namedChildren : [c]));
+  for (const spec of specs) {
+    if (!spec || spec.type !== "var_spec") continue;
     const names = namedField(spec, "name");
     const typeNode = spec.childForFieldName("type");
     if (typeNode) {
@@ -552,12 +557,12 @@ export function toConstExpr(node: Node, depth: number): ConstExpr {
         if (operand) args.push(toConstExpr(operand, depth + 1));
       }
       const isTypeSyntax = !["identifier", "selector_expression", "parenthesized_expression"].includes(fn.type);
-      return {
-        k: "call",
-        fn: isTypeSyntax ? { k: "bad", why: "type" } : toConstExpr(fn, depth + 1),
-        fnType: toTypeExpr(fn, depth + 1),
-        args,
-      };
+      const operand = fn.type === "selector_expression" ? fn.childForFieldName("operand") : null;
+      const field = fn.type === "selector_expression" ? fn.childForFieldName("field") : null;
+      // pkg.T(x) is a conversion to a qualified type when pkg.T is a type.
+      const fnType: TypeExpr =
+        operand?.type === "identifier" && field ? { k: "qual", pkg: operand.text, name: field.text } : toTypeExpr(fn, depth + 1);
+      return { k: "call", fn: isTypeSyntax ? { k: "bad", why: "type" } : toConstExpr(fn, depth + 1), fnType, args };
     }
     case "composite_literal": {
       const t = node.childForFieldName("type");

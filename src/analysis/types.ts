@@ -436,7 +436,10 @@ export class Resolver {
       arrayLen: (x) => {
         try {
           const t = typeOfExpr(x);
-          return t.kind === "array" ? t.len : undefined;
+          if (t.kind === "array") return t.len;
+          // len(p) for p of type *[N]T is N as well.
+          const target = t.kind === "ptr" ? t.hops?.[0]?.target() : undefined;
+          return target?.kind === "array" ? target.len : undefined;
         } catch {
           return undefined;
         }
@@ -469,8 +472,19 @@ export function structFigures(fields: { type: RType; offset: number }[]): { size
   return { size: alignUp(end, align), align, ptr };
 }
 
-function findField(t: RType, name: string): RField | undefined {
-  return t.fields?.find((f) => f.name === name);
+/**
+ * A field by name, promoted through embedded structs (not through pointers), with its offset
+ * from the start of t, as unsafe.Offsetof reports it. Depth-first, shallowest match wins.
+ */
+function findField(t: RType, name: string, depth = 0): RField | undefined {
+  const direct = t.fields?.find((f) => f.name === name);
+  if (direct || depth > 8) return direct;
+  for (const f of t.fields ?? []) {
+    if (!f.embedded || !f.type.fields) continue;
+    const inner = findField(f.type, name, depth + 1);
+    if (inner) return { ...inner, offset: f.offset + inner.offset };
+  }
+  return undefined;
 }
 
 export function typeLabel(t: TypeExpr): string {

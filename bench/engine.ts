@@ -1,0 +1,90 @@
+// Engine throughput on a large Go corpus (the Go standard library by default), side by side with
+// the raw tree-sitter parse and with the Go reference dumper (go/types) on the same tree.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadGoGrammar, goParser } from "../src/analysis/grammar.ts";
+import { wantsFile } from "../src/analysis/index.ts";
+import { analyzeSnapshot, ParseCache } from "../src/engine.ts";
+import { LocalDirSnapshot } from "../src/snapshot/local.ts";
+
+function corpusDir(): string {
+  if (process.env.BENCH_CORPUS) return process.env.BENCH_CORPUS;
+  return path.join(execFileSync("go", ["env", "GOROOT"], { encoding: "utf8" }).trim(), "src");
+}
+
+const mb = (bytes: number) => bytes / 1e6;
+const rate = (bytes: number, ms: number) => `${(mb(bytes) / (ms / 1000)).toFixed(2)} MB/s`;
+
+export async function benchEngine(): Promise<Record<string, string>> {
+  const dir = corpusDir();
+  const snapshot = new LocalDirSnapshot(dir);
+  const paths = (await snapshot.paths()).filter((p) => wantsFile(p, {}));
+  const texts = paths.map((p) => readFileSync(path.join(dir, p), "utf8"));
+  const bytes = texts.reduce((n, t) => n + t.length, 0);
+  console.log(`corpus: ${dir}: ${paths.length} files, ${mb(bytes).toFixed(1)} MB (non-test, amd64 file names)`);
+
+  await loadGoGrammar();
+  const parser = goParser();
+  let t0 = performance.now();
+  for (const text of texts) {
+    const tree = parser.parse(text);
+    tree?.delete();
+  }
+  const rawMs = performance.now() - t0;
+  console.log(`raw tree-sitter parse, 1 thread: ${rate(bytes, rawMs)}`);
+
+  t0 = performance.now();
+  const one = await analyzeSnapshot(snapshot, { threads: 1 });
+  const oneMs = performance.now() - t0;
+  const structs = one.structs.length;
+  console.log(`engine (read+parse+layout), 1 thread: ${rate(bytes, oneMs)}, ${Math.round(structs / (oneMs / 1000))} structs/s (${structs} structs)`);
+
+  const threads = os.availableParallelism?.() ?? os.cpus().length;
+  const cache = new ParseCache();
+  t0 = performance.now();
+  await analyzeSnapshot(snapshot, { threads, cache });
+  const multiMs = performance.now() - t0;
+  console.log(`engine, ${threads} worker threads: ${rate(bytes, multiMs)}, ${Math.round(structs / (multiMs / 1000))} structs/s`);
+
+  t0 = performance.now();
+  await analyzeSnapshot(snapshot, { threads, cache });
+  const warmMs = performance.now() - t0;
+  console.log(`engine, parse cache warm (same blobs again): ${(warmMs / 1000).toFixed(2)} s, ${rate(bytes, warmMs)}`);
+
+  const archs = "amd64,386,arm64";
+  t0 = performance.now();
+  await analyzeSnapshot(snapshot, { threads, archs: ["amd64", "386", "arm64"], cache: new ParseCache() });
+  const threeMs = performance.now() - t0;
+  console.log(`engine, ${threads} threads, 3 archs (${archs}): ${rate(bytes, threeMs)}`);
+
+  let refMs: number | undefined;
+  try {
+    const bin = path.join(mkdtempSync(path.join(os.tmpdir(), "gosizes-")), "gosizes");
+    execFileSync("go", ["build", "-o", bin, "."], { cwd: "tools/gosizes", stdio: "pipe" });
+    t0 = performance.now();
+    execFileSync(bin, ["-arch", "amd64", dir], { maxBuffer: 1 << 30, stdio: ["ignore", "ignore", "ignore"] });
+    refMs = performance.now() - t0;
+    console.log(`reference dumper (go/types + gc sizes), amd64: ${(refMs / 1000).toFixed(2)} s, ${rate(bytes, refMs)}`);
+  } catch (err) {
+    console.log(`reference dumper: not run (${(err as Error).message.split("\n")[0]})`);
+  }
+
+  const rss = process.resourceUsage().maxRSS / 1024;
+  const out: Record<string, string> = {
+    corpus: `${paths.length} files, ${mb(bytes).toFixed(1)} MB`,
+    rawParse: rate(bytes, rawMs),
+    engine1: rate(bytes, oneMs),
+    engineN: rate(bytes, multiMs),
+    ratioToRawParse1: (rawMs / oneMs).toFixed(2),
+    ratioToRawParseN: (rawMs / multiMs).toFixed(2),
+    warmCache: `${(warmMs / 1000).toFixed(2)} s`,
+    peakRssMB: rss.toFixed(0),
+  };
+  if (refMs) out.speedupOverGoTypes = (refMs / multiMs).toFixed(2);
+  console.log(`engine vs raw parse: ${out.ratioToRawParse1}x on 1 thread, ${out.ratioToRawParseN}x on ${threads}`);
+  if (refMs) console.log(`engine (${threads} threads) vs go/types reference: ${out.speedupOverGoTypes}x faster`);
+  console.log(`peak RSS: ${out.peakRssMB} MB`);
+  return out;
+}
