@@ -8,7 +8,7 @@ import { LocalDirSnapshot, findEnclosingGoMod } from "./snapshot/local.ts";
 import { GitError, GitRevSnapshot, changedLines, repoRoot, resolveRef } from "./snapshot/git.ts";
 import { layoutTable } from "./report/layout-table.ts";
 import { layoutDiagram } from "./report/diagram.ts";
-import { checkSummary } from "./report/markdown.ts";
+import { checkSummary, isFailing } from "./report/markdown.ts";
 import { textReport } from "./report/text.ts";
 import { toSarif } from "./report/sarif.ts";
 
@@ -176,8 +176,7 @@ Examples:
       else if (opts.markdown) print(checkSummary(diff));
       else if (opts.sarif) print(JSON.stringify(toSarif(diff), null, 2));
       else print(textReport(diff));
-      const failing = diff.regressions.length > 0 || diff.findings.some((f) => f.severity === "error");
-      process.exitCode = failing ? 1 : 0;
+      process.exitCode = isFailing(diff) ? 1 : 0;
     });
 
   common(program.command("check").argument("[paths...]", "directories (default .)"))

@@ -23,9 +23,17 @@ export interface SummaryOptions {
 
 export type Conclusion = "success" | "failure" | "neutral";
 
-/** failure: any regression; neutral: no struct changed and no findings; success otherwise. */
+/**
+ * failure: any regression, or an error-level finding (on the lines the PR changed, as the pipeline
+ * filters them); neutral: no struct changed and no findings; success otherwise. `memcheck diff`
+ * exits 1 on exactly the same condition.
+ */
+export function isFailing(diff: Diff): boolean {
+  return diff.regressions.length > 0 || diff.findings.some((f) => f.severity === "error");
+}
+
 export function conclusion(diff: Diff): Conclusion {
-  if (diff.regressions.length > 0) return "failure";
+  if (isFailing(diff)) return "failure";
   if (diff.structs.length === 0 && diff.findings.length === 0) return "neutral";
   return "success";
 }
