@@ -319,6 +319,8 @@ async function postReview(
         pull_number: pull,
         commit_id: pr.headSha,
         event: "COMMENT",
+        // GitHub documents `body` as required for COMMENT reviews.
+        body: `**memcheck**: ${fresh.length === 1 ? "1 comment" : `${fresh.length} comments`} on changed lines. The \`memcheck\` check has the full report.`,
         comments: fresh.map((d) => ({ path: d.path, line: d.line, side: "RIGHT" as const, ...(d.start_line && d.start_line < d.line ? { start_line: d.start_line, start_side: "RIGHT" as const } : {}), body: d.body })),
       });
     } catch (e: any) {
