@@ -13,7 +13,7 @@ export interface EngineOptions extends AnalyzeOptions {
   threads?: number;
   /** Parsed declarations by content, shared across runs (the base of a PR is shared by its PRs). */
   cache?: ParseCache;
-  /** Only analyse these paths' directories (plus what they import); default everything. */
+  /** Called as files are parsed (the CLI shows it on a TTY). */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -90,7 +90,7 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
   const layoutOptions: AnalyzeOptions = { archs: options.archs, goos: options.goos, tests: options.tests, rules: options.rules, maxFileBytes: options.maxFileBytes };
   let fresh: FileDecls[];
   if (threads > 1 && bytes >= PARALLEL_MIN_BYTES) {
-    fresh = await parseInWorkers(todo.map((t) => t.file), layoutOptions, threads);
+    fresh = await parseInWorkers(todo.map((t) => t.file), layoutOptions, threads, options.onProgress);
   } else {
     await loadGoGrammar();
     const hazards = options.rules ? await hazardCollector() : undefined;

@@ -13,7 +13,12 @@ export function defaultThreads(): number {
 }
 
 /** Parse files in `threads` workers; results come back in input order. */
-export async function parseInWorkers(files: SourceFile[], options: AnalyzeOptions, threads: number): Promise<FileDecls[]> {
+export async function parseInWorkers(
+  files: SourceFile[],
+  options: AnalyzeOptions,
+  threads: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<FileDecls[]> {
   const batches: SourceFile[][] = [];
   let current: SourceFile[] = [];
   let bytes = 0;
@@ -32,6 +37,7 @@ export async function parseInWorkers(files: SourceFile[], options: AnalyzeOption
     new Worker(new URL("./parse-worker-boot.mjs", import.meta.url)),
   );
   let next = 0;
+  let done = 0;
   try {
     await Promise.all(
       workers.map(
@@ -44,6 +50,8 @@ export async function parseInWorkers(files: SourceFile[], options: AnalyzeOption
             };
             w.on("message", (msg: { id: number; decls: FileDecls[] }) => {
               results[msg.id] = msg.decls;
+              done += msg.decls.length;
+              onProgress?.(done, files.length);
               send();
             });
             w.on("error", reject);
