@@ -233,3 +233,20 @@ test("real Redis: a push dropped by dedup while the older job waited is adopted 
     await q.close();
   }
 });
+
+test("a failure after the check run is posted does not overwrite its result", async () => {
+  deps.pipeline = fakePipeline({ conclusion: () => "failure", reviewComments: () => [{ path: "order/order.go", line: 10, side: "RIGHT", body: `${findingMarker("y")}\nx` }] });
+  const cap = mockRepo({ reviewStatus: 502 });
+  await assert.rejects(runReview({ ...job(), attemptsMade: 2 }, deps), (e: any) => e.status === 502);
+  assert.equal(cap.checkUpdates.at(-1).conclusion, "failure");
+  assert.equal(cap.checkUpdates.filter((u) => u.conclusion === "neutral").length, 0);
+});
+
+test("the last failed attempt before any result closes the check run as neutral with the error", async () => {
+  nock(API).get("/repos/acme/shop/pulls/7/files").query(true).reply(500, { message: "boom" });
+  const cap = mockRepo();
+  await assert.rejects(runReview({ ...job(), attemptsMade: 2 }, deps), (e: any) => e.status === 500);
+  const last = cap.checkUpdates.at(-1);
+  assert.equal(last.conclusion, "neutral");
+  assert.equal(last.output.title, "memcheck could not finish");
+});

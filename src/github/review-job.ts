@@ -55,6 +55,7 @@ export async function runReview(job: Pick<Job<ReviewJobData>, "data" | "attempts
   const { owner, repo } = data;
   const octokit = await deps.auth(data.installationId);
   let checkRunId = data.checkRunId;
+  let resultPosted = false; // once the result is on the check run, a later failure must not replace it
 
   const finishCheck = async (conclusion: string, title: string, summary: string, sha: string) => {
     const output = { title: title.slice(0, 255), summary: truncateBytes(summary) };
@@ -163,6 +164,7 @@ export async function runReview(job: Pick<Job<ReviewJobData>, "data" | "attempts
     const summary = truncateBytes(deps.pipeline.summary(diff, { skipped: skipped.map((s) => `${s.path}: ${s.reason}`) }));
     const annotations = deps.pipeline.annotations(diff);
     await postCheck(octokit, owner, repo, checkRunId!, conclusion, title, summary, annotations, now);
+    resultPosted = true;
     const fileText = (p: string) => (headSnap.has(p) ? headSnap.textOf(p) : undefined);
 
     let comments: ReviewResult["comments"];
@@ -199,7 +201,7 @@ export async function runReview(job: Pick<Job<ReviewJobData>, "data" | "attempts
   } catch (e: any) {
     const permanent = e instanceof UnrecoverableError || isPermanent(e);
     const last = permanent || job.attemptsMade + 1 >= (job.opts?.attempts ?? 1);
-    if (last && checkRunId && !(e instanceof UnrecoverableError)) {
+    if (last && checkRunId && !resultPosted && !(e instanceof UnrecoverableError)) {
       try {
         await finishCheck("neutral", "memcheck could not finish", `The review failed: ${String(e?.message ?? e).split("\n")[0].slice(0, 500)}`, data.headSha);
       } catch {
