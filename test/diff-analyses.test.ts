@@ -172,3 +172,16 @@ test("unresolved, diagnostics and findings come from head", () => {
   const d2 = diffAnalyses(analysis([u]), analysis([u]));
   assert.equal(d2.structs.length, 0);
 });
+
+test("//memcheck:ignore on a struct silences its regressions", async () => {
+  const { analyzeFiles } = await import("../src/analysis/index.ts");
+  const mod = { path: "go.mod", text: "module example.com/m\n" };
+  const base = await analyzeFiles([mod, { path: "a.go", text: "package p\ntype T struct{ a, b int64; c bool }\n" }]);
+  const grown = "type T struct{ c bool; a int64; d bool; b int64; e bool }\n";
+  const loud = await analyzeFiles([mod, { path: "a.go", text: `package p\n${grown}` }]);
+  const quiet = await analyzeFiles([mod, { path: "a.go", text: `package p\n//memcheck:ignore\n${grown}` }]);
+  assert.ok(diffAnalyses(base, loud).regressions.length > 0);
+  const d = diffAnalyses(base, quiet);
+  assert.equal(d.regressions.length, 0);
+  assert.equal(d.structs[0].kind, "changed", "still reported as changed");
+});

@@ -14,7 +14,7 @@
 // - Field changes compare the field lists of the first arch where both sides have a layout.
 //   "moved" means the field's position *relative to the other fields present on both sides*
 //   changed, so inserting a field at the top does not mark every later field as moved.
-// - Regressions, per arch:
+// - Regressions, per arch (none for a head struct marked with a bare `//memcheck:ignore`):
 //   size-class     changed structs only: sizeClassAfter > sizeClassBefore. An added struct has
 //                  nothing to grow from, so it never has a size-class regression.
 //   padding        changed structs only: padding grew by at least `paddingGrowth` bytes.
@@ -173,6 +173,11 @@ function archOrder(base: Analysis, head: Analysis): Arch[] {
   return out;
 }
 
+/** A bare `//memcheck:ignore` on a struct silences its regressions (`ignore MC1xx` silences one rule). */
+function silenced(s: StructReport | undefined): boolean {
+  return !!s?.source?.directives.some((d) => d.trim() === "ignore");
+}
+
 /** Compare two analyses. Unchanged structs are left out of `structs`. */
 export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partial<Thresholds>): Diff {
   const t: Thresholds = { ...DEFAULT_THRESHOLDS, ...thresholds };
@@ -203,7 +208,7 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
       differs = true;
       const d = delta(before, after);
       deltas[arch] = d;
-      if (kind !== "removed") regressions.push(...regressionsFor(ref.name, arch, kind, d, t));
+      if (kind !== "removed" && !silenced(hs)) regressions.push(...regressionsFor(ref.name, arch, kind, d, t));
       if (kind === "changed" && before && after && !fieldsCompared) {
         fieldsCompared = true;
         fc = fieldChanges(before.fields, after.fields);
