@@ -1,0 +1,98 @@
+// Operating memcheck: one place that builds the metrics, the GitHub write limiter, the instrumented
+// Octokit class, the ops routes (/metrics, /healthz, /readyz, /admin/queues) and the sweeper, from
+// the environment. src/main.ts and worker/index.ts call this; see docs/operate.md.
+import { ProbotOctokit, type Probot } from "probot";
+import type { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import type { Route } from "../main.ts";
+import { DEFAULT_REDIS_URL, queueSettingsFromEnv, redisConnection, type ReviewQueue } from "../queue/index.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { WriteLimiter, writeWindowsFromEnv } from "./write-limiter.ts";
+import { opsOctokitPlugin } from "./github.ts";
+import { healthRoutes, queueReadiness, readyMaxBacklogFromEnv } from "./health.ts";
+import { metricsRoute } from "./metrics-route.ts";
+import { dashboardOptionsFromEnv, dashboardRoute } from "./dashboard.ts";
+import { webhookObserver, instrumentQueue } from "./instrument.ts";
+import { startSweeper, sweeperSettingsFromEnv, type Sweeper } from "./sweeper.ts";
+
+export { instrumentQueue } from "./instrument.ts";
+export { waitForWriteSlots } from "./github.ts";
+export { startOpsServer } from "./server.ts";
+export type { Metrics, ReviewObservation } from "./metrics.ts";
+
+let shared: Metrics | undefined;
+/** The process's metrics (one registry per process). */
+export function processMetrics(): Metrics {
+  return (shared ??= createMetrics());
+}
+
+export interface Ops {
+  metrics: Metrics;
+  limiter?: WriteLimiter;
+  /** ProbotOctokit plus the ops plugin: `createProbot({ overrides: { Octokit: ops.Octokit } })`. */
+  Octokit: typeof ProbotOctokit;
+  /** The routes for createServer's extraRoutes (the webhook observer first). */
+  routes(o: { queue: ReviewQueue; extraQueues?: Queue[]; webhooksPath?: string; dashboard?: boolean }): Route[];
+  /** Start the missed-delivery sweeper (when SWEEP_ENABLED is not "false"). */
+  startSweeper(probot: Probot, queue: ReviewQueue): Promise<Sweeper | undefined>;
+  close(): Promise<void>;
+}
+
+export function createOps(o: { env?: NodeJS.ProcessEnv; metrics?: Metrics; redisUrl?: string } = {}): Ops {
+  const env = o.env ?? process.env;
+  const metrics = o.metrics ?? processMetrics();
+  const settings = queueSettingsFromEnv(env);
+  const url = o.redisUrl ?? env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  const windows = writeWindowsFromEnv(env);
+  let redis: Redis | undefined;
+  let limiter: WriteLimiter | undefined;
+  if (windows.length) {
+    // Offline queue on, one retry: a limiter call made while Redis is briefly away waits for it.
+    redis = new Redis(url, { maxRetriesPerRequest: 1 });
+    redis.on("error", () => {});
+    limiter = new WriteLimiter({ redis, prefix: `${settings.prefix}:${settings.name}`, windows });
+  }
+  const Octokit = ProbotOctokit.plugin(opsOctokitPlugin({ metrics, limiter })) as typeof ProbotOctokit;
+  const closers: (() => Promise<void>)[] = [];
+  return {
+    metrics,
+    limiter,
+    Octokit,
+    routes({ queue, extraQueues = [], webhooksPath = env.WEBHOOK_PATH || "/api/github/webhooks", dashboard = true }) {
+      metrics.watchQueues(queue.queue, ...extraQueues);
+      const routes: Route[] = [
+        webhookObserver(metrics, webhooksPath),
+        ...healthRoutes({ source: queueReadiness(queue), maxBacklog: readyMaxBacklogFromEnv(env) }),
+        metricsRoute(metrics, { token: env.METRICS_TOKEN || undefined }),
+      ];
+      const dash = dashboard ? dashboardRoute(dashboardOptionsFromEnv([queue.queue, ...extraQueues], env)) : undefined;
+      if (dash) routes.push(dash);
+      return routes;
+    },
+    async startSweeper(probot, queue) {
+      const s = sweeperSettingsFromEnv(env);
+      if (!s.enabled) return undefined;
+      await probot.ready();
+      const connection = redisConnection(url, true);
+      const sweeper = await startSweeper({
+        appOctokit: () => probot.auth(),
+        connection,
+        prefix: queue.settings.prefix,
+        queueName: queue.settings.name,
+        settings: s,
+        metrics,
+        log: probot.log.child({ name: "memcheck-sweeper" }),
+      });
+      closers.push(async () => {
+        await sweeper.close();
+        connection.disconnect();
+      });
+      return sweeper;
+    },
+    async close() {
+      for (const c of closers.splice(0)) await c().catch(() => {});
+      redis?.disconnect();
+    },
+  };
+}
+

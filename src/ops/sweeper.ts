@@ -1,0 +1,179 @@
+// Missed deliveries: a webhook we answered 5xx (Redis down, a crash, a deploy) is marked failed by
+// GitHub and never retried on its own. The sweeper lists the app's recent deliveries and asks GitHub
+// to redeliver each failed one, once: attempted delivery GUIDs are remembered in Redis with a TTL.
+// It runs as a BullMQ job scheduler (repeatable job) on the same Redis, so with several servers
+// only one sweep runs per interval.
+import { Queue, Worker, type ConnectionOptions } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Metrics } from "./metrics.ts";
+
+export interface Delivery {
+  id: number;
+  guid: string;
+  delivered_at: string;
+  redelivery?: boolean;
+  status?: string;
+  status_code?: number;
+  event?: string;
+  action?: string | null;
+}
+
+export interface SweepOptions {
+  /** An app-JWT-authenticated Octokit: `await probot.auth()` (no installation id). */
+  octokit: any;
+  redis: Redis;
+  /** Key prefix for the attempted-GUID keys, e.g. "bull:memcheck". */
+  prefix: string;
+  /** Look at deliveries newer than this (SWEEP_LOOKBACK_MINUTES, default 60). */
+  lookbackMinutes?: number;
+  /** Remember an attempted GUID this long (default: max(24 h, 2 × lookback)). */
+  attemptTtlSeconds?: number;
+  /** Stop after this many pages of 100 (default 20). */
+  maxPages?: number;
+  now?: () => number;
+  metrics?: Pick<Metrics, "sweeper">;
+  log?: { info(o: object, msg?: string): void; warn(o: object, msg?: string): void };
+}
+
+export interface SweepResult {
+  scanned: number;
+  failed: number;
+  redelivered: string[];
+  skipped: string[];
+  errors: string[];
+  pages: number;
+}
+
+export function isFailed(d: Pick<Delivery, "status_code" | "status">): boolean {
+  const code = Number(d.status_code ?? 0);
+  return !(code >= 200 && code < 300);
+}
+
+export function attemptedKey(prefix: string, guid: string): string {
+  return `${prefix}:sweeper:attempted:${guid.replace(/[^A-Za-z0-9-]/g, "_").slice(0, 100)}`;
+}
+
+export async function sweepDeliveries(o: SweepOptions): Promise<SweepResult> {
+  const now = (o.now ?? Date.now)();
+  const lookbackMinutes = o.lookbackMinutes ?? 60;
+  const cutoff = now - lookbackMinutes * 60_000;
+  const ttl = o.attemptTtlSeconds ?? Math.max(24 * 3600, 2 * lookbackMinutes * 60);
+  const maxPages = o.maxPages ?? 20;
+  const out: SweepResult = { scanned: 0, failed: 0, redelivered: [], skipped: [], errors: [], pages: 0 };
+
+  // Newest first. One GUID may have several attempts (redeliveries share the GUID): a GUID is done
+  // when any attempt succeeded; otherwise its newest failed attempt is the one to redeliver.
+  const byGuid = new Map<string, { ok: boolean; newestFailed?: Delivery }>();
+  let pastCutoff = false;
+  for await (const page of o.octokit.paginate.iterator(o.octokit.rest.apps.listWebhookDeliveries, { per_page: 100 })) {
+    out.pages++;
+    for (const d of page.data as Delivery[]) {
+      const at = Date.parse(d.delivered_at);
+      if (!Number.isFinite(at) || at < cutoff) {
+        pastCutoff = true;
+        continue;
+      }
+      out.scanned++;
+      const g = byGuid.get(d.guid) ?? { ok: false };
+      if (!isFailed(d)) g.ok = true;
+      else if (!g.newestFailed) g.newestFailed = d;
+      byGuid.set(d.guid, g);
+    }
+    if (pastCutoff || out.pages >= maxPages) break;
+  }
+
+  for (const [guid, g] of byGuid) {
+    if (g.ok || !g.newestFailed) continue;
+    out.failed++;
+    // Claim the GUID first: across processes and sweeps, a delivery is redelivered at most once.
+    const claimed = await o.redis.set(attemptedKey(o.prefix, guid), String(now), "EX", ttl, "NX");
+    if (claimed !== "OK") {
+      out.skipped.push(guid);
+      o.metrics?.sweeper.inc({ result: "skipped" });
+      continue;
+    }
+    try {
+      await o.octokit.rest.apps.redeliverWebhookDelivery({ delivery_id: g.newestFailed.id });
+      out.redelivered.push(guid);
+      o.metrics?.sweeper.inc({ result: "redelivered" });
+      o.log?.info({ delivery: guid, deliveryAttempt: g.newestFailed.id, event: g.newestFailed.event, status: g.newestFailed.status_code }, "memcheck: asked GitHub to redeliver a failed webhook");
+    } catch (e: any) {
+      out.errors.push(guid);
+      o.metrics?.sweeper.inc({ result: "error" });
+      o.log?.warn({ delivery: guid, status: e?.status, err: String(e?.message ?? e).slice(0, 300) }, "memcheck: redelivery request failed");
+    }
+  }
+  return out;
+}
+
+export interface SweeperSettings {
+  enabled: boolean;
+  intervalMs: number;
+  lookbackMinutes: number;
+}
+
+export function sweeperSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): SweeperSettings {
+  const num = (k: string, d: number) => {
+    const n = Number(env[k] || d);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${k} must be a positive number, got ${JSON.stringify(env[k])}`);
+    return n;
+  };
+  return {
+    enabled: env.SWEEP_ENABLED !== "false",
+    intervalMs: num("SWEEP_INTERVAL_MINUTES", 5) * 60_000,
+    lookbackMinutes: num("SWEEP_LOOKBACK_MINUTES", 60),
+  };
+}
+
+export interface Sweeper {
+  queue: Queue;
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+export const SWEEP_SCHEDULER_ID = "memcheck-sweep";
+
+/**
+ * Schedule the sweep every intervalMs on `<queueName>-sweeper` (same prefix as the review queue, so
+ * a Redis Cluster hash tag applies) and process it here. `appOctokit` gives an app-JWT client.
+ */
+export async function startSweeper(o: {
+  appOctokit: () => Promise<any>;
+  connection: Redis;
+  prefix: string;
+  queueName: string;
+  settings?: Partial<SweeperSettings>;
+  metrics?: Pick<Metrics, "sweeper">;
+  log?: SweepOptions["log"] & { error(o: object, msg?: string): void };
+}): Promise<Sweeper> {
+  const s = { ...sweeperSettingsFromEnv(), ...o.settings };
+  const name = `${o.queueName}-sweeper`;
+  const queue = new Queue(name, { connection: o.connection as ConnectionOptions, prefix: o.prefix });
+  queue.on("error", (e) => o.log?.error({ err: e?.message }, "memcheck: sweeper queue error"));
+  await queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: s.intervalMs }, { name: "sweep", opts: { removeOnComplete: 20, removeOnFail: 50, attempts: 1 } });
+  const worker = new Worker(
+    name,
+    async () => {
+      const r = await sweepDeliveries({
+        octokit: await o.appOctokit(),
+        redis: o.connection,
+        prefix: `${o.prefix}:${o.queueName}`,
+        lookbackMinutes: s.lookbackMinutes,
+        metrics: o.metrics,
+        log: o.log,
+      });
+      return { scanned: r.scanned, failed: r.failed, redelivered: r.redelivered.length, skipped: r.skipped.length, errors: r.errors.length };
+    },
+    { connection: o.connection as ConnectionOptions, prefix: o.prefix, concurrency: 1 },
+  );
+  worker.on("error", (e) => o.log?.error({ err: e?.message }, "memcheck: sweeper worker error"));
+  worker.on("failed", (_j, e) => o.log?.warn({ err: e?.message }, "memcheck: sweep failed"));
+  return {
+    queue,
+    worker,
+    async close() {
+      await worker.close();
+      await queue.close();
+    },
+  };
+}
