@@ -2,30 +2,16 @@
 // pipeline (engine + diff + rules) and the reporters. default-pipeline.ts wires the real modules;
 // tests may substitute parts.
 import type { Analysis, Arch, Diff, Snapshot, StructReport, Thresholds } from "../analysis/model.ts";
+import type { Conclusion } from "../report/markdown.ts";
+import type { Annotation as CheckAnnotation } from "../report/annotations.ts";
+import type { ReviewComment as ReviewCommentDraft } from "../report/review.ts";
 import type { RuleSetting } from "../config.ts";
 import type { ChangedLines } from "./files.ts";
 
-export type Conclusion = "success" | "failure" | "neutral";
-
-export interface CheckAnnotation {
-  path: string;
-  start_line: number;
-  end_line: number;
-  annotation_level: "notice" | "warning" | "failure";
-  message: string;
-  title?: string;
-  raw_details?: string;
-}
-
-export interface ReviewCommentDraft {
-  path: string;
-  line: number;
-  side: "RIGHT";
-  start_line?: number;
-  start_side?: "RIGHT";
-  /** The body carries a hidden marker identifying the finding. */
-  body: string;
-}
+// The payload shapes are the reporters' own; these names are what the worker calls them.
+export type { Conclusion } from "../report/markdown.ts";
+export type { Annotation as CheckAnnotation } from "../report/annotations.ts";
+export type { ReviewComment as ReviewCommentDraft } from "../report/review.ts";
 
 export interface ReviewInput {
   archs: Arch[];
