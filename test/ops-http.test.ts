@@ -280,3 +280,19 @@ test("webhooks: counted by event and outcome; enqueue failure (Redis down) answe
   assert.match(text, /^memcheck_webhooks_total\{event="pull_request",outcome="error"\} 1$/m);
   assert.match(text, /^memcheck_jobs_enqueued_total\{trigger="pull_request",result="new"\} 1$/m);
 });
+
+test("standalone ops server (npm run worker with OPS_PORT): /metrics, /healthz, /readyz; 404 otherwise", async () => {
+  const { startOpsServer } = await import("../src/ops/server.ts");
+  const metrics = createMetrics({ defaultMetrics: false });
+  const server = await startOpsServer({ port: 0, host: "127.0.0.1", routes: [...healthRoutes({ source: queueReadiness(queue), maxBacklog: 100 }), metricsRoute(metrics)] });
+  const port = (server.address() as AddressInfo).port;
+  const srv: Srv = { port, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+  try {
+    assert.equal((await request(srv, "GET", "/healthz")).status, 200);
+    assert.equal((await request(srv, "GET", "/readyz")).status, 200);
+    assert.match((await request(srv, "GET", "/metrics")).body, /memcheck_job_stage_seconds/);
+    assert.equal((await request(srv, "GET", "/api/github/webhooks")).status, 404);
+  } finally {
+    await srv.close();
+  }
+});

@@ -161,3 +161,20 @@ test("Octokit plugin: a secondary-limit 403 with retry-after is counted and hold
   // Another installation is not held back.
   assert.equal((await limiter.acquire(43)).waitMs, 0);
 });
+
+test("Octokit plugin: the limiter fails open when its Redis is unreachable", async () => {
+  const down = new Redis("redis://127.0.0.1:1", { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+  down.on("error", () => {});
+  const warned: string[] = [];
+  const limiter = new WriteLimiter({ redis: down, prefix: `${PREFIX}:down`, windows: [{ max: 1, windowMs: 60_000 }] });
+  const probot = probotWith(opsOctokitPlugin({ limiter, log: { warn: (_o, m) => void warned.push(String(m)) } }));
+  nock(API).post("/app/installations/42/access_tokens").reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" }).post("/repos/acme/shop/check-runs").reply(201, { id: 1 });
+  try {
+    const octokit = waitForWriteSlots(await probot.auth(42));
+    const r = await octokit.rest.checks.create({ owner: "acme", repo: "shop", name: "memcheck", head_sha: "a".repeat(40) });
+    assert.equal(r.status, 201);
+    assert.deepEqual(warned, ["memcheck: write limiter unavailable, not spacing this call"]);
+  } finally {
+    down.disconnect();
+  }
+});

@@ -68,8 +68,13 @@ export function opsOctokitPlugin(p: OpsPluginOptions) {
     octokit.hook.wrap("request", async (request: (o: RequestOptions) => Promise<any>, o: RequestOptions) => {
       const method = String(o.method ?? "GET").toUpperCase();
       if (p.limiter && inst !== "app" && isContentCreating(o)) {
-        const { waitMs } = await p.limiter.acquire(inst, { wait: octokit[WAITS] === true });
-        if (octokit[WAITS] === true) p.metrics?.writeLimiterWaitSeconds.observe(waitMs / 1000);
+        try {
+          const { waitMs } = await p.limiter.acquire(inst, { wait: octokit[WAITS] === true });
+          if (octokit[WAITS] === true) p.metrics?.writeLimiterWaitSeconds.observe(waitMs / 1000);
+        } catch (le) {
+          // Fail open: without Redis the call goes ahead (Octokit's own throttle still spaces it).
+          p.log?.warn({ err: (le as Error)?.message }, "memcheck: write limiter unavailable, not spacing this call");
+        }
       }
       try {
         const res = await request(o);
