@@ -25,6 +25,8 @@ export interface FnInfo {
   end: number;
   startLine: number;
   endLine: number;
+  /** Start positions of call expressions enclosing this function (literals only, 8 levels). */
+  callAncestors: number[];
 }
 
 export type EventKind = "call" | "assign" | "short" | "var" | "defer" | "range";
@@ -35,6 +37,11 @@ export interface Ev {
   /** Innermost function id, -1 at package level. */
   fn: number;
   start: number;
+  /**
+   * The statement containing the event when it sits directly in a block (1-based line, 0-based
+   * column), found on the walk's ancestor stack: no parent lookups later.
+   */
+  stmt?: { line: number; column: number };
 }
 
 export interface StructFieldInfo {
@@ -107,52 +114,74 @@ export function collectFacts(root: Node, path: string, text: string): FileFacts 
   };
   const cursor = root.walk();
   const fnStack: FnInfo[] = [];
+  /** The cursor's ancestors (and itself): type and start, by depth. */
+  const anc: { type: string; start: number; row: number; col: number }[] = [];
+  /** Every comment seen: rows and the ids it silences (empty when it is not a directive). */
+  const comments: { startRow: number; endRow: number; ids?: Set<string> }[] = [];
+  let depth = 0;
   let visits = 0;
   try {
     for (;;) {
       if (++visits > MAX_VISITS) { facts.truncated = true; break; }
       const type = cursor.nodeType;
       const start = cursor.startIndex;
+      const pos = cursor.startPosition;
+      anc[depth] = { type, start, row: pos.row, col: pos.column };
+      anc.length = depth + 1;
       while (fnStack.length && start >= fnStack[fnStack.length - 1].end) fnStack.pop();
       const fn = fnStack.length ? fnStack[fnStack.length - 1].id : -1;
       let descend = true;
       if (type === "comment") {
         const t = cursor.nodeText;
-        if (t.length < 4096) {
-          const ids = ignoreIds(t);
-          if (ids) {
-            const line = cursor.startPosition.row + 1;
-            // The directive covers its own line and the line below it.
-            addIgnore(facts.lineIgnores, line, ids);
-            addIgnore(facts.lineIgnores, line + 1, ids);
-          }
+        const ids = t.length < 4096 ? ignoreIds(t) : undefined;
+        const endRow = cursor.endPosition.row;
+        if (comments.length < MAX_EVENTS) comments.push({ startRow: pos.row, endRow, ids });
+        if (ids) {
+          // The directive covers its own line and the line below it.
+          addIgnore(facts.lineIgnores, pos.row + 1, ids);
+          addIgnore(facts.lineIgnores, pos.row + 2, ids);
         }
       } else if (type === "import_spec") {
-        const node = cursor.currentNode;
-        recordImport(facts, node);
+        recordImport(facts, cursor.currentNode);
         descend = false;
       } else if (FN_TYPES.has(type)) {
         const node = cursor.currentNode;
         const parent = fnStack.length ? fnStack[fnStack.length - 1] : undefined;
+        const callAncestors: number[] = [];
+        if (type === "func_literal") {
+          for (let d = depth - 1; d >= 0 && d >= depth - 8; d--) if (anc[d].type === "call_expression") callAncestors.push(anc[d].start);
+        }
         const info: FnInfo = {
           id: facts.fns.length, node, parent: parent ? parent.id : -1,
           outer: parent ? parent.outer : facts.fns.length,
           start: node.startIndex, end: node.endIndex,
-          startLine: node.startPosition.row + 1, endLine: node.endPosition.row + 1,
+          startLine: pos.row + 1, endLine: node.endPosition.row + 1, callAncestors,
         };
         facts.fns.push(info);
         fnStack.push(info);
-        if (type !== "func_literal") docIgnores(facts, node);
+        if (type !== "func_literal") docIgnores(facts, comments, info);
       } else if (type === "type_spec" && fn === -1) {
         recordStruct(facts, cursor.currentNode);
       } else if (type in EVENT_TYPES) {
         if (facts.events.length >= MAX_EVENTS) { facts.truncated = true; break; }
-        facts.events.push({ kind: EVENT_TYPES[type], node: cursor.currentNode, fn, start });
+        const ev: Ev = { kind: EVENT_TYPES[type], node: cursor.currentNode, fn, start };
+        // The enclosing statement: the highest ancestor below a statement list / block, without
+        // leaving the function.
+        for (let d = depth; d >= 1; d--) {
+          const up = anc[d - 1].type;
+          if (up === "statement_list" || up === "block") {
+            ev.stmt = { line: anc[d].row + 1, column: anc[d].col };
+            break;
+          }
+          if (FN_TYPES.has(anc[d].type) || up === "source_file") break;
+        }
+        facts.events.push(ev);
       }
-      if (descend && cursor.gotoFirstChild()) continue;
+      if (descend && cursor.gotoFirstChild()) { depth++; continue; }
       let done = false;
       while (!cursor.gotoNextSibling()) {
         if (!cursor.gotoParent()) { done = true; break; }
+        depth--;
       }
       if (done) break;
     }
@@ -179,20 +208,21 @@ function recordImport(facts: FileFacts, node: Node) {
   facts.imports.set(name, p);
 }
 
-/** `//memcheck:ignore` in the doc comment of a function silences its whole body. */
-function docIgnores(facts: FileFacts, node: Node) {
-  let expect = node.startPosition.row - 1;
-  let prev = node.previousSibling;
+/**
+ * `//memcheck:ignore` in the doc comment of a function silences its whole body. The doc comment is
+ * the run of comments that ends on the line above the declaration (taken from the comments seen
+ * so far on the walk, not from sibling lookups, which cost a scan of the parent each).
+ */
+function docIgnores(facts: FileFacts, comments: { startRow: number; endRow: number; ids?: Set<string> }[], fn: FnInfo) {
+  let expect = fn.startLine - 2; // 0-based row above the declaration
   const ids = new Set<string>();
-  for (let i = 0; prev && prev.type === "comment" && i < 200; i++) {
-    if (prev.endPosition.row !== expect) break;
-    const got = ignoreIds(prev.text);
-    if (got) for (const id of got) ids.add(id);
-    expect = prev.startPosition.row - 1;
-    prev = prev.previousSibling;
+  for (let i = comments.length - 1, n = 0; i >= 0 && n < 200; i--, n++) {
+    const c = comments[i];
+    if (c.endRow !== expect) break;
+    if (c.ids) for (const id of c.ids) ids.add(id);
+    expect = c.startRow - 1;
   }
-  if (!ids.size) return;
-  facts.rangeIgnores.push({ from: node.startPosition.row + 1, to: node.endPosition.row + 1, ids });
+  if (ids.size) facts.rangeIgnores.push({ from: fn.startLine, to: fn.endLine, ids });
 }
 
 function recordStruct(facts: FileFacts, spec: Node) {
@@ -333,19 +363,6 @@ export function typeText(t: Node | null | undefined): string {
   if (!t) return "";
   const s = t.text;
   return s.length > 400 ? s.slice(0, 400) : s.replace(/\s+/g, "");
-}
-
-/** The statement that contains `n`, if it is a direct child of a statement list or block. */
-export function enclosingStatement(n: Node): Node | undefined {
-  let cur: Node | null = n;
-  for (let i = 0; cur && i < 64; i++) {
-    const p: Node | null = cur.parent;
-    if (!p) return undefined;
-    if (p.type === "statement_list" || p.type === "block") return cur;
-    if (FN_TYPES.has(p.type) || p.type === "source_file") return undefined;
-    cur = p;
-  }
-  return undefined;
 }
 
 /** The innermost function containing position `pos`, walking from function `fn` outwards. */

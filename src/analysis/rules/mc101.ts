@@ -4,7 +4,7 @@
 import type { Node } from "web-tree-sitter";
 import type { PendingFinding } from "../model.ts";
 import {
-  type Ev, type FileFacts, type FnInfo, assignSides, callArgs, callee, enclosingStatement,
+  type Ev, type FileFacts, type FnInfo, assignSides, callArgs, callee,
   eventsByOuter, evalInt, exprKey, findDecl, fnsOf, isIgnored, isPkgCall, lineOf, localName, params,
   typeText, unparen,
 } from "./ast.ts";
@@ -68,13 +68,11 @@ function maxBytesHandled(facts: FileFacts): string[] {
   return out;
 }
 
-function insideMaxBytesHandler(fn: FnInfo): boolean {
-  let n: Node | null = fn.node.parent;
-  for (let i = 0; n && i < 8; i++, n = n.parent) {
-    if (n.type === "call_expression") {
-      const c = callee(n);
-      if (c && c.name === "MaxBytesHandler") return true;
-    }
+function insideMaxBytesHandler(fn: FnInfo, callsAt: Map<number, Ev>): boolean {
+  for (const at of fn.callAncestors) {
+    const ev = callsAt.get(at);
+    const c = ev ? callee(ev.node) : undefined;
+    if (c && c.name === "MaxBytesHandler") return true;
   }
   return false;
 }
@@ -157,19 +155,23 @@ function readsOf(facts: FileFacts, ev: Ev, outer: number, evs: Ev[], opts: { mul
 
 /** json.NewDecoder(x).Decode(...) chained, or assigned to a variable that later decodes. */
 function decodes(call: Node, evs: Ev[]): boolean {
-  const p = call.parent;
-  if (p && p.type === "selector_expression" && p.childForFieldName("field")?.text === "Decode") return true;
-  const stmt = p && p.type === "expression_list" ? p.parent : undefined;
-  if (!stmt || (stmt.type !== "short_var_declaration" && stmt.type !== "assignment_statement" && stmt.type !== "var_spec")) {
-    // var dec = json.NewDecoder(...)
-    if (!(p && p.type === "expression_list" && p.parent?.type === "var_spec")) return false;
+  const at = call.startIndex;
+  const end = call.endIndex;
+  let name: string | undefined;
+  for (const ev of evs) {
+    if (ev.start > at) break;
+    if (ev.kind === "call") {
+      const c = callee(ev.node);
+      if (c && c.name === "Decode" && c.recvNode && c.recvNode.startIndex === at && c.recvNode.endIndex === end) return true;
+    } else if (ev.kind === "short" || ev.kind === "assign" || ev.kind === "var") {
+      const { left, right } = assignSides(ev.node);
+      const i = right.findIndex((r) => r.startIndex === at && r.endIndex === end);
+      if (i >= 0 && left[i]?.type === "identifier") name = left[i].text;
+    }
   }
-  const spec = stmt ?? p!.parent!;
-  const { left } = assignSides(spec);
-  const name = left[0]?.text;
   if (!name) return false;
   for (const ev of evs) {
-    if (ev.kind !== "call" || ev.start <= call.startIndex) continue;
+    if (ev.kind !== "call" || ev.start <= at) continue;
     const c = callee(ev.node);
     if (c && c.recv === name && (c.name === "Decode" || c.name === "More" || c.name === "Token")) return true;
   }
@@ -181,12 +183,14 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
   const out: PendingFinding[] = [];
   const byOuter = eventsByOuter(facts);
   const wrappedNames = maxBytesHandled(facts);
+  const callsAt = new Map<number, Ev>();
+  for (const ev of facts.events) if (ev.kind === "call") callsAt.set(ev.start, ev);
   const http = localName(facts, "net/http");
   const seen = new Set<number>();
   for (const fn of facts.fns) {
     const hs = handlersOf(facts, fn);
     if (!hs.length) continue;
-    if (insideMaxBytesHandler(fn)) continue;
+    if (fn.callAncestors.length && insideMaxBytesHandler(fn, callsAt)) continue;
     const name = fnName(fn);
     if (name && wrappedNames.length && wrappedNames.some((t) => new RegExp(`\\b${name}\\b`).test(t))) continue;
     const all = (byOuter.get(fn.outer) ?? []).filter((e) => e.start >= fn.start && e.start < fn.end);
@@ -257,14 +261,14 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
         }
         if (seen.has(ev.start)) continue;
         seen.add(ev.start);
-        out.push(finding(facts, h, rd, http));
+        out.push(finding(facts, h, rd, http, ev));
       }
     }
   }
   return out.filter((f) => !isIgnored(facts, f.line, MC101));
 }
 
-function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefined): PendingFinding {
+function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefined, ev: Ev): PendingFinding {
   const line = rd.call.startPosition.row + 1;
   const srcKey = rd.src ? exprKey(rd.src) : `${h.req}.Body`;
   const bodyExpr = srcKey && srcKey.endsWith(".Body") ? srcKey : `${h.req}.Body`;
@@ -283,12 +287,12 @@ function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefine
   const f: PendingFinding = { rule: MC101, severity: "warning", file: facts.path, line, message };
   // A suggestion only when the read's argument is the body itself (not an alias taken earlier),
   // the statement begins its own line, and net/http is imported under a known name.
-  const stmt = enclosingStatement(rd.call);
+  const stmt = ev.stmt;
   if (stmt && http && h.writer && rd.src && exprKey(rd.src) === bodyExpr && rd.multipart === undefined) {
-    const sLine = stmt.startPosition.row + 1;
+    const sLine = stmt.line;
     const text = lineOf(facts, sLine);
     const indent = /^[ \t]*/.exec(text)![0];
-    if (stmt.startPosition.column === indent.length && sLine === line) {
+    if (stmt.column === indent.length && sLine === line) {
       f.suggestion = {
         startLine: sLine, endLine: sLine,
         text: `${indent}${bodyExpr} = ${http}.MaxBytesReader(${h.writer}, ${bodyExpr}, 10<<20)\n${text}`,

@@ -84,39 +84,35 @@ export function pointerKind(t: string, structs?: Map<string, { type: string }[]>
 }
 
 /** Fields that a pool's New function sets up: they are meant to live with the pooled object. */
+const newFieldCache = new WeakMap<FileFacts, Map<string, Set<string> | undefined>>();
+
 function newInitialisedFields(facts: FileFacts, poolExpr: Node | undefined): Set<string> | undefined {
-  const out = new Set<string>();
   const key = poolExpr ? exprKey(poolExpr) : undefined;
   if (!key) return undefined;
   const last = key.split(".").pop()!;
-  // Find `New: func() ...` literals in composite literals assigned to this pool name, or
-  // `<x>.last.New = func...` / `last.New = ...` assignments, anywhere in the file.
+  let cache = newFieldCache.get(facts);
+  if (!cache) newFieldCache.set(facts, (cache = new Map()));
+  if (cache.has(last)) return cache.get(last);
+  const got = computeNewFields(facts, last);
+  cache.set(last, got);
+  return got;
+}
+
+/**
+ * Find the pool's `New` literal from the text just before each function literal (no parent
+ * lookups): `<last> = sync.Pool{ ... New: func`, `<last>: sync.Pool{New: func`, or
+ * `<last>.New = func`. Then collect the fields that literal sets up.
+ */
+function computeNewFields(facts: FileFacts, last: string): Set<string> | undefined {
+  const out = new Set<string>();
+  const esc = last.replace(/[$]/g, "\\$");
+  const keyed = new RegExp(`\\b${esc}\\s*(?::=|=|:)\\s*&?\\s*(?:\\w+\\.)?Pool\\s*\\{\\s*New\\s*:\\s*$`);
+  const assigned = new RegExp(`\\b${esc}\\s*\\.\\s*New\\s*=\\s*$`);
   let found = false;
   for (const f of facts.fns) {
     if (f.node.type !== "func_literal") continue;
-    let p: Node | null = f.node.parent;
-    let isNew = false;
-    for (let i = 0; p && i < 8; i++, p = p.parent) {
-      if (p.type === "keyed_element" && p.namedChildren[0]?.text === "New") {
-        // ... whose composite literal is bound to the pool's name.
-        let q: Node | null = p.parent;
-        for (let j = 0; q && j < 8; j++, q = q.parent) {
-          if (q.type === "var_spec" || q.type === "short_var_declaration" || q.type === "assignment_statement" ||
-              q.type === "keyed_element" || q.type === "field_declaration") {
-            const t = q.type === "keyed_element" ? q.namedChildren[0]?.text ?? "" : q.text.slice(0, 200);
-            if (new RegExp(`\\b${last}\\b`).test(t)) isNew = true;
-            break;
-          }
-        }
-        break;
-      }
-      if (p.type === "assignment_statement") {
-        const l = p.childForFieldName("left")?.text ?? "";
-        if (l.endsWith(`${last}.New`)) isNew = true;
-        break;
-      }
-    }
-    if (!isNew) continue;
+    const before = facts.text.slice(Math.max(0, f.start - 300), f.start);
+    if (!keyed.test(before) && !assigned.test(before)) continue;
     found = true;
     for (const ev of facts.events) {
       if (ev.start < f.start || ev.start >= f.end) continue;
@@ -275,6 +271,7 @@ export function mc111(facts: FileFacts): PendingFinding[] {
   const pkgPools = packagePools(facts);
   if (!pkgPools.size && !facts.poolFields.size && !facts.text.includes("sync.Pool")) return out;
   let resetting: Set<string> | undefined;
+  let owners: Set<string> | undefined;
   for (const [outer, evs] of eventsByOuter(facts)) {
     for (const ev of evs) {
       if (ev.kind !== "call") continue;
@@ -319,8 +316,9 @@ export function mc111(facts: FileFacts): PendingFinding[] {
         const owned = newInitialisedFields(facts, c.recvNode);
         if (fields) {
           // A back-reference to the struct that holds the pool lives as long as the pool does.
-          const owners = new Set([...facts.structs].filter(([, fs]) => fs.some((f) => /^\*?sync\.Pool$/.test(f.type.replace(/\s+/g, "")))).map(([n]) => `*${n}`));
-          const open = fields.filter((f) => !st.fields.has(f.name) && !owned?.has(f.name) && !owners.has(f.type.replace(/\s+/g, "")));
+          owners ??= new Set([...facts.structs].filter(([, fs]) => fs.some((f) => /^\*?sync\.Pool$/.test(f.type.replace(/\s+/g, "")))).map(([n]) => `*${n}`));
+          const own = owners;
+          const open = fields.filter((f) => !st.fields.has(f.name) && !owned?.has(f.name) && !own.has(f.type.replace(/\s+/g, "")));
           const kinds = open.map((f) => pointerKind(f.type, facts.structs));
           unreset = open.filter((_, i) => kinds[i] === "yes").map((f) => f.name);
           // Only fields of types declared elsewhere are left: cannot decide.
