@@ -324,6 +324,9 @@ async function postReview(
         // GitHub documents `body` as required for COMMENT reviews.
         body: `**memcheck**: ${fresh.length === 1 ? "1 comment" : `${fresh.length} comments`} on changed lines. The \`memcheck\` check has the full report.`,
         comments: fresh.map((d) => ({ path: d.path, line: d.line, side: "RIGHT" as const, ...(d.start_line && d.start_line < d.line ? { start_line: d.start_line, start_side: "RIGHT" as const } : {}), body: d.body })),
+        // Not idempotent: a 5xx may come after GitHub stored the review, and Octokit's retry would
+        // post it twice. The job's retry re-lists our comments first, so it posts only what is missing.
+        request: { retries: 0 },
       });
     } catch (e: any) {
       if (e?.status !== 422) throw e;
