@@ -55,17 +55,38 @@ function handlersOf(facts: FileFacts, fn: FnInfo): Handler[] {
   return out;
 }
 
-/** Names of functions and methods that the file wraps with http.MaxBytesHandler. */
-function maxBytesHandled(facts: FileFacts): string[] {
-  const out: string[] = [];
+const ROUTE_METHODS = new Set(["HandleFunc", "Handle", "Get", "Post", "Put", "Patch", "Delete", "Method", "MethodFunc", "Any"]);
+
+/**
+ * What the file wraps with http.MaxBytesHandler: the text of each wrapped handler expression, and
+ * for a wrapped mux (`http.MaxBytesHandler(mux, n)`), the handlers registered on that mux here
+ * (their text, and the positions of literal handlers).
+ */
+function maxBytesHandled(facts: FileFacts): { texts: string[]; literals: Set<number> } {
+  const texts: string[] = [];
+  const literals = new Set<number>();
+  const muxes = new Set<string>();
   for (const ev of facts.events) {
     if (ev.kind !== "call") continue;
     const c = callee(ev.node);
     if (!c || c.name !== "MaxBytesHandler") continue;
     const a = callArgs(ev.node)[0];
-    if (a && a.text.length < 2000) out.push(a.text);
+    if (!a) continue;
+    if (a.text.length < 2000) texts.push(a.text);
+    const k = exprKey(a);
+    if (k) muxes.add(k);
   }
-  return out;
+  if (!muxes.size) return { texts, literals };
+  for (const ev of facts.events) {
+    if (ev.kind !== "call") continue;
+    const c = callee(ev.node);
+    if (!c || !c.recv || !muxes.has(c.recv) || !ROUTE_METHODS.has(c.name)) continue;
+    const h = callArgs(ev.node).at(-1);
+    if (!h) continue;
+    if (h.type === "func_literal") literals.add(h.startIndex);
+    else if (h.text.length < 2000) texts.push(h.text);
+  }
+  return { texts, literals };
 }
 
 function insideMaxBytesHandler(fn: FnInfo, callsAt: Map<number, Ev>): boolean {
@@ -182,7 +203,7 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
   const limit = opts.multipartLimit ?? DEFAULT_MULTIPART_LIMIT;
   const out: PendingFinding[] = [];
   const byOuter = eventsByOuter(facts);
-  const wrappedNames = maxBytesHandled(facts);
+  const wrapped = maxBytesHandled(facts);
   const callsAt = new Map<number, Ev>();
   for (const ev of facts.events) if (ev.kind === "call") callsAt.set(ev.start, ev);
   const http = localName(facts, "net/http");
@@ -191,8 +212,9 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
     const hs = handlersOf(facts, fn);
     if (!hs.length) continue;
     if (fn.callAncestors.length && insideMaxBytesHandler(fn, callsAt)) continue;
+    if (wrapped.literals.has(fn.start)) continue;
     const name = fnName(fn);
-    if (name && wrappedNames.length && wrappedNames.some((t) => new RegExp(`\\b${name}\\b`).test(t))) continue;
+    if (name && wrapped.texts.length && wrapped.texts.some((t) => new RegExp(`\\b${name}\\b`).test(t))) continue;
     const all = (byOuter.get(fn.outer) ?? []).filter((e) => e.start >= fn.start && e.start < fn.end);
     for (const h of hs) {
       // Nested functions whose parameters shadow the request's base name are not about it.
