@@ -58,3 +58,32 @@ for (const rule of ["MC101", "MC102", "MC111"]) {
     }
   }
 }
+
+// End to end through the engine: analyzeFiles runs collectHazards per file and settles MC111's
+// pending findings against the package's structs (which may live in another file).
+test("syntax fixtures end to end through analyzeFiles", async () => {
+  const { analyzeFiles } = await import("../src/analysis/index.ts");
+  for (const rule of ["MC101", "MC102", "MC111"]) {
+    for (const kind of ["pos", "neg"]) {
+      const dir = path.join(root, rule, kind);
+      for (const f of readdirSync(dir).filter((x) => x.endsWith(".go"))) {
+        const text = readFileSync(path.join(dir, f), "utf8");
+        const a = await analyzeFiles([{ path: f, text }], { rules: true }, collectHazards);
+        const got = a.findings.filter((x) => x.rule === rule).map((x) => x.line).sort((x, y) => x - y);
+        assert.deepEqual(got, wantLines(text, rule), `${rule}/${kind}/${f}`);
+      }
+    }
+  }
+});
+
+test("MC111 settles across files: kept for a pointer struct declared elsewhere, dropped otherwise", async () => {
+  const { analyzeFiles } = await import("../src/analysis/index.ts");
+  const use = `package p\n\nimport "sync"\n\nvar pool sync.Pool\n\nfunc F() {\n\tx := pool.Get().(*T)\n\tpool.Put(x)\n}\n`;
+  const withPtr = `package p\n\ntype T struct {\n\tnext *T\n}\n`;
+  const noPtr = `package p\n\ntype T struct {\n\tn int64\n}\n`;
+  const a = await analyzeFiles([{ path: "p/use.go", text: use }, { path: "p/t.go", text: withPtr }], { rules: true }, collectHazards);
+  assert.deepEqual(a.findings.map((f) => [f.rule, f.file, f.line]), [["MC111", "p/use.go", 9]]);
+  assert.equal("requiresPointerStruct" in a.findings[0], false);
+  const b = await analyzeFiles([{ path: "p/use.go", text: use }, { path: "p/t.go", text: noPtr }], { rules: true }, collectHazards);
+  assert.equal(b.findings.length, 0);
+});
