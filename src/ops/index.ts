@@ -32,7 +32,7 @@ export interface Ops {
   /** ProbotOctokit plus the ops plugin: `createProbot({ overrides: { Octokit: ops.Octokit } })`. */
   Octokit: typeof ProbotOctokit;
   /** The routes for createServer's extraRoutes (the webhook observer first). */
-  routes(o: { queue: ReviewQueue; extraQueues?: Queue[]; webhooksPath?: string; dashboard?: boolean }): Route[];
+  routes(o: { queue: ReviewQueue; extraQueues?: Queue[]; webhooksPath?: string; dashboard?: boolean; readyMaxBacklog?: number }): Route[];
   /** Start the missed-delivery sweeper (when SWEEP_ENABLED is not "false"). */
   startSweeper(probot: Probot, queue: ReviewQueue): Promise<Sweeper | undefined>;
   close(): Promise<void>;
@@ -58,11 +58,11 @@ export function createOps(o: { env?: NodeJS.ProcessEnv; metrics?: Metrics; redis
     metrics,
     limiter,
     Octokit,
-    routes({ queue, extraQueues = [], webhooksPath = env.WEBHOOK_PATH || "/api/github/webhooks", dashboard = true }) {
+    routes({ queue, extraQueues = [], webhooksPath = env.WEBHOOK_PATH || "/api/github/webhooks", dashboard = true, readyMaxBacklog = readyMaxBacklogFromEnv(env) }) {
       metrics.watchQueues(queue.queue, ...extraQueues);
       const routes: Route[] = [
         webhookObserver(metrics, webhooksPath),
-        ...healthRoutes({ source: queueReadiness(queue), maxBacklog: readyMaxBacklogFromEnv(env) }),
+        ...healthRoutes({ source: queueReadiness(queue), maxBacklog: readyMaxBacklog }),
         metricsRoute(metrics, { token: env.METRICS_TOKEN || undefined }),
       ];
       const dash = dashboard ? dashboardRoute(dashboardOptionsFromEnv([queue.queue, ...extraQueues], env)) : undefined;
