@@ -52,15 +52,42 @@ function constructs(facts: FileFacts, n: Node | null | undefined): string | unde
  * call, or a variable whose latest binding before the read is one (parameters and typed vars
  * count too), including `d.IOReadCloser()` of a zstd decoder.
  */
-function decompressorAt(facts: FileFacts, n: Node | null | undefined, outer: number, evs: Ev[]): string | undefined {
+const ZIP = ["archive/zip", "github.com/klauspost/compress/zip"];
+
+/** Is `n` a *zip.File: a parameter of that type, or a range variable over `r.File` of a zip reader? */
+function isZipFile(facts: FileFacts, n: Node, outer: number, evs: Ev[], depth: number): boolean {
+  if (n.type !== "identifier" || depth > 16) return false;
+  const d = findDecl(facts, outer, n.text, n.startIndex, evs);
+  if (!d) return false;
+  if (d.type && ZIP.some((z) => d.type === `*${z}.File`)) return true;
+  if (d.ev?.kind !== "range") return false;
+  const right = unparen(d.ev.node.childForFieldName("right"));
+  if (!right || right.type !== "selector_expression" || right.childForFieldName("field")?.text !== "File") return false;
+  const r = unparen(right.childForFieldName("operand"));
+  if (!r || r.type !== "identifier") return false;
+  const rd = findDecl(facts, outer, r.text, r.startIndex, evs);
+  if (rd?.type && ZIP.some((z) => rd.type === `*${z}.Reader` || rd.type === `*${z}.ReadCloser`)) return true;
+  const v = unparen(rd?.value);
+  return !!v && v.type === "call_expression" && isPkgCall(facts, v, ZIP, ["OpenReader", "NewReader"]);
+}
+
+function decompressorAt(facts: FileFacts, n: Node | null | undefined, outer: number, evs: Ev[], depth = 0): string | undefined {
   n = unparen(n);
-  if (!n) return undefined;
+  if (!n || depth > 16) return undefined;
   const direct = constructs(facts, n);
   if (direct) return direct;
   if (n.type === "call_expression") {
     const c = callee(n);
     if (c && c.name === "IOReadCloser" && c.recvNode && c.recvNode.type === "identifier") {
-      return decompressorAt(facts, c.recvNode, outer, evs);
+      return decompressorAt(facts, c.recvNode, outer, evs, depth + 1);
+    }
+    // A tar stream over a decompressor yields decompressed bytes.
+    if (c && c.name === "NewReader" && isPkgCall(facts, n, ["archive/tar"], ["NewReader"])) {
+      return decompressorAt(facts, callArgs(n)[0], outer, evs, depth + 1);
+    }
+    // (*zip.File).Open() returns a DEFLATE decompressor.
+    if (c && c.name === "Open" && c.recvNode && callArgs(n).length === 0 && isZipFile(facts, c.recvNode, outer, evs, depth + 1)) {
+      return "zip";
     }
     return undefined;
   }
@@ -72,7 +99,7 @@ function decompressorAt(facts: FileFacts, n: Node | null | undefined, outer: num
   let from = -1;
   if (d) {
     from = d.start;
-    if (d.value) kind = decompressorAt(facts, d.value, outer, evs);
+    if (d.value) kind = decompressorAt(facts, d.value, outer, evs, depth + 1);
     if (!kind && d.type && DECOMPRESSOR_TYPES.has(d.type)) kind = d.type.split("/").pop()!.split(".")[0];
   }
   // Later plain assignments rebind the variable: `zr, err = gzip.NewReader(..)` or
@@ -84,14 +111,14 @@ function decompressorAt(facts: FileFacts, n: Node | null | undefined, outer: num
     const i = left.findIndex((l) => l.type === "identifier" && l.text === name);
     if (i < 0) continue;
     const v = right.length === left.length ? right[i] : right.length === 1 && i === 0 ? right[0] : undefined;
-    kind = v ? constructs(facts, v) : undefined;
+    kind = v ? decompressorAt(facts, v, outer, evs, depth + 1) : undefined;
     from = ev.start;
   }
   return kind;
 }
 
 function ratio(kind: string): string {
-  if (kind === "gzip" || kind === "zlib" || kind === "flate") {
+  if (kind === "gzip" || kind === "zlib" || kind === "flate" || kind === "zip") {
     return `${kind} (DEFLATE) expands up to 1032:1, so 10 MB of input can become about 10 GB`;
   }
   if (kind === "bzip2") return "bzip2 can expand by more than 1,000,000:1 (repeated runs)";
