@@ -261,8 +261,10 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
         if (ev.kind !== "call") continue;
         const c = callee(ev.node);
         const args = callArgs(ev.node);
-        // The request handed to another function before the read: it may limit the body.
-        if (c && !SAFE_REQ_CALLEES.has(c.name) && args.some((a) => reqs.has(exprKey(a) ?? "\0"))) {
+        // The request (or a framework's context holding it) handed to another function before the
+        // read: that function may limit the body.
+        const holder = (a: Node) => { const k = exprKey(a) ?? "\0"; return reqs.has(k) || (k === base && h.req !== base); };
+        if (c && !SAFE_REQ_CALLEES.has(c.name) && args.some(holder)) {
           changedAt = Math.min(changedAt, ev.start);
           continue;
         }
