@@ -84,14 +84,22 @@ export async function runReview(job: Pick<Job<ReviewJobData>, "data" | "attempts
     const wanted = data.headSha || pr.head.sha;
     if (pr.head.sha !== wanted) {
       const adopted = await adoptLatest(deps, data, pr.head.sha);
-      if (!adopted) {
+      if (!adopted && !(await isNewestRegistration(deps, data))) {
         await finishCheck("skipped" as any, "Superseded", `A newer commit (${pr.head.sha.slice(0, 7)}) is reviewed instead.`, data.headSha);
         deps.log?.info({ repo: `${owner}/${repo}`, pr: pull, sha: data.headSha, head: pr.head.sha }, "memcheck: superseded, skipped");
         return { status: "superseded", headSha: data.headSha };
       }
       await finishCheck("skipped" as any, "Superseded", `A newer commit (${pr.head.sha.slice(0, 7)}) is reviewed instead.`, data.headSha);
-      data = { ...adopted, pull };
-      checkRunId = adopted.checkRunId;
+      if (adopted) {
+        data = { ...adopted, pull };
+        checkRunId = adopted.checkRunId;
+      } else {
+        // This job is the newest registration for the PR, yet the PR has moved on: the webhook of
+        // its head came first (webhooks out of order, and this stale one replaced its job) or has
+        // not arrived. Nobody else would review the head, so this job does, on a new check run.
+        data = { ...data, pull, headSha: pr.head.sha, baseSha: pr.base.sha, checkRunId: undefined };
+        checkRunId = undefined;
+      }
     }
     const headSha = pr.head.sha;
     data.headSha = headSha;
@@ -240,6 +248,18 @@ async function adoptLatest(deps: ReviewDeps, data: ReviewJobData, prHead: string
   if (latest.headSha !== prHead || latest.deliveryId === data.deliveryId) return undefined;
   if (await deps.queue.getJob(jobIdFor(latest.deliveryId))) return undefined;
   return latest;
+}
+
+/** True when the newest-head record for this PR is this very job (see latestKey). */
+async function isNewestRegistration(deps: ReviewDeps, data: ReviewJobData): Promise<boolean> {
+  if (!deps.redis || !deps.settings || data.trigger === "command") return false;
+  const raw = await deps.redis.get(latestKey(deps.settings, data));
+  if (!raw) return false;
+  try {
+    return (JSON.parse(raw) as ReviewJobData).deliveryId === data.deliveryId;
+  } catch {
+    return false;
+  }
 }
 
 async function postCheck(octokit: any, owner: string, repo: string, id: number, conclusion: string, title: string, summary: string, annotations: CheckAnnotation[], now: () => number) {

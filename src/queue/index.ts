@@ -120,6 +120,9 @@ export function latestKey(s: Pick<QueueSettings, "prefix" | "name">, d: Pick<Rev
   return `${s.prefix}:${s.name}:memcheck-latest:${dedupIdFor({ owner: d.owner, repo: d.repo, pull: d.pull, headSha: d.headSha })}`;
 }
 
+/** How long a webhook delivery stays claimed by the handler that saw it first (hasDelivery). */
+export const DELIVERY_CLAIM_MS = 30_000;
+
 export interface ReviewQueue {
   settings: QueueSettings;
   queue: Queue<ReviewJobData>;
@@ -131,7 +134,10 @@ export interface ReviewQueue {
    * queued check run should be closed as superseded).
    */
   enqueue(data: ReviewJobData): Promise<{ id: string; duplicate: boolean; replaced?: ReviewJobData }>;
-  /** True if a job for this delivery already exists (a redelivery). */
+  /**
+   * True if this delivery was seen already: its job exists, or another handler claimed it less than
+   * DELIVERY_CLAIM_MS ago (a concurrent redelivery). Otherwise claims it and returns false.
+   */
   hasDelivery(deliveryId: string): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -169,7 +175,11 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
     },
     async hasDelivery(deliveryId) {
       await ready(redis);
-      return (await queue.getJob(jobIdFor(deliveryId))) != null;
+      if ((await queue.getJob(jobIdFor(deliveryId))) != null) return true;
+      // Claim the delivery atomically: a redelivery racing the original (both before the job
+      // exists) would otherwise create a second check run that no job ever completes.
+      const claimed = await redis.set(`${settings.prefix}:${settings.name}:memcheck-delivery:${safeId(deliveryId)}`, "1", "PX", DELIVERY_CLAIM_MS, "NX");
+      return claimed === null;
     },
     async close() {
       await queue.close();
