@@ -24,6 +24,9 @@ interface Handler {
   writer?: string;
 }
 
+/** Names of helpers (declared elsewhere) that may limit a request body they receive. */
+const LIMITISH = /limit|max|size|bound|cap|body|wrap|prepare|setup|middleware|guard|restrict|read|parse|decode|bind/i;
+
 /** Calls that take the request but cannot replace its body. */
 const SAFE_REQ_CALLEES = new Set([
   "Error", "Errorf", "Printf", "Println", "Print", "Sprintf", "Fprintf", "Debugf", "Infof", "Warnf", "Warningf",
@@ -208,6 +211,26 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
   for (const ev of facts.events) if (ev.kind === "call") callsAt.set(ev.start, ev);
   const http = localName(facts, "net/http");
   const seen = new Set<number>();
+  // A helper that receives the request may limit its body: one declared in this file does when
+  // its body assigns some X.Body or calls MaxBytesReader / LimitReader; one declared elsewhere is
+  // assumed to when its name says so (limit, max, size, body, ...).
+  const declared = new Set<string>();
+  const setters = new Set<string>();
+  for (const f of facts.fns) {
+    if (f.node.type === "func_literal") continue;
+    const n = fnName(f);
+    if (!n) continue;
+    declared.add(n);
+    for (const ev of byOuter.get(f.outer) ?? []) {
+      if (ev.kind === "assign" && assignSides(ev.node).left.some((l) => (exprKey(l) ?? "").endsWith(".Body"))) setters.add(n);
+      if (ev.kind === "call") {
+        const c = callee(ev.node);
+        if (c && (c.name === "MaxBytesReader" || c.name === "LimitReader")) setters.add(n);
+      }
+      if (setters.has(n)) break;
+    }
+  }
+  const mayLimit = (name: string) => declared.has(name) ? setters.has(name) : LIMITISH.test(name);
   for (const fn of facts.fns) {
     const hs = handlersOf(facts, fn);
     if (!hs.length) continue;
@@ -264,7 +287,7 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
         // The request (or a framework's context holding it) handed to another function before the
         // read: that function may limit the body.
         const holder = (a: Node) => { const k = exprKey(a) ?? "\0"; return reqs.has(k) || (k === base && h.req !== base); };
-        if (c && !SAFE_REQ_CALLEES.has(c.name) && args.some(holder)) {
+        if (c && !SAFE_REQ_CALLEES.has(c.name) && args.some(holder) && mayLimit(c.name)) {
           changedAt = Math.min(changedAt, ev.start);
           continue;
         }
