@@ -268,3 +268,30 @@ test("MC141 reports a new pointer cycle from the diff, not an old one", () => {
   const reaches = layout({ cyclic: true, pointerDepth: 3, pointerChain: ["Buf", "[]*node", "*node", "*node"] });
   assert.equal(diffFindings(diffOf(layout(), reaches)).length, 0);
 });
+
+test("MC101 ParseMultipartForm: constant limits are evaluated, the threshold is configurable", async () => {
+  const body = (arg: string) => handler(`func H(w http.ResponseWriter, r *http.Request) {\n\tr.ParseMultipartForm(${arg})\n}`, `"io"\n\t"math"\n\t"net/http"`);
+  const rules = async (arg: string, opts?: Parameters<typeof hazards>[2]) =>
+    (await hazards("p.go", body(arg), opts)).filter((f) => f.rule === "MC101").length;
+  assert.equal(await rules("32 << 20"), 0);
+  assert.equal(await rules("64 << 20"), 0);
+  assert.equal(await rules("64<<20 + 1"), 1);
+  assert.equal(await rules("math.MaxInt64"), 1);
+  assert.equal(await rules("int64(1) << 30"), 1);
+  assert.equal(await rules("maxMemory"), 0); // not a constant here: cannot decide
+  assert.equal(await rules("32 << 20", { thresholds: { multipartMaxMemory: 16 << 20 } }), 1);
+  const [f] = await hazards("p.go", body("1 << 30"));
+  assert.match(f.message, /ParseMultipartForm\(1024 MiB\)/);
+});
+
+test("MC101 in gin and echo files without net/http: finding, no suggestion", async () => {
+  const gin = `package p\n\nimport (\n\t"io"\n\n\t"github.com/gin-gonic/gin"\n)\n\nfunc H(c *gin.Context) {\n\tio.ReadAll(c.Request.Body)\n}\n`;
+  const [g] = await hazards("p.go", gin);
+  assert.equal(g.line, 10);
+  assert.equal(g.suggestion, undefined);
+  assert.match(g.message, /c\.Request\.Body = http\.MaxBytesReader\(c\.Writer, c\.Request\.Body, 10<<20\)/);
+  const echo = `package p\n\nimport (\n\t"io"\n\t"net/http"\n\n\t"github.com/labstack/echo/v4"\n)\n\nfunc H(c echo.Context) error {\n\t_, err := io.ReadAll(c.Request().Body)\n\treturn err\n}\n\nvar _ = http.StatusOK\n`;
+  const [e] = await hazards("p.go", echo);
+  assert.equal(e.line, 11);
+  assert.equal(e.suggestion?.text, "\tc.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 10<<20)\n\t_, err := io.ReadAll(c.Request().Body)");
+});
