@@ -288,16 +288,19 @@ export function mc111(facts: FileFacts): PendingFinding[] {
       let t: string | undefined;
       let name: string | undefined;
       if (arg.type === "slice_expression") t = "[]";
+      else if (arg.type === "composite_literal") t = exprType(arg, facts);
       else if (arg.type === "identifier") {
         name = arg.text;
         t = findDecl(facts, outer, name, arg.startIndex, evs)?.type;
       }
       if (!t) continue;
-      if (t.startsWith("[]") || t === "string") {
+      // A struct value of a struct type declared in this file: also boxed on every Put.
+      const structValue = /^[A-Za-z_]\w*$/.test(t) && facts.structs.has(t);
+      if (t.startsWith("[]") || t === "string" || structValue) {
         out.push({
           rule: MC111, severity: "warning", file: facts.path, line,
-          message: `${pool}.Put(${arg.text.slice(0, 60)}) stores a non-pointer value (${t === "[]" ? "a slice" : t.replace(/(?:[\w.-]+\/)+/g, "")}): ` +
-            `converting it to interface{} allocates a ${t === "string" ? 16 : 24}-byte header on every Put ` +
+          message: `${pool}.Put(${arg.text.slice(0, 60)}) stores a non-pointer value (${t === "[]" ? "a slice" : structValue ? `a ${t} struct` : t.replace(/(?:[\w.-]+\/)+/g, "")}): ` +
+            `converting it to interface{} allocates ${structValue ? "a copy of the struct" : `a ${t === "string" ? 16 : 24}-byte header`} on every Put ` +
             `(staticcheck SA6002), which costs what the pool was meant to save. Put a pointer instead (*[]byte, or a struct pointer).`,
         });
         continue;
