@@ -296,3 +296,20 @@ test("standalone ops server (npm run worker with OPS_PORT): /metrics, /healthz, 
     await srv.close();
   }
 });
+
+test("/metrics still answers when a watched queue's Redis is unreachable (its depth is left out)", async () => {
+  const down = createReviewQueue({ redisUrl: "redis://127.0.0.1:1", settings: { name: "downq", prefix: PREFIX } });
+  down.redis.on("error", () => {});
+  const metrics = createMetrics({ defaultMetrics: false, queueTimeoutMs: 300 });
+  metrics.watchQueues(down.queue, queue.queue);
+  const srv = await serve([metricsRoute(metrics)]);
+  try {
+    const r = await request(srv, "GET", "/metrics");
+    assert.equal(r.status, 200);
+    assert.doesNotMatch(r.body, /queue="downq"/);
+    assert.match(r.body, /^memcheck_queue_jobs\{queue="opshttp",state="waiting"\} 0$/m);
+  } finally {
+    await srv.close();
+    await down.close().catch(() => {});
+  }
+});

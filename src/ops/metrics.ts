@@ -50,6 +50,8 @@ export interface MetricsOptions {
   /** Also export prom-client's process metrics (CPU, memory, event loop lag, GC). Default true. */
   defaultMetrics?: boolean;
   prefix?: string;
+  /** Give up on a queue's counts after this long during a scrape (default 2000 ms). */
+  queueTimeoutMs?: number;
 }
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -59,6 +61,7 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
   const p = o.prefix ?? "memcheck_";
   if (o.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
   const watched: CountsSource[] = [];
+  const queueTimeoutMs = o.queueTimeoutMs ?? 2000;
 
   const webhooks = new Counter({
     name: `${p}webhooks_total`,
@@ -80,7 +83,14 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
     async collect() {
       this.reset();
       for (const q of watched) {
-        const counts = await q.getJobCounts(...QUEUE_STATES);
+        let counts: Record<string, number>;
+        try {
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), queueTimeoutMs)));
+          counts = await Promise.race([q.getJobCounts(...QUEUE_STATES), timeout]).finally(() => clearTimeout(timer));
+        } catch {
+          continue; // Redis unreachable (or the queue closed): leave the series out of this scrape
+        }
         for (const s of QUEUE_STATES) this.set({ queue: q.name, state: s }, counts[s] ?? 0);
       }
     },
