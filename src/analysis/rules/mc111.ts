@@ -306,6 +306,13 @@ export function mc111(facts: FileFacts): PendingFinding[] {
         continue;
       }
       if (!name) continue;
+      // A value made fresh in this function (&T{...}, new(T)) holds nothing stale: pre-warming.
+      const decl = findDecl(facts, outer, name, arg.startIndex, evs);
+      const dv = unparen(decl?.value);
+      const fresh = dv && ((dv.type === "unary_expression" && dv.childForFieldName("operator")?.text === "&" &&
+        unparen(dv.childForFieldName("operand"))?.type === "composite_literal") ||
+        (dv.type === "call_expression" && callee(dv)?.name === "new" && !callee(dv)?.recv));
+      if (fresh) continue;
       const local = /^\*([A-Za-z_]\w*)$/.exec(t);
       const known = KNOWN_POINTER_STRUCTS.has(t);
       if (!local && !known) continue;
