@@ -34,9 +34,19 @@ function bounded(v: bigint): bigint {
   return v;
 }
 
+/**
+ * Evaluations active on the call stack, across constants that refer to other constants (and
+ * types whose array lengths do). `depth` bounds one expression; this bounds the whole chain, so
+ * `C1 = C0 + 1; ...; C5000 = C4999 + 1` ends in an error instead of a stack overflow.
+ */
+let active = 0;
+const MAX_ACTIVE = 400;
+
 export function evalConst(e: ConstExpr, iota: number, scope: ConstScope, depth = 0): ConstValue {
-  if (depth > 200) throw new ConstError("constant expression nested too deeply");
+  if (depth > 200 || active >= MAX_ACTIVE) throw new ConstError("constant expression nested too deeply");
   const sub = (x: ConstExpr) => evalConst(x, iota, scope, depth + 1);
+  active++;
+  try {
   switch (e.k) {
     case "int":
       return e.v;
@@ -83,6 +93,9 @@ export function evalConst(e: ConstExpr, iota: number, scope: ConstScope, depth =
     case "composite":
     case "bad":
       throw new ConstError(e.k === "bad" ? e.why : "not a constant expression");
+  }
+  } finally {
+    active--;
   }
 }
 

@@ -147,8 +147,12 @@ export function parseFile(path: string, original: string, hazards?: HazardCollec
 }
 
 function snippet(s: string): string {
-  const one = s.replace(/\s+/g, " ").trim();
-  return one.length > 60 ? `${one.slice(0, 57)}...` : one;
+  const one = s.slice(0, 200).replace(/\s+/g, " ").trim();
+  // Control and format characters (ESC, bidi overrides, zero-width joiners, lone surrogates) are
+  // shown escaped: this text reaches terminals and markdown.
+  const clean = one.replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\u2028\u2029]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  const chars = [...clean];
+  return chars.length > 60 ? `${chars.slice(0, 57).join("")}...` : clean;
 }
 
 function firstError(root: Node): Node | undefined {

@@ -18,18 +18,24 @@ interface Walk extends PointerReach {
 const LEAF: Walk = { depth: 0, chain: [], cyclic: false };
 /** Bound on visited nodes per struct, so hostile graphs cannot take unbounded time. */
 const STEP_BUDGET = 20_000;
+/**
+ * Bound on nested visits (the walk recurses once per field, element or hop), so a long chain of
+ * distinct types (`T0 -> *T1 -> ... -> *T5000`) cannot overflow the stack. A chain cut here
+ * still reports a depth in the hundreds (a lower bound), far above any threshold.
+ */
+const MAX_NESTING = 500;
 
 export class PointerGraph {
   private memo = new Map<string, Walk>();
 
   reach(root: RType): PointerReach {
-    const state = { steps: 0, stack: [] as string[] };
+    const state = { steps: 0, nesting: 0, stack: [] as string[] };
     const r = this.visit(root, state);
     return { depth: r.depth, chain: r.chain, cyclic: r.cyclic };
   }
 
-  private visit(t: RType, state: { steps: number; stack: string[] }): Walk {
-    if (++state.steps > STEP_BUDGET) return LEAF;
+  private visit(t: RType, state: { steps: number; nesting: number; stack: string[] }): Walk {
+    if (++state.steps > STEP_BUDGET || state.nesting >= MAX_NESTING) return LEAF;
     const key = t.named;
     if (key) {
       const m = this.memo.get(key);
@@ -37,6 +43,7 @@ export class PointerGraph {
       if (state.stack.includes(key)) return { depth: 0, chain: [], cyclic: true, openAt: key };
       state.stack.push(key);
     }
+    state.nesting++;
     let best: Walk = LEAF;
     const consider = (w: Walk) => {
       if (w.cyclic && !best.cyclic) best = w;
@@ -51,6 +58,7 @@ export class PointerGraph {
         consider({ depth: sub.depth + 1, chain: [hop.label, ...sub.chain], cyclic: sub.cyclic, openAt: sub.openAt });
       }
     }
+    state.nesting--;
     if (key) {
       state.stack.pop();
       if (best.openAt === key) best = { ...best, openAt: undefined };
