@@ -93,6 +93,11 @@ test("dashboard: 401 without or with wrong credentials, 200 with the right ones;
     const page = await request(srv, "GET", "/admin/queues", basic("admin", "s3cret-pw"));
     assert.equal(page.status, 200);
     assert.match(page.headers["content-type"] ?? "", /text\/html/);
+    // The UI's own scripts are served under the same path, behind the same auth.
+    const script = /src="(static\/js\/main\.[^"]+\.js)"/.exec(page.body)?.[1];
+    assert.ok(script, "the page loads bull-board's main script");
+    assert.equal((await request(srv, "GET", `/admin/queues/${script}`, basic("admin", "s3cret-pw"))).status, 200);
+    assert.equal((await request(srv, "GET", `/admin/queues/${script}`)).status, 401);
     const api = await request(srv, "GET", "/admin/queues/api/queues?activeQueue=opshttp&page=1", basic("admin", "s3cret-pw"));
     assert.equal(api.status, 200);
     const list = JSON.parse(api.body);
