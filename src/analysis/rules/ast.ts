@@ -65,6 +65,8 @@ export interface FileFacts {
   structs: Map<string, StructFieldInfo[]>;
   /** Field names declared with type sync.Pool or *sync.Pool in this file's structs. */
   poolFields: Set<string>;
+  /** Names of every top-level function and method, including the ones whose bodies were skipped. */
+  declared: Set<string>;
   truncated: boolean;
   lines?: string[];
 }
@@ -106,11 +108,21 @@ export function defaultImportName(p: string): string {
   return last;
 }
 
+/**
+ * Words without which a top-level function cannot matter to any syntax rule. Functions whose text
+ * has none of them are not walked (methods are, when the file puts into a pool: MC111 summarises
+ * what they reset).
+ */
+const BODY_TRIGGER = /ReadAll|NewDecoder|Copy|ReadFrom|ParseMultipartForm|\.Put\(|\.Body\b|MaxBytes|LimitReader|HandleFunc|Handle\(|Pool\b/;
+
 /** Walk the file once, iteratively, and collect the facts the syntax rules need. */
 export function collectFacts(root: Node, path: string, text: string): FileFacts {
+  const wantMethods = text.includes(".Put(");
+  // With http.MaxBytesHandler in the file, route registrations anywhere matter: walk everything.
+  const walkAll = text.includes("MaxBytesHandler");
   const facts: FileFacts = {
     path, text, imports: new Map(), fns: [], events: [], lineIgnores: new Map(), rangeIgnores: [],
-    structs: new Map(), poolFields: new Set(), truncated: false,
+    structs: new Map(), poolFields: new Set(), declared: new Set(), truncated: false,
   };
   const cursor = root.walk();
   const fnStack: FnInfo[] = [];
@@ -144,8 +156,19 @@ export function collectFacts(root: Node, path: string, text: string): FileFacts 
       } else if (type === "import_spec") {
         recordImport(facts, cursor.currentNode);
         descend = false;
+      } else if (FN_TYPES.has(type) && !walkAll && !fnStack.length && type !== "func_literal" &&
+        !(type === "method_declaration" && wantMethods) &&
+        !BODY_TRIGGER.test(text.slice(start, Math.min(cursor.endIndex, start + 2_000_000)))) {
+        // Nothing here for the rules: remember the name and skip the body.
+        const nameNode = cursor.currentNode.childForFieldName("name");
+        if (nameNode) facts.declared.add(nameNode.text);
+        descend = false;
       } else if (FN_TYPES.has(type)) {
         const node = cursor.currentNode;
+        if (!fnStack.length && type !== "func_literal") {
+          const nameNode = node.childForFieldName("name");
+          if (nameNode) facts.declared.add(nameNode.text);
+        }
         const parent = fnStack.length ? fnStack[fnStack.length - 1] : undefined;
         const callAncestors: number[] = [];
         if (type === "func_literal") {

@@ -214,13 +214,12 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
   // A helper that receives the request may limit its body: one declared in this file does when
   // its body assigns some X.Body or calls MaxBytesReader / LimitReader; one declared elsewhere is
   // assumed to when its name says so (limit, max, size, body, ...).
-  const declared = new Set<string>();
+  const declared = facts.declared;
   const setters = new Set<string>();
   for (const f of facts.fns) {
     if (f.node.type === "func_literal") continue;
     const n = fnName(f);
     if (!n) continue;
-    declared.add(n);
     for (const ev of byOuter.get(f.outer) ?? []) {
       if (ev.kind === "assign" && assignSides(ev.node).left.some((l) => (exprKey(l) ?? "").endsWith(".Body"))) setters.add(n);
       if (ev.kind === "call") {
