@@ -65,9 +65,13 @@ function matchBrace(s: string, open: number): number {
 function findBody(s: string, from: number): number {
   let depth = 0;
   let i = from;
+  // The last character that is neither white space nor in a comment: Go allows a newline or a
+  // comment between `struct` and its `{`.
+  let prev = from - 1;
   while (i < s.length) {
     const j = skipLiteral(s, i);
     if (j !== i) {
+      if (s.charCodeAt(i) !== SLASH) prev = j - 1;
       i = j;
       continue;
     }
@@ -77,20 +81,28 @@ function findBody(s: string, from: number): number {
     else if (c === NL && depth <= 0) return -1; // a declaration without a body (assembly stub)
     else if (c === LBRACE) {
       // `struct{...}` or `interface{...}` in a result type is not the body.
-      let k = i - 1;
-      while (k >= 0 && (s.charCodeAt(k) === 32 || s.charCodeAt(k) === 9)) k--;
-      const word = s.slice(Math.max(0, k - 8), k + 1);
-      if (depth > 0 || /(?:^|[^\w])(?:struct|interface)$/.test(word)) {
+      if (depth > 0 || typeKeywordEndsAt(s, prev)) {
         const close = matchBrace(s, i);
         if (close < 0) return -1;
+        prev = close;
         i = close + 1;
         continue;
       }
       return i;
     }
+    if (!isSpace(c)) prev = i;
     i++;
   }
   return -1;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === NL || c === 13;
+}
+
+/** Does the word `struct` or `interface` end at index k? */
+function typeKeywordEndsAt(s: string, k: number): boolean {
+  return k >= 0 && /(?:^|[^\w])(?:struct|interface)$/.test(s.slice(Math.max(0, k - 9), k + 1));
 }
 
 function newlinesIn(s: string, from: number, to: number): string {
@@ -99,12 +111,12 @@ function newlinesIn(s: string, from: number, to: number): string {
   return "\n".repeat(n);
 }
 
-/** Is the top-level `{` at i the start of a value (not a struct or interface type body)? */
-function isValueBrace(s: string, i: number, stmtStart: number): boolean {
-  let k = i - 1;
-  while (k >= 0 && (s.charCodeAt(k) === 32 || s.charCodeAt(k) === 9)) k--;
-  const before = s.slice(Math.max(0, k - 9), k + 1);
-  if (/(?:^|[^\w])(?:struct|interface)$/.test(before)) return false;
+/**
+ * Is the top-level `{` at i the start of a value (not a struct or interface type body)? `prev` is
+ * the last character before it that is neither white space nor in a comment.
+ */
+function isValueBrace(s: string, i: number, prev: number, stmtStart: number): boolean {
+  if (typeKeywordEndsAt(s, prev)) return false;
   return !s.slice(stmtStart, i).includes("[...]");
 }
 
@@ -116,16 +128,19 @@ export function skimFunctionBodies(s: string): string {
   let lineStart = true;
   // Where the current top-level declaration began (a line starting at depth 0).
   let stmtStart = 0;
+  // The last character that is neither white space nor in a comment.
+  let prev = -1;
   while (i < s.length) {
     const j = skipLiteral(s, i);
     if (j !== i) {
+      if (s.charCodeAt(i) !== SLASH) prev = j - 1;
       i = j;
       lineStart = false;
       continue;
     }
     const c = s.charCodeAt(i);
     if (c === NL) lineStart = true;
-    else if (c === LBRACE && depth === 0 && isValueBrace(s, i, stmtStart)) {
+    else if (c === LBRACE && depth === 0 && isValueBrace(s, i, prev, stmtStart)) {
       // A composite or func literal in a top-level var: its body is never part of a type, unless
       // it is a `[...]T{...}` whose element count is the array's length.
       const close = matchBrace(s, i);
@@ -133,6 +148,7 @@ export function skimFunctionBodies(s: string): string {
         out.push(s.slice(last, i + 1));
         out.push(newlinesIn(s, i + 1, close));
         last = close;
+        prev = close;
         i = close + 1;
         lineStart = false;
         continue;
@@ -149,12 +165,14 @@ export function skimFunctionBodies(s: string): string {
         out.push(s.slice(last, open + 1));
         out.push(newlinesIn(s, open + 1, close));
         last = close;
+        prev = close;
         i = close + 1;
         lineStart = false;
         continue;
       }
     }
-    if (c !== 32 && c !== 9 && c !== NL && c !== 13) {
+    if (!isSpace(c)) {
+      prev = i;
       if (lineStart && depth === 0 && c !== RBRACE && c !== RPAREN && c !== 9 && i > 0 && s.charCodeAt(i - 1) === NL) stmtStart = i;
       lineStart = false;
     }
