@@ -1,7 +1,7 @@
 // FileDecls -> packages per (dir, GOOS, GOARCH), and import paths <-> directories through go.mod.
 import path from "node:path/posix";
 import { constraintSatisfied, fileNameSatisfied, type BuildContext } from "./buildtags.ts";
-import type { FileDecls } from "./parse.ts";
+import { printable, type FileDecls } from "./parse.ts";
 import type { Diagnostic } from "./model.ts";
 
 export interface Module {
@@ -84,7 +84,7 @@ export function selectFiles(files: FileDecls[], ctx: BuildContext, includeTests:
   const winner = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
   for (const f of chosen) {
     if (f.packageName !== winner) {
-      diagnostics?.push({ file: f.path, message: `package ${f.packageName} differs from ${winner} in the same directory; file left out` });
+      diagnostics?.push({ file: f.path, message: printable(`package ${f.packageName} differs from ${winner} in the same directory; file left out`) });
     }
   }
   return chosen.filter((f) => f.packageName === winner);

@@ -137,7 +137,7 @@ export function parseFile(path: string, original: string, hazards?: HazardCollec
       try {
         decls.hazards = hazards(root, path, text);
       } catch (err) {
-        decls.diagnostics.push({ file: path, message: `hazard rules failed: ${(err as Error).message}` });
+        decls.diagnostics.push({ file: path, message: printable(`hazard rules failed: ${(err as Error).message}`) });
       }
     }
   } finally {
@@ -146,11 +146,17 @@ export function parseFile(path: string, original: string, hazards?: HazardCollec
   return decls;
 }
 
+/**
+ * Source text made safe to put in a message: control and format characters (ESC, bidi overrides,
+ * zero-width joiners, lone surrogates) are shown as \u{..} escapes, since messages reach
+ * terminals and markdown. Valid Go has none of them outside comments and strings.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\u2028\u2029]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
 function snippet(s: string): string {
-  const one = s.slice(0, 200).replace(/\s+/g, " ").trim();
-  // Control and format characters (ESC, bidi overrides, zero-width joiners, lone surrogates) are
-  // shown escaped: this text reaches terminals and markdown.
-  const clean = one.replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\u2028\u2029]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  const clean = printable(s.slice(0, 200).replace(/\s+/g, " ").trim());
   const chars = [...clean];
   return chars.length > 60 ? `${chars.slice(0, 57).join("")}...` : clean;
 }

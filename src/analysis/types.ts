@@ -1,7 +1,7 @@
 // The type model and its resolution: type expressions -> resolved types with gc's size, alignment
 // and ptrdata for one word size. Scopes are per package; imports resolve to packages of the same
 // module, the stdlib table, or nothing (and then the struct is unresolved: we never guess).
-import type { ConstExpr, ConstSpecDecl, FileDecls, TypeExpr, TypeSpecDecl, VarSpecDecl } from "./parse.ts";
+import { printable, type ConstExpr, type ConstSpecDecl, type FileDecls, type TypeExpr, type TypeSpecDecl, type VarSpecDecl } from "./parse.ts";
 import { ConstError, evalConst, type ConstScope, type ConstValue } from "./consts.ts";
 import { isStdlibPath, stdlibConst, stdlibType } from "./stdlib.ts";
 import { alignUp } from "./sizes.ts";
@@ -41,10 +41,13 @@ export interface RType {
   opaqueKind?: string;
 }
 
-/** Thrown when a type cannot be laid out; carries the names of what is missing. */
+/** Thrown when a type cannot be laid out; carries the names of what is missing (made printable). */
 export class Unresolved extends Error {
-  constructor(public names: string[]) {
-    super(`unresolved: ${names.join(", ")}`);
+  public names: string[];
+  constructor(names: string[]) {
+    const safe = names.map(printable);
+    super(`unresolved: ${safe.join(", ")}`);
+    this.names = safe;
   }
 }
 
