@@ -1,8 +1,9 @@
 // `npm run bench`: every benchmark, printing figures and ratios (never pass/fail).
 import { benchEngine } from "./engine.ts";
+import { benchWebhooks } from "./webhooks.ts";
 
 const only = process.argv[2];
-const benches: Record<string, () => Promise<unknown>> = { engine: benchEngine };
+const benches: Record<string, () => Promise<unknown>> = { engine: benchEngine, webhooks: benchWebhooks };
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;
   console.log(`\n## ${name}`);
