@@ -61,7 +61,7 @@ async function burst(label: string, throttled: boolean, PRS: number, REDELIVERIE
   const prefix = `mcbench-wh-${process.pid}`;
   const q = createReviewQueue({ redisUrl: REDIS_URL, settings: { name, prefix, debounceMs: 600_000 } });
   const probot: Probot = throttled
-    ? createProbot({ env: { APP_ID: String(APP_ID), PRIVATE_KEY, WEBHOOK_SECRET: SECRET, GHE_HOST: gh.host, GHE_PROTOCOL: "http", REDIS_URL, LOG_LEVEL: process.env.BENCH_LOG_LEVEL || "fatal" } })
+    ? createProbot({ env: { APP_ID: String(APP_ID), PRIVATE_KEY, WEBHOOK_SECRET: SECRET, GHE_HOST: gh.host, GHE_PROTOCOL: "http", REDIS_URL, LOG_LEVEL: (process.env.BENCH_LOG_LEVEL || "fatal") as "fatal" } })
     : new Probot({
         appId: APP_ID, privateKey: PRIVATE_KEY, secret: SECRET, baseUrl: gh.baseUrl, logLevel: "fatal",
         Octokit: ProbotOctokit.defaults((o: any) => ({ ...o, throttle: { ...o?.throttle, enabled: false } })),
