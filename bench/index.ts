@@ -1,9 +1,10 @@
 // `npm run bench`: every benchmark, printing figures and ratios (never pass/fail).
 import { benchEngine } from "./engine.ts";
 import { benchWebhooks } from "./webhooks.ts";
+import { benchWorker } from "./worker.ts";
 
 const only = process.argv[2];
-const benches: Record<string, () => Promise<unknown>> = { engine: benchEngine, webhooks: benchWebhooks };
+const benches: Record<string, () => Promise<unknown>> = { engine: benchEngine, webhooks: benchWebhooks, worker: benchWorker };
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;
   console.log(`\n## ${name}`);
