@@ -121,8 +121,8 @@ function ratio(kind: string): string {
   if (kind === "gzip" || kind === "zlib" || kind === "flate" || kind === "zip") {
     return `${kind} (DEFLATE) expands up to 1032:1, so 10 MB of input can become about 10 GB`;
   }
-  if (kind === "bzip2") return "bzip2 can expand by more than 1,000,000:1 (repeated runs)";
-  if (kind === "zstd") return "zstd can expand by far more than 1000:1 (frames can repeat matches)";
+  if (kind === "bzip2") return "bzip2 expands far more than DEFLATE on repeated data (its run-length stages stack)";
+  if (kind === "zstd") return "zstd expands far more than DEFLATE on repeated data (long matches, repeated blocks)";
   return `${kind} output is not bounded by its input size`;
 }
 
