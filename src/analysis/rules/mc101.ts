@@ -326,7 +326,7 @@ function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefine
       `Use a limit near the default 32 MiB and cap the whole body first: ${bodyExpr} = http.MaxBytesReader(w, ${bodyExpr}, n).`;
   } else {
     message = `${rd.what} reads the whole request body into memory with no size limit: one client sending 1 GiB ` +
-      `makes this handler allocate at least 1 GiB (more while the buffer doubles). ` +
+      `makes this handler allocate at least 1 GiB (more while the buffer grows: old and new arrays coexist during each copy). ` +
       `Cap it first: ${bodyExpr} = http.MaxBytesReader(${h.writer ?? "w"}, ${bodyExpr}, 10<<20) (10 MiB), ` +
       `or read through io.LimitReader.`;
   }
