@@ -110,7 +110,7 @@ export function collectHazards(root: Node, path: string, text: string, opts?: Ru
   ];
   for (const r of rules) {
     try {
-      out.push(...r());
+      for (const f of r()) out.push(f); // not push(...): past ~125,000 arguments it overflows the stack
     } catch {
       // A rule that trips over odd syntax reports nothing for this file.
     }
@@ -130,7 +130,7 @@ export function structFindings(structs: StructReport[], opts?: RuleOptions): Fin
   ];
   for (const r of rules) {
     try {
-      out.push(...r());
+      for (const f of r()) out.push(f); // not push(...): past ~125,000 arguments it overflows the stack
     } catch {
       // never let one rule break the analysis
     }
@@ -143,7 +143,7 @@ export function diffFindings(diff: Diff, opts?: RuleOptions): Finding[] {
   const t = thresholds(opts);
   const out: Finding[] = [];
   try {
-    out.push(...mc161(diff, t.gcScanGrowth));
+    for (const f of mc161(diff, t.gcScanGrowth)) out.push(f);
   } catch { /* see structFindings */ }
   try {
     for (const d of diff.structs) {
