@@ -163,6 +163,7 @@ async function burst(label: string, throttled: boolean, PRS: number, REDELIVERIE
   let prsOk = 0;
   for (let pr = 1; pr <= PRS; pr++) if (perPrJobs.get(pr)?.length === 1 && perPrJobs.get(pr)![0] === sha(pr, 2)) prsOk++;
   const checkCalls = gh.callsTo(/\/check-runs/).length;
+  if (process.env.BENCH_DUMP_CALLS) for (const c of gh.calls) console.log(((c.at - gh.calls[0]!.at) / 1000).toFixed(2), c.method, c.path, c.token);
 
   await q.queue.obliterate({ force: true }).catch(() => {});
   await deletePrefix(redis, prefix);

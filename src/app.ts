@@ -56,6 +56,17 @@ async function refuseOnce(octokit: Octo, owner: string, repo: string, issue_numb
   return true;
 }
 
+/**
+ * The installation client for a handler's GitHub calls. Not `context.octokit`: Probot 14 builds that
+ * one without the installation as its throttle id, so Octokit spaced the writes of every
+ * installation together (about 1 per second for the whole app), and a burst of webhooks across
+ * installations outlived Probot's 9 s answer timeout (202, handlers left running in the background).
+ * `app.auth(id)` throttles per installation, as the workers' clients do.
+ */
+async function installationOctokit(app: Probot, installationId: number): Promise<Octo> {
+  return (await app.auth(installationId)) as unknown as Octo;
+}
+
 export function createApp(deps: AppDeps) {
   return (app: Probot) => {
     app.on(
@@ -69,12 +80,13 @@ export function createApp(deps: AppDeps) {
           context.log.info({ delivery: context.id }, "memcheck: redelivered webhook, job exists");
           return;
         }
+        const octokit = await installationOctokit(app, installation.id);
         if (pr.draft) {
           // Drafts are skipped unless the repo opts in. A broken config is reported by the worker later.
-          const cfg = await loadConfig(context.octokit as any, owner, repo);
+          const cfg = await loadConfig(octokit as any, owner, repo);
           if (!cfg.ok || !cfg.config.drafts) return;
         }
-        const check = await context.octokit.rest.checks.create({
+        const check = await octokit.rest.checks.create({
           owner,
           repo,
           name: CHECK_NAME,
@@ -83,7 +95,7 @@ export function createApp(deps: AppDeps) {
           external_id: context.id,
           ...(deps.detailsUrl ? { details_url: deps.detailsUrl } : {}),
         });
-        await enqueue(context, {
+        await enqueue(context, octokit, {
           v: 1,
           installationId: installation.id,
           owner,
@@ -119,7 +131,8 @@ export function createApp(deps: AppDeps) {
       const repo = repository.name;
       // For fork PRs pull_requests is empty: the worker finds the PR by head SHA.
       const pr = prs.find((x) => x?.base?.repo?.id === undefined || x.base.repo.id === repository.id);
-      const check = await context.octokit.rest.checks.create({
+      const octokit = await installationOctokit(app, installation.id);
+      const check = await octokit.rest.checks.create({
         owner,
         repo,
         name: CHECK_NAME,
@@ -127,7 +140,7 @@ export function createApp(deps: AppDeps) {
         status: "queued",
         external_id: context.id,
       });
-      await enqueue(context, {
+      await enqueue(context, octokit, {
         v: 1,
         installationId: installation.id,
         owner,
@@ -153,21 +166,22 @@ export function createApp(deps: AppDeps) {
       const repo = repository.name;
       const login = sender.login;
       if (await deps.queue.hasDelivery(context.id)) return;
-      if (!(await hasAllowedRole(context.octokit, owner, repo, login))) {
-        await refuseOnce(context.octokit, owner, repo, issue.number, login);
+      const octokit = await installationOctokit(app, installation.id);
+      if (!(await hasAllowedRole(octokit, owner, repo, login))) {
+        await refuseOnce(octokit, owner, repo, issue.number, login);
         return;
       }
       const cmd = parseCommand(line);
-      await context.octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: comment.id, content: "eyes" });
+      await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: comment.id, content: "eyes" });
       if (cmd.kind === "help") {
         const lead = cmd.error ? `Sorry, I did not understand that: ${cmd.error}.\n\n` : "";
-        await context.octokit.rest.issues.createComment({ owner, repo, issue_number: issue.number, body: lead + HELP_TEXT });
+        await octokit.rest.issues.createComment({ owner, repo, issue_number: issue.number, body: lead + HELP_TEXT });
         return;
       }
       const options: ReviewJobData["options"] = { commentId: comment.id, sender: login };
       if (cmd.archs) options.archs = cmd.archs;
       if (cmd.kind === "explain") options.explain = cmd.type;
-      await enqueue(context, {
+      await enqueue(context, octokit, {
         v: 1,
         installationId: installation.id,
         owner,
@@ -183,13 +197,13 @@ export function createApp(deps: AppDeps) {
     });
   };
 
-  async function enqueue(context: Context, data: ReviewJobData): Promise<void> {
+  async function enqueue(context: Context, octokit: Octo, data: ReviewJobData): Promise<void> {
     // Any failure here (Redis down) propagates: Probot answers 500 and GitHub marks the delivery failed.
     const { id, duplicate, replaced } = await deps.queue.enqueue(data);
     if (replaced?.checkRunId && replaced.owner === data.owner && replaced.repo === data.repo) {
       // A burst of pushes: the older job was dropped before it ran; close its queued check run.
       try {
-        await context.octokit.rest.checks.update({
+        await octokit.rest.checks.update({
           owner: data.owner,
           repo: data.repo,
           check_run_id: replaced.checkRunId,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import type http from "node:http";
 import { Redis } from "ioredis";
-import { Probot } from "probot";
+import { Probot, createProbot } from "probot";
 import { createServer } from "../src/main.ts";
 import { createReviewQueue, jobIdFor, type QueueSettings } from "../src/queue/index.ts";
 import { defaultPipeline } from "../src/github/default-pipeline.ts";
@@ -16,6 +16,7 @@ import { parseMarker } from "../src/report/review.ts";
 import { FakeGitHub } from "./support/fake-github.ts";
 import { until } from "./support/processes.ts";
 import { loadFixturePull, postWebhook, prPayload, readTree, APP_ID, PRIVATE_KEY, SECRET, HEAD, HEAD2, PR_MODULE } from "./support/pr-fixture.ts";
+import { jobIdFor as jobId } from "../src/queue/index.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const PREFIX = `mctest-faults-wh-${process.pid}`;
@@ -133,3 +134,37 @@ test("synchronize webhooks out of order (newer head first): one run, on the newe
     await h.close();
   }
 });
+
+test("a burst across installations is handled before it is acknowledged (no 202 'still processing')", async () => {
+  // Probot as `npm start` builds it (throttling on). Each handler makes one write (the queued check
+  // run). Octokit spaces writes about 1 s apart per installation; if the handler's client shared one
+  // spacing for the whole app, 12 deliveries for 12 installations would need about 11 s, Probot would
+  // answer 202 after 9 s and finish the handlers in the background, where a restart loses them.
+  const gh = await new FakeGitHub().start();
+  const name = "wh-inst";
+  const q = createReviewQueue({ redisUrl: REDIS_URL, settings: { name, prefix: PREFIX, debounceMs: 600_000 } });
+  const probot = createProbot({ env: { APP_ID: String(APP_ID), PRIVATE_KEY, WEBHOOK_SECRET: SECRET, ...gh.env(), LOG_LEVEL: "fatal" } });
+  const server: http.Server = await createServer({ probot, queue: q });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const n = 12;
+    const answers = await Promise.all(
+      Array.from({ length: n }, (_, i) => postWebhook(url, "pull_request", prPayload({ action: "opened", pull: 100 + i, head: HEAD, installation: 3000 + i }), `inst-${i}`)),
+    );
+    assert.deepEqual(answers.map((a) => a.status), Array(n).fill(200));
+    // Answered 200 means handled: every job is in Redis and every check run exists.
+    for (let i = 0; i < n; i++) assert.ok(await q.queue.getJob(jobId(`inst-${i}`)), `job inst-${i}`);
+    assert.equal(h_checkRuns(gh), n);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    await q.queue.obliterate({ force: true }).catch(() => {});
+    await q.close();
+    await gh.close();
+  }
+});
+
+function h_checkRuns(gh: FakeGitHub): number {
+  return gh.checkRuns.size;
+}

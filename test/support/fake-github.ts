@@ -54,6 +54,8 @@ export interface CallRecord {
   path: string;
   status: number;
   at: number;
+  /** The Authorization header's token (which installation asked). */
+  token?: string;
 }
 
 export interface ReqInfo {
@@ -238,7 +240,7 @@ export class FakeGitHub {
     const path = decodeURIComponent(u.pathname.replace(/^\/api\/v3/, ""));
     const info: ReqInfo = { method: req.method ?? "GET", path, query: u.searchParams, body };
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      this.calls.push({ method: info.method, path, status, at: Date.now() });
+      this.calls.push({ method: info.method, path, status, at: Date.now(), token: String(req.headers.authorization ?? "").split(" ").pop() });
       if (res.destroyed) return;
       const text = payload === undefined ? "" : JSON.stringify(payload);
       res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)), ...headers });
