@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { ALL_ARCHS, type Arch, type Thresholds } from "./analysis/model.ts";
 import { DEFAULT_THRESHOLDS } from "./analysis/diff.ts";
-import type { RuleConfig } from "./analysis/rules/index.ts";
+import { DEFAULT_THRESHOLDS as RULE_THRESHOLDS, type RuleConfig, type RuleOptions } from "./analysis/rules/index.ts";
 
 export const CONFIG_PATH = ".github/memcheck.yml";
 
@@ -21,9 +21,13 @@ export interface Limits {
   maxComments: number;
 }
 
+/** Thresholds of the hazard rules (MC131, MC151, MC161); MC141 uses thresholds.maxPointerDepth. */
+export type RuleThresholds = Required<Pick<NonNullable<RuleOptions["thresholds"]>, "bindingPointerFields" | "paddingWaste" | "gcScanGrowth">>;
+
 export interface MemcheckConfig {
   archs: Arch[];
   thresholds: Thresholds;
+  ruleThresholds: RuleThresholds;
   ignore: string[];
   comment: boolean;
   suggest: boolean;
@@ -35,6 +39,11 @@ export interface MemcheckConfig {
 export const DEFAULT_CONFIG: MemcheckConfig = {
   archs: ["amd64", "arm64"],
   thresholds: { ...DEFAULT_THRESHOLDS },
+  ruleThresholds: {
+    bindingPointerFields: RULE_THRESHOLDS.bindingPointerFields,
+    paddingWaste: RULE_THRESHOLDS.paddingWaste,
+    gcScanGrowth: RULE_THRESHOLDS.gcScanGrowth,
+  },
   ignore: ["vendor/", "testdata/"],
   comment: true,
   suggest: true,
@@ -56,6 +65,14 @@ export const configSchema = z
         paddingGrowth: z.number().int().min(0).max(1 << 20).optional(),
         maxPointerDepth: z.number().int().min(1).max(64).optional(),
         newCycle: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    ruleThresholds: z
+      .object({
+        bindingPointerFields: z.number().int().min(1).max(1000).optional(),
+        paddingWaste: z.number().int().min(1).max(1 << 20).optional(),
+        gcScanGrowth: z.number().int().min(1).max(1 << 20).optional(),
       })
       .strict()
       .optional(),
@@ -109,6 +126,7 @@ export function parseConfig(raw: unknown): ConfigResult {
     config: {
       archs: c.archs ? [...new Set(c.archs)] : [...d.archs],
       thresholds: { ...d.thresholds, ...c.thresholds },
+      ruleThresholds: { ...d.ruleThresholds, ...c.ruleThresholds },
       ignore: c.ignore ?? [...d.ignore],
       comment: c.comment ?? d.comment,
       suggest: c.suggest ?? d.suggest,
@@ -167,6 +185,9 @@ export function defaultsMarkdownTable(): string {
     ["thresholds.paddingGrowth", String(d.thresholds.paddingGrowth), "padding growth in bytes that counts as a regression"],
     ["thresholds.maxPointerDepth", String(d.thresholds.maxPointerDepth), "pointer chains longer than this are a regression"],
     ["thresholds.newCycle", String(d.thresholds.newCycle), "a new pointer cycle is a regression"],
+    ["ruleThresholds.bindingPointerFields", String(d.ruleThresholds.bindingPointerFields), "MC131: pointer fields a binding struct needs before it is reported"],
+    ["ruleThresholds.paddingWaste", String(d.ruleThresholds.paddingWaste), "MC151: bytes a reorder must save (or drop a size class) to be reported"],
+    ["ruleThresholds.gcScanGrowth", String(d.ruleThresholds.gcScanGrowth), "MC161: growth of pointer bytes beyond what the best order would need"],
     ["ignore", JSON.stringify(d.ignore), "path prefixes/segments/globs to skip (`_test.go` and generated files are always skipped)"],
     ["comment", String(d.comment), "post inline review comments"],
     ["suggest", String(d.suggest), "attach GitHub suggestion blocks (the reordered fields) to comments"],

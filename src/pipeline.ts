@@ -2,11 +2,13 @@
 // run the hazard rules, and keep what a reviewer should see.
 import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
 import { diffAnalyses } from "./analysis/diff.ts";
-import { applyRuleConfig, diffFindings, structFindings, type RuleConfig } from "./analysis/rules/index.ts";
+import { applyRuleConfig, diffFindings, structFindings, type RuleConfig, type RuleOptions } from "./analysis/rules/index.ts";
 import type { Analysis, Diff, Finding, Snapshot, Thresholds } from "./analysis/model.ts";
 
 export interface ReviewOptions extends EngineOptions {
   thresholds?: Partial<Thresholds>;
+  /** Thresholds of the hazard rules; MC141 follows thresholds.maxPointerDepth. */
+  ruleThresholds?: RuleOptions["thresholds"];
   ruleConfig?: RuleConfig;
   /** Changed lines per file; when given, findings elsewhere are dropped (unless allFindings). */
   changedLines?: Map<string, Set<number>>;
@@ -20,8 +22,9 @@ export interface Review {
 }
 
 /** Every finding for one analysed tree: syntax rules (already in analysis.findings) plus struct rules. */
-export function treeFindings(analysis: Analysis, ruleConfig?: RuleConfig): Finding[] {
-  return applyRuleConfig([...analysis.findings, ...structFindings(analysis.structs)], ruleConfig ?? {});
+export function treeFindings(analysis: Analysis, ruleConfig?: RuleConfig, ruleThresholds?: RuleOptions["thresholds"]): Finding[] {
+  const opts: RuleOptions = { thresholds: ruleThresholds, context: analysis.structs };
+  return applyRuleConfig([...analysis.findings, ...structFindings(analysis.structs, opts)], ruleConfig ?? {});
 }
 
 export function onChangedLines(findings: Finding[], changed: Map<string, Set<number>>): Finding[] {
@@ -38,8 +41,13 @@ export async function review(base: Snapshot, head: Snapshot, options: ReviewOpti
   const baseAnalysis = await analyzeSnapshot(base, { ...engine, rules: false });
   const headAnalysis = await analyzeSnapshot(head, engine);
   const diff = diffAnalyses(baseAnalysis, headAnalysis, options.thresholds);
+  const ruleOptions: RuleOptions = {
+    thresholds: { ...options.ruleThresholds, maxPointerDepth: options.thresholds?.maxPointerDepth },
+    // Struct rules report only what the PR changed, but look types up among all head structs.
+    context: headAnalysis.structs,
+  };
   let findings = applyRuleConfig(
-    [...headAnalysis.findings, ...structFindings(changedStructs(diff)), ...diffFindings(diff)],
+    [...headAnalysis.findings, ...structFindings(changedStructs(diff), ruleOptions), ...diffFindings(diff, ruleOptions)],
     options.ruleConfig ?? {},
   );
   if (options.changedLines && !options.allFindings) findings = onChangedLines(findings, options.changedLines);

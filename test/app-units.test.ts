@@ -156,3 +156,15 @@ test("snapshot: limits skip and report; a truncated tree falls back to directory
   assert.deepEqual(nock.pendingMocks(), []);
   nock.cleanAll();
 });
+
+test("config: ruleThresholds merge over the rules' defaults and reject bad values by key", () => {
+  const ok = parseConfig({ ruleThresholds: { paddingWaste: 16 } });
+  assert.ok(ok.ok);
+  if (ok.ok) assert.deepEqual(ok.config.ruleThresholds, { bindingPointerFields: 3, paddingWaste: 16, gcScanGrowth: 16 });
+  const bad = parseConfig({ ruleThresholds: { paddingWaste: 0, nope: 1 } });
+  assert.equal(bad.ok, false);
+  if (!bad.ok) {
+    assert.match(bad.error, /ruleThresholds\.paddingWaste/);
+    assert.match(bad.error, /nope/);
+  }
+});

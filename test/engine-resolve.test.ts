@@ -235,3 +235,15 @@ test("files over the size limit are skipped with a note", async () => {
   assert.equal(a.structs.length, 0);
   assert.match(a.diagnostics[0].message, /over the 1000-byte limit/);
 });
+
+test("struct source groups keep doc and line comments with their field, not the struct line's comment", async () => {
+  const a = await analyze({
+    "go.mod": "module example.com/m\n",
+    "a.go": "package p\n\n// T is documented.\n//memcheck:keep-order\ntype T struct { // about T\n\t// doc a\n\ta, c bool `json:\"a\"` // trailing a\n\n\tb int64\n}\n",
+  });
+  const src = struct(a, "T").source!;
+  assert.deepEqual(src.directives, ["keep-order"]);
+  assert.deepEqual([src.line, src.openLine, src.closeLine], [5, 5, 10]);
+  assert.deepEqual(src.fieldGroups.map((g) => [g.names, g.startLine, g.endLine]), [[["a", "c"], 6, 7], [["b"], 9, 9]]);
+  assert.equal(src.fieldGroups[0].text, '\t// doc a\n\ta, c bool `json:"a"` // trailing a');
+});

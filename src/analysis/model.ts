@@ -71,6 +71,7 @@ export interface StructLayout {
   optimalOrder: string[];
   /** Longest chain of pointer hops; undefined-free: 0 when the struct reaches no pointer. */
   pointerDepth: number;
+  /** True when the struct reaches a pointer cycle (is on one, or points into one): its depth is unbounded. */
   cyclic: boolean;
   /** e.g. ["Order", "*Customer", "*Address"]; for a cycle, the path back to its start. */
   pointerChain: string[];

@@ -274,6 +274,8 @@ function structSource(structNode: Node, line: number, lines: LineIndex, directiv
     const c = children[i];
     if (!c) continue;
     if (c.type === "comment") {
+      // A comment on the `struct {` line belongs to the type, not to the first field.
+      if (c.startPosition.row === structNode.startPosition.row) continue;
       // A comment on the same line as the previous field belongs to that field.
       const last = groups[groups.length - 1];
       if (last && c.startPosition.row + 1 === last.endLine && pendingStart === undefined) continue;

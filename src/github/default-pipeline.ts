@@ -17,6 +17,7 @@ export function defaultPipeline(o: { parseCache?: ParseCache; threads?: number }
       return review(base, head, {
         archs: i.archs,
         thresholds: i.thresholds,
+        ruleThresholds: i.ruleThresholds,
         ruleConfig: i.rules,
         changedLines: i.changedLines,
         maxFileBytes: i.maxFileBytes,

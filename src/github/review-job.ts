@@ -158,6 +158,7 @@ export async function runReview(job: Pick<Job<ReviewJobData>, "data" | "attempts
     const { base: baseA, head: headA, diff } = await deps.pipeline.review(baseSnap, headSnap, {
       archs,
       thresholds: config.thresholds,
+      ruleThresholds: config.ruleThresholds,
       rules: config.rules,
       changedLines: changed,
       maxFileBytes: limits.maxFileBytes,
