@@ -39,9 +39,10 @@ interface GenPr {
 
 const hex = (n: number, k: number) => (k.toString(16) + n.toString(16).padStart(8, "0")).padEnd(40, "a").slice(0, 40);
 
-function goFile(pkg: string, i: number, head: boolean): string {
+function goFile(pr: number, pkg: string, i: number, head: boolean): string {
   const T = `Rec${i}`;
   const lines = [
+    `// Package ${pkg} (synthetic, PR ${pr}).`,
     `package ${pkg}`,
     ``,
     `import (`,
@@ -99,16 +100,16 @@ function goFile(pkg: string, i: number, head: boolean): string {
 
 function genPr(number: number, files: number): GenPr {
   const base = new Map<string, string>();
-  base.set("go.mod", `module ${MODULE}\n\ngo 1.19\n`);
-  base.set("common/stamp.go", `package common\n\n// Stamp is a point in time.\ntype Stamp struct {\n\tSec  int64\n\tNsec int32\n\tZone *string\n}\n`);
+  base.set("go.mod", `module ${MODULE}\n\ngo 1.19\n\n// PR ${number}\n`);
+  base.set("common/stamp.go", `// PR ${number}\npackage common\n\n// Stamp is a point in time.\ntype Stamp struct {\n\tSec  int64\n\tNsec int32\n\tZone *string\n}\n`);
   // Untouched packages: in the tree, never fetched.
-  for (let p = 0; p < 50; p++) for (let f = 0; f < 4; f++) base.set(`other/o${p}/f${f}.go`, goFile(`o${p}`, f, false));
+  for (let p = 0; p < 50; p++) for (let f = 0; f < 4; f++) base.set(`other/o${p}/f${f}.go`, goFile(number, `o${p}`, f, false));
   const pkgs = Math.max(1, Math.ceil(files / 10));
   const changed: string[] = [];
   for (let p = 0; p < pkgs; p++) {
     for (let f = 0; f < 10 && changed.length < files; f++) {
       const path = `pkg/p${p}/f${f}.go`;
-      base.set(path, goFile(`p${p}`, f, false));
+      base.set(path, goFile(number, `p${p}`, f, false));
       changed.push(path);
     }
   }
@@ -116,7 +117,7 @@ function genPr(number: number, files: number): GenPr {
   const prFiles: unknown[] = [];
   for (const path of changed) {
     const [, p, f] = /pkg\/p(\d+)\/f(\d+)\.go/.exec(path)!;
-    const text = goFile(`p${p}`, Number(f), true);
+    const text = goFile(number, `p${p}`, Number(f), true);
     head.set(path, text);
     const lines = text.split("\n");
     const at = lines.indexOf("\tActive bool") + 1; // 1-based
@@ -217,6 +218,7 @@ export async function benchWorker(): Promise<Row[]> {
           const secs = (performance.now() - t0) / 1000;
           const results = await Promise.all(ids.map(async (id) => (await q.queue.getJob(id))!.returnvalue));
           const mean = (k: string) => Math.round(results.reduce((a, r) => a + (r?.stages?.[k] ?? 0), 0) / results.length);
+          await new Promise((r) => setTimeout(r, 1000)); // the workers' log lines are written asynchronously
           const logs = children.flatMap((c, i) => reviewLogs(c.output(), outLens[i]!));
           const fetched = logs.reduce((a, l) => a + (l.filesFetched ?? 0), 0);
           const hits = logs.reduce((a, l) => a + (l.cacheHits ?? 0), 0);
@@ -226,7 +228,7 @@ export async function benchWorker(): Promise<Row[]> {
             "fetch ms": mean("fetch"), "analyze ms": mean("analyze"), "post ms": mean("post"),
             "API calls/job": (gh.calls.length / group.length).toFixed(0),
             "blob GETs/job": (gh.callsTo(/\/git\/blobs\//).length / group.length).toFixed(0),
-            "cache hit rate": logs.length === group.length && fetched + hits ? `${((100 * hits) / (fetched + hits)).toFixed(1)}%` : "n/a",
+            "cache hit rate": logs.length === group.length && fetched + hits ? `${((100 * hits) / (fetched + hits)).toFixed(1)}%` : `n/a (${logs.length}/${group.length} log lines)`,
           };
           rows.push(row);
           console.log(JSON.stringify(row));
