@@ -4,6 +4,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { ALL_ARCHS, type Analysis, type Arch, type Snapshot, type StructReport } from "./analysis/model.ts";
 import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
+import { ParsePool, defaultThreads } from "./parse-pool.ts";
 import { LocalDirSnapshot, findEnclosingGoMod } from "./snapshot/local.ts";
 import { GitError, GitRevSnapshot, changedLines, repoRoot, resolveRef } from "./snapshot/git.ts";
 import { layoutTable } from "./report/layout-table.ts";
@@ -168,10 +169,12 @@ Examples:
       const head = headSha ? new GitRevSnapshot(root, headSha, opts.head) : new LocalDirSnapshot(root);
       const changed = await changedLines(root, baseSha, headSha);
       const { review } = await import("./pipeline.ts");
+      // diff and check run in CI on code from pull requests: parse under a time budget.
+      const pool = new ParsePool(opts.threads ?? defaultThreads());
       const { diff } = await review(base, head, {
-        archs: opts.arch, goos: opts.goos, tests: opts.tests, threads: opts.threads,
+        archs: opts.arch, goos: opts.goos, tests: opts.tests, pool,
         changedLines: changed, allFindings: opts.allFindings,
-      });
+      }).finally(() => pool.close());
       if (opts.json) print(JSON.stringify(diff, (k, v) => (k === "source" || k === "base" || k === "head" ? undefined : v), 2));
       else if (opts.markdown) print(checkSummary(diff));
       else if (opts.sarif) print(JSON.stringify(toSarif(diff), null, 2));
@@ -184,7 +187,10 @@ Examples:
     .option("--json", "print findings as JSON")
     .option("--sarif", "print SARIF 2.1.0")
     .action(async (paths: string[], opts) => {
-      const a = await layoutOf(paths.map(stripDots), { archs: opts.arch, goos: opts.goos, tests: opts.tests, threads: opts.threads, rules: true });
+      const pool = new ParsePool(opts.threads ?? defaultThreads());
+      const a = await layoutOf(paths.map(stripDots), { archs: opts.arch, goos: opts.goos, tests: opts.tests, pool, rules: true }).finally(() =>
+        pool.close(),
+      );
       const { treeFindings } = await import("./pipeline.ts");
       const findings = treeFindings(a);
       if (opts.json) print(JSON.stringify(findings, null, 2));

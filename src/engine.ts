@@ -5,7 +5,7 @@ import { loadGoGrammar } from "./analysis/grammar.ts";
 import type { FileDecls } from "./analysis/parse.ts";
 import type { Module } from "./analysis/packages.ts";
 import type { Analysis, AnalyzeOptions, Diagnostic, Snapshot, SourceFile } from "./analysis/model.ts";
-import { PARALLEL_MIN_BYTES, defaultThreads, parseInWorkers } from "./parse-pool.ts";
+import { PARALLEL_MIN_BYTES, ParsePool, defaultThreads } from "./parse-pool.ts";
 import { hazardCollector } from "./hazards.ts";
 
 export interface EngineOptions extends AnalyzeOptions {
@@ -13,6 +13,12 @@ export interface EngineOptions extends AnalyzeOptions {
   threads?: number;
   /** Parsed declarations by content, shared across runs (the base of a PR is shared by its PRs). */
   cache?: ParseCache;
+  /**
+   * Parse in this pool of worker threads, whatever the size: each file then has a time budget, which
+   * untrusted code needs (tree-sitter can be exponential on hostile input). Without a pool, large
+   * trees get a temporary one and small ones parse in-process.
+   */
+  pool?: ParsePool;
   /** Called as files are parsed (the CLI shows it on a TTY). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -89,8 +95,15 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
   const threads = options.threads ?? defaultThreads();
   const layoutOptions: AnalyzeOptions = { archs: options.archs, goos: options.goos, tests: options.tests, rules: options.rules, maxFileBytes: options.maxFileBytes };
   let fresh: FileDecls[];
-  if (threads > 1 && bytes >= PARALLEL_MIN_BYTES) {
-    fresh = await parseInWorkers(todo.map((t) => t.file), layoutOptions, threads, options.onProgress);
+  if (options.pool) {
+    fresh = await options.pool.parse(todo.map((t) => t.file), layoutOptions, options.onProgress);
+  } else if (threads > 1 && bytes >= PARALLEL_MIN_BYTES) {
+    const pool = new ParsePool(threads);
+    try {
+      fresh = await pool.parse(todo.map((t) => t.file), layoutOptions, options.onProgress);
+    } finally {
+      await pool.close();
+    }
   } else {
     await loadGoGrammar();
     const hazards = options.rules ? await hazardCollector() : undefined;

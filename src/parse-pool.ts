@@ -1,67 +1,153 @@
-// Parses files across worker threads when there is enough text to repay the start-up cost.
+// Parses files in worker threads, each task under a wall-clock budget. Tree-sitter's error recovery
+// can be exponential on hostile input, inside one WASM call that nothing in the same thread can
+// interrupt; a worker past its budget is terminated, the file is reported as skipped, and a fresh
+// worker carries on. Used for large trees (speed) and for untrusted code (the app, `diff`, `check`).
 import { Worker } from "node:worker_threads";
 import os from "node:os";
 import type { AnalyzeOptions, SourceFile } from "./analysis/model.ts";
 import type { FileDecls } from "./analysis/parse.ts";
 
-/** Below this much text, one thread is faster than starting more. */
+/** Below this much text, one thread in-process is faster than starting workers. */
 export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
-const BATCH_BYTES = 512 * 1024;
+/** Files are sent in batches up to this size; a batch that times out is retried file by file. */
+const BATCH_BYTES = 256 * 1024;
+export const DEFAULT_PARSE_TIMEOUT_MS = 10_000;
 
 export function defaultThreads(): number {
   return Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
 }
 
-/** Parse files in `threads` workers; results come back in input order. */
-export async function parseInWorkers(
-  files: SourceFile[],
-  options: AnalyzeOptions,
-  threads: number,
-  onProgress?: (done: number, total: number) => void,
-): Promise<FileDecls[]> {
-  const batches: SourceFile[][] = [];
-  let current: SourceFile[] = [];
-  let bytes = 0;
-  for (const f of files) {
-    current.push(f);
-    bytes += f.text.length;
-    if (bytes >= BATCH_BYTES) {
-      batches.push(current);
-      current = [];
+/** The budget for a task: a fixed allowance plus 5 ms per KB (a 200 KB/s floor, far below normal). */
+function budgetMs(base: number, files: SourceFile[]): number {
+  return base + files.reduce((n, f) => n + f.text.length, 0) / 200;
+}
+
+export function skippedDecls(file: SourceFile, message: string): FileDecls {
+  return {
+    path: file.path, packageName: "", imports: [], constraint: { plusBuild: [] }, types: [], consts: [], vars: [],
+    diagnostics: [{ file: file.path, message }], hazards: [], bytes: file.text.length,
+  };
+}
+
+interface Task {
+  files: SourceFile[];
+  done: (decls: FileDecls[]) => void;
+}
+
+export class ParsePool {
+  private workers = new Set<Worker>();
+  private idle: Worker[] = [];
+  private queue: { task: Task; options: AnalyzeOptions }[] = [];
+  private closed = false;
+
+  constructor(
+    readonly threads = defaultThreads(),
+    readonly timeoutMs = DEFAULT_PARSE_TIMEOUT_MS,
+  ) {}
+
+  /** Parse files; results come back in input order. Never rejects for a file's sake. */
+  async parse(files: SourceFile[], options: AnalyzeOptions, onProgress?: (done: number, total: number) => void): Promise<FileDecls[]> {
+    if (this.closed) throw new Error("parse pool is closed");
+    const results: FileDecls[][] = [];
+    let done = 0;
+    const tasks: Promise<void>[] = [];
+    let batch: SourceFile[] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (!batch.length) return;
+      const index = results.length;
+      results.push([]);
+      const chunk = batch;
+      tasks.push(
+        new Promise<void>((resolve) => {
+          this.submit({ files: chunk, done: (decls) => { results[index] = decls; done += decls.length; onProgress?.(done, files.length); resolve(); } }, options);
+        }),
+      );
+      batch = [];
       bytes = 0;
+    };
+    for (const f of files) {
+      batch.push(f);
+      bytes += f.text.length;
+      if (bytes >= BATCH_BYTES) flush();
+    }
+    flush();
+    await Promise.all(tasks);
+    return results.flat();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.workers];
+    this.workers.clear();
+    this.idle = [];
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+
+  private submit(task: Task, options: AnalyzeOptions): void {
+    this.queue.push({ task, options });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      let worker = this.idle.pop();
+      if (!worker && this.workers.size < this.threads) worker = this.spawn();
+      if (!worker) return;
+      const { task, options } = this.queue.shift()!;
+      this.run(worker, task, options);
     }
   }
-  if (current.length) batches.push(current);
-  const results: FileDecls[][] = new Array(batches.length);
-  const workers = Array.from({ length: Math.min(threads, batches.length) }, () =>
-    new Worker(new URL("./parse-worker-boot.mjs", import.meta.url)),
-  );
-  let next = 0;
-  let done = 0;
-  try {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            const send = () => {
-              if (next >= batches.length) return resolve();
-              const id = next++;
-              w.postMessage({ id, files: batches[id], options });
-            };
-            w.on("message", (msg: { id: number; decls: FileDecls[] }) => {
-              results[msg.id] = msg.decls;
-              done += msg.decls.length;
-              onProgress?.(done, files.length);
-              send();
-            });
-            w.on("error", reject);
-            w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`parse worker exited with ${code}`))));
-            send();
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+
+  private spawn(): Worker {
+    const w = new Worker(new URL("./parse-worker-boot.mjs", import.meta.url));
+    this.workers.add(w);
+    return w;
   }
-  return results.flat();
+
+  private retire(w: Worker): void {
+    this.workers.delete(w);
+    this.idle = this.idle.filter((x) => x !== w);
+    void w.terminate();
+  }
+
+  private run(w: Worker, task: Task, options: AnalyzeOptions): void {
+    w.ref();
+    let settled = false;
+    const finish = (decls: FileDecls[] | undefined, why?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      w.off("message", onMessage);
+      w.off("error", onError);
+      w.off("exit", onExit);
+      if (decls) {
+        w.unref();
+        this.idle.push(w);
+        task.done(decls);
+      } else {
+        this.retire(w);
+        if (task.files.length > 1) {
+          // Find the culprit: every file of the batch gets its own task and budget.
+          let left = task.files.length;
+          const out: FileDecls[] = new Array(task.files.length);
+          task.files.forEach((f, i) =>
+            this.queue.push({ task: { files: [f], done: ([d]) => { out[i] = d; if (--left === 0) task.done(out); } }, options }),
+          );
+        } else {
+          task.done([skippedDecls(task.files[0], `skipped: ${why}`)]);
+        }
+      }
+      this.pump();
+    };
+    const onMessage = (msg: { decls: FileDecls[] }) => finish(msg.decls);
+    const onError = (err: Error) => finish(undefined, `the parser failed (${err.message})`);
+    const onExit = (code: number) => finish(undefined, `the parser exited (${code})`);
+    const limit = budgetMs(this.timeoutMs, task.files);
+    const timer = setTimeout(() => finish(undefined, `parsing took over ${Math.round(limit / 1000)} s`), limit);
+    w.on("message", onMessage);
+    w.on("error", onError);
+    w.on("exit", onExit);
+    w.postMessage({ files: task.files, options });
+  }
 }

@@ -6,7 +6,6 @@ import { hazardCollector } from "./hazards.ts";
 import type { AnalyzeOptions, SourceFile } from "./analysis/model.ts";
 
 interface Request {
-  id: number;
   files: SourceFile[];
   options: AnalyzeOptions;
 }
@@ -15,5 +14,5 @@ await loadGoGrammar();
 parentPort!.on("message", async (req: Request) => {
   const hazards = req.options.rules ? await hazardCollector() : undefined;
   const decls = req.files.map((f) => parseSource(f, req.options, hazards));
-  parentPort!.postMessage({ id: req.id, decls });
+  parentPort!.postMessage({ decls });
 });
