@@ -2,7 +2,9 @@
 import type { Analysis, Arch } from "../analysis/model.ts";
 
 function pad(cells: string[][]): string {
-  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  // A loop, not Math.max(...): spreading 100,000+ rows overflows the stack.
+  const widths = cells[0].map(() => 0);
+  for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i], c.length)));
   return cells.map((r) => r.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n");
 }
 
