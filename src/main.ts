@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { createNodeMiddleware, createProbot, run, type Probot } from "probot";
 import { createApp } from "./app.ts";
 import { createReviewQueue, type ReviewQueue } from "./queue/index.ts";
+import { createOps, instrumentQueue } from "./ops/index.ts";
 
 /**
  * An extra route on the same server: return true when it handled the request.
@@ -52,13 +53,19 @@ export async function main(opts: { extraRoutes?: Route[] } = {}): Promise<void> 
     return;
   }
   // createProbot defaults LOG_LEVEL to "warn", which hides the per-job log line.
-  const probot = createProbot({ env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || "info" } });
-  const queue = createReviewQueue();
-  const server = await createServer({ probot, queue, extraRoutes: opts.extraRoutes, webhooksPath: process.env.WEBHOOK_PATH, detailsUrl: process.env.MEMCHECK_DETAILS_URL });
+  // Ops (docs/operate.md): metrics, GitHub write spacing (an Octokit plugin), /healthz, /readyz,
+  // /metrics, /admin/queues, and the missed-delivery sweeper.
+  const ops = createOps();
+  const probot = createProbot({ env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || "info" }, overrides: { Octokit: ops.Octokit } });
+  const queue = instrumentQueue(createReviewQueue(), ops.metrics);
+  const extraRoutes = [...ops.routes({ queue }), ...(opts.extraRoutes ?? [])];
+  const server = await createServer({ probot, queue, extraRoutes, webhooksPath: process.env.WEBHOOK_PATH, detailsUrl: process.env.MEMCHECK_DETAILS_URL });
   const port = Number(process.env.PORT) || 3000;
   const host = process.env.HOST || "0.0.0.0";
   await new Promise<void>((r) => server.listen(port, host, r));
   probot.log.info(`memcheck: listening on http://${host}:${port}`);
+  // In the background: with Redis down at start it waits for Redis instead of blocking the server.
+  void ops.startSweeper(probot, queue).catch((e) => probot.log.error({ err: (e as Error)?.message }, "memcheck: sweeper did not start"));
 
   let worker: { close(): Promise<void> } | undefined;
   if (process.env.MEMCHECK_INPROCESS_WORKER !== "false") {
@@ -75,6 +82,7 @@ export async function main(opts: { extraRoutes?: Route[] } = {}): Promise<void> 
     try {
       await worker?.close();
       await queue.close();
+      await ops.close(); // the sweeper and the write limiter's connection
     } finally {
       // Give the (asynchronous) log stream a moment to flush.
       setTimeout(() => process.exit(0), 250);

@@ -7,6 +7,7 @@ import { runReview, type ReviewDeps } from "../src/github/review-job.ts";
 import { RedisBlobCache, type BlobCache } from "../src/github/snapshot.ts";
 import type { Pipeline } from "../src/github/pipeline.ts";
 import { Queue } from "bullmq";
+import { processMetrics, waitForWriteSlots } from "../src/ops/index.ts";
 
 export interface WorkerRuntime {
   worker: Worker<ReviewJobData>;
@@ -45,7 +46,8 @@ export function createWorkerRuntime(o: {
   const queue = new Queue(settings.name, { connection, prefix: settings.prefix });
   const log = o.probot.log.child({ name: "memcheck-worker" });
   const deps: ReviewDeps = {
-    auth: (id) => o.probot.auth(id),
+    // The worker's content-creating calls wait for their per-installation write slot (src/ops).
+    auth: async (id) => waitForWriteSlots(await o.probot.auth(id)),
     botLogin: botLoginOf(o.probot),
     pipeline: o.pipeline,
     cache,
@@ -53,6 +55,7 @@ export function createWorkerRuntime(o: {
     queue,
     settings,
     log,
+    metrics: processMetrics(),
   };
   const worker = createReviewWorker((job) => runReview(job, deps), { connection, settings, autorun: o.autorun });
   worker.on("failed", (job, err) => log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err?.message }, "memcheck: job failed"));

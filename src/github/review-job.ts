@@ -12,6 +12,7 @@ import { batch } from "../report/annotations.ts";
 import { truncateBytes as truncateUtf8 } from "../report/format.ts";
 import { STICKY_MARKER } from "../report/markdown.ts";
 import { GitHubTreeSnapshot, type BlobCache } from "./snapshot.ts";
+import type { ReviewObservation } from "../ops/metrics.ts";
 
 export const MAX_OUTPUT_BYTES = 65535;
 export const ANNOTATIONS_PER_CALL = 50;
@@ -29,6 +30,8 @@ export interface ReviewDeps {
   settings?: Pick<QueueSettings, "prefix" | "name">;
   log?: { info(o: object, msg?: string): void; warn(o: object, msg?: string): void };
   now?: () => number;
+  /** Prometheus metrics (src/ops/metrics.ts): fed the numbers of the "review done" log line. */
+  metrics?: { observeReview(o: ReviewObservation): void };
 }
 
 export interface ReviewResult {
@@ -206,6 +209,14 @@ export async function runReview(job: Pick<Job<ReviewJobData>, "data" | "attempts
       },
       "memcheck: review done",
     );
+    deps.metrics?.observeReview({
+      stages,
+      parseMs: headA.stats.parseMs + baseA.stats.parseMs,
+      layoutMs: headA.stats.layoutMs + baseA.stats.layoutMs,
+      cacheHits: baseSnap.stats.cacheHits + headSnap.stats.cacheHits,
+      filesFetched: baseSnap.stats.filesFetched + headSnap.stats.filesFetched,
+      findings: diff.findings,
+    });
     return { status: "done", headSha, conclusion, stages, comments };
   } catch (e: any) {
     const permanent = e instanceof UnrecoverableError || isPermanent(e);
