@@ -64,6 +64,33 @@ async function snapshotFor(target: string): Promise<{ snapshot: Snapshot; only?:
   return { snapshot: new LocalDirSnapshot(abs) };
 }
 
+function positiveInt(v: string): number {
+  const n = Number.parseInt(v, 10);
+  if (!Number.isInteger(n) || n < 1 || String(n) !== v.trim()) throw new InvalidArgumentError("expected a positive whole number");
+  return n;
+}
+
+interface CommonOptions {
+  arch: Arch[];
+  goos: string;
+  tests: boolean;
+  threads?: number;
+  parseTimeout: number;
+}
+
+/**
+ * Run with a parse pool: every file is parsed in a worker thread under a time budget, because
+ * tree-sitter can be exponential on hostile input and nothing in-process can stop it.
+ */
+async function withPool<T>(opts: CommonOptions, fn: (engine: EngineOptions) => Promise<T>): Promise<T> {
+  const pool = new ParsePool(opts.threads ?? defaultThreads(), opts.parseTimeout * 1000);
+  try {
+    return await fn({ archs: opts.arch, goos: opts.goos, tests: opts.tests, pool });
+  } finally {
+    await pool.close();
+  }
+}
+
 async function layoutOf(targets: string[], options: EngineOptions): Promise<Analysis> {
   const results: Analysis[] = [];
   for (const t of targets.length ? targets : ["."]) {
@@ -123,13 +150,14 @@ Examples:
       .addHelpText("after", "")
       .option("--goos <os>", "GOOS", "linux")
       .option("--tests", "include _test.go files", false)
-      .option("--threads <n>", "parse threads (default: cores)", (v) => Number.parseInt(v, 10));
+      .option("--threads <n>", "parse threads (default: cores)", positiveInt)
+      .option("--parse-timeout <seconds>", "time budget per file; a file over it is skipped with a note", positiveInt, 10);
 
   common(program.command("layout").argument("[paths...]", "directories (default .)"))
     .description("list every struct's layout")
     .option("--json", "print memcheck.layout/v1 JSON")
     .action(async (paths: string[], opts) => {
-      const a = await layoutOf(paths.map(stripDots), { archs: opts.arch, goos: opts.goos, tests: opts.tests, threads: opts.threads });
+      const a = await withPool(opts, (engine) => layoutOf(paths.map(stripDots), engine));
       if (opts.json) {
         const { schema, goos, archs, structs } = a;
         print(JSON.stringify({ schema, goos, archs, structs: structs.map(({ source: _s, ...rest }) => rest) }, null, 2));
@@ -141,7 +169,7 @@ Examples:
   common(program.command("explain").argument("<type>", "struct name, or pkg.Name").argument("[path]", "directory", "."))
     .description("byte-by-byte layout diagram of one struct, with its suggested order")
     .action(async (type: string, dir: string, opts) => {
-      const a = await layoutOf([stripDots(dir)], { archs: opts.arch, goos: opts.goos, tests: opts.tests, threads: opts.threads });
+      const a = await withPool(opts, (engine) => layoutOf([stripDots(dir)], engine));
       const found = findStruct(a, type);
       if (found.length === 0) throw new UsageError(`no struct named ${type} under ${dir}`);
       for (const s of found) {
@@ -169,12 +197,7 @@ Examples:
       const head = headSha ? new GitRevSnapshot(root, headSha, opts.head) : new LocalDirSnapshot(root);
       const changed = await changedLines(root, baseSha, headSha);
       const { review } = await import("./pipeline.ts");
-      // diff and check run in CI on code from pull requests: parse under a time budget.
-      const pool = new ParsePool(opts.threads ?? defaultThreads());
-      const { diff } = await review(base, head, {
-        archs: opts.arch, goos: opts.goos, tests: opts.tests, pool,
-        changedLines: changed, allFindings: opts.allFindings,
-      }).finally(() => pool.close());
+      const { diff } = await withPool(opts, (engine) => review(base, head, { ...engine, changedLines: changed, allFindings: opts.allFindings }));
       if (opts.json) print(JSON.stringify(diff, (k, v) => (k === "source" || k === "base" || k === "head" ? undefined : v), 2));
       else if (opts.markdown) print(checkSummary(diff));
       else if (opts.sarif) print(JSON.stringify(toSarif(diff), null, 2));
@@ -187,10 +210,7 @@ Examples:
     .option("--json", "print findings as JSON")
     .option("--sarif", "print SARIF 2.1.0")
     .action(async (paths: string[], opts) => {
-      const pool = new ParsePool(opts.threads ?? defaultThreads());
-      const a = await layoutOf(paths.map(stripDots), { archs: opts.arch, goos: opts.goos, tests: opts.tests, pool, rules: true }).finally(() =>
-        pool.close(),
-      );
+      const a = await withPool(opts, (engine) => layoutOf(paths.map(stripDots), { ...engine, rules: true }));
       const { treeFindings } = await import("./pipeline.ts");
       const findings = treeFindings(a);
       if (opts.json) print(JSON.stringify(findings, null, 2));

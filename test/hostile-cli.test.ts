@@ -142,8 +142,9 @@ test("diff on a file that makes the parser exponential: skipped with a note, not
   // `memcheck check` goes through the same pool; one command is enough (each costs the 10 s budget).
 });
 
-test("layout and explain on a file that makes the parser exponential", { todo: "`memcheck layout` and `explain` parse small trees in-process, without the parse pool's time budget: this file hangs them" }, async () => {
+test("layout and explain on a file that makes the parser exponential", async () => {
   const repo = path.join(dir, "blowup");
-  const r = await memcheck(["layout", repo], process.cwd(), 5_000);
-  assert.equal(r.code, 0, `layout exit ${r.code} (null: killed after 5 s)`);
+  const r = await memcheck(["layout", "--parse-timeout", "2", repo], process.cwd(), 30_000);
+  assert.equal(r.code, 0, `layout exit ${r.code} (null: killed after 30 s)`);
+  assert.match(r.out, /bad\.go: skipped: parsing took over \d+ s/);
 });
