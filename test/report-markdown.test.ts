@@ -63,7 +63,7 @@ test("summary: table row, regressions, diagram, findings by rule, unresolved and
   assert.ok(md.indexOf("`Order` |") < md.indexOf("`Item` |") && md.indexOf("`Item` |") < md.indexOf("`Meta` |"));
   assert.match(md, /### Regressions\n\n- Order grew 40 → 56 B on amd64 \(size class 48 → 64\)\n- Item grew 8 → 16 B on amd64 \(size class 8 → 16\)/);
   assert.match(md, /<details><summary>Layout of `Order` on amd64<\/summary>\n\n```text\nOrder \(amd64\): 56 B/);
-  assert.match(md, /\*\*MC101\*\* · 1 finding\n\n- `a.go:3` first \| pipe/);
+  assert.match(md, /\*\*MC101\*\* · 1 finding\n\n- `a.go:3` first \\\| pipe/);
   assert.ok(md.indexOf("**MC101**") < md.indexOf("**MC102**"));
   assert.match(md, /- `Ext` \(`ext.go:4`\): `example.com\/x.Y`/);
   assert.match(md, /- `bad.go:2` syntax error/);
@@ -126,4 +126,16 @@ test("terminal report: table and regressions", () => {
   assert.doesNotMatch(t, /\x1b\[/);
   assert.match(textReport(grewDiff(), { color: true }), /\x1b\[31m/);
   assert.equal(textReport(diffAnalyses(analysis([]), analysis([]))), "memcheck: No Go structs changed\n");
+});
+
+test("text from the analysed code is inert in markdown: no HTML, no mentions", async () => {
+  const { prose } = await import("../src/report/format.ts");
+  const hostile = "syntax error: @octocat <img src=x onerror=alert(1)> [link](http://x) **bold** `tick` | pipe";
+  const out = prose(hostile);
+  assert.doesNotMatch(out, /@octocat|<img|[^\\]\]\(http/);
+  assert.match(out, /&#64;octocat/);
+  assert.match(out, /&lt;img/);
+  const d = diffAnalyses(analysis([]), { ...analysis([]), diagnostics: [{ file: "a.go", line: 3, message: hostile }] });
+  const md = checkSummary(d);
+  assert.ok(!md.includes("@octocat") && !md.includes("<img"), md);
 });

@@ -67,6 +67,20 @@ export function cell(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 }
 
+/**
+ * Text that came from the analysed code (messages quoting types, syntax-error snippets, paths), made
+ * inert for GitHub markdown: no HTML, no @mentions that notify anyone, no markdown structure.
+ */
+export function prose(text: string): string {
+  return text
+    .replace(/\r?\n/g, " ")
+    .replace(/([\\`*_[\]|~#])/g, "\\$1")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/@/g, "&#64;");
+}
+
 /** Inline code that survives backticks in the text. */
 export function code(text: string): string {
   const t = text.replace(/\r?\n/g, " ");

@@ -2,7 +2,7 @@
 import type { Arch, Diff, Finding, Regression, StructDiff } from "../analysis/model.ts";
 import { layoutDiagram } from "./diagram.ts";
 import {
-  byteLength, cell, change, code, deltaArch, groupRegressions, plural, primaryArch, shownLayout,
+  byteLength, cell, change, code, deltaArch, groupRegressions, plural, primaryArch, prose, shownLayout,
   signed, truncateBytes, worstFirst,
 } from "./format.ts";
 
@@ -131,7 +131,7 @@ function more(n: number, what = "more"): string {
 
 function findingLine(f: Finding, o: SummaryOptions): string {
   const where = o.fileUrl ? `[${f.file}:${f.line}](${o.fileUrl(f.file, f.line)})` : code(`${f.file}:${f.line}`);
-  return `- ${where} ${f.message.replace(/\r?\n/g, " ")}`;
+  return `- ${where} ${prose(f.message)}`;
 }
 
 function render(diff: Diff, o: SummaryOptions, lim: Limits): string {
@@ -177,7 +177,7 @@ function render(diff: Diff, o: SummaryOptions, lim: Limits): string {
     for (const s of regressed.slice(0, lim.rows)) {
       for (const g of groupRegressions(s.regressions)) {
         const also = g.archs.filter((a) => a !== g.first.arch);
-        out.push(`- ${g.first.message}${also.length ? ` (also on ${also.join(", ")})` : ""}`);
+        out.push(`- ${prose(g.first.message)}${also.length ? ` (also on ${also.join(", ")})` : ""}`);
       }
     }
     if (regressed.length > lim.rows) out.push(`- ${more(regressed.length - lim.rows, "more regressed structs")}`);
@@ -227,14 +227,14 @@ function render(diff: Diff, o: SummaryOptions, lim: Limits): string {
     if (diff.diagnostics.length) {
       out.push(`Input problems (${diff.diagnostics.length}):`, "");
       for (const d of diff.diagnostics.slice(0, lim.unresolved)) {
-        out.push(`- ${code(d.line ? `${d.file}:${d.line}` : d.file)} ${d.message.replace(/\r?\n/g, " ")}`);
+        out.push(`- ${code(d.line ? `${d.file}:${d.line}` : d.file)} ${prose(d.message)}`);
       }
       if (diff.diagnostics.length > lim.unresolved) out.push(`- ${more(diff.diagnostics.length - lim.unresolved)}`);
       out.push("");
     }
     if (skipped.length) {
       out.push(`Skipped (${skipped.length}):`, "");
-      for (const s of skipped.slice(0, lim.unresolved)) out.push(`- ${s.replace(/\r?\n/g, " ")}`);
+      for (const s of skipped.slice(0, lim.unresolved)) out.push(`- ${prose(s)}`);
       if (skipped.length > lim.unresolved) out.push(`- ${more(skipped.length - lim.unresolved)}`);
       out.push("");
     }

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Arch, Diff, Finding, StructDiff } from "../analysis/model.ts";
 import { layoutDiagram } from "./diagram.ts";
-import { groupRegressions, primaryArch } from "./format.ts";
+import { groupRegressions, primaryArch, prose } from "./format.ts";
 import { reorderSuggestion, type Suggestion } from "./suggestion.ts";
 
 /** The fields of one entry of `pulls.createReview({ comments })`. */
@@ -117,13 +117,13 @@ function structComment(
   if (regression) {
     for (const g of groupRegressions(s.regressions)) {
       const also = g.archs.filter((a) => a !== g.first.arch);
-      lines.push(`**memcheck:** ${g.first.message}${also.length ? ` (also on ${also.join(", ")})` : ""}`);
+      lines.push(`**memcheck:** ${prose(g.first.message)}${also.length ? ` (also on ${also.join(", ")})` : ""}`);
     }
   } else if (layout && !related.length) {
     lines.push(`**memcheck:** \`${s.name}\` is ${layout.size} B on ${arch} with ${layout.padding} B of padding.`);
   }
   // Findings about this declaration (MC151 padding waste, MC141 chains...) join this comment.
-  for (const f of related) lines.push(`**${f.rule}:** ${f.message}`);
+  for (const f of related) lines.push(`**${f.rule}:** ${prose(f.message)}`);
   const src = head.source;
   const suggestionFits = !!sug && allIn(set, sug.startLine, sug.endLine);
   if (sug && layout) {
@@ -148,7 +148,7 @@ function findingComment(f: Finding, id: string, changed: Map<string, Set<number>
   const set = changed.get(f.file);
   if (!set) return undefined;
   const sug = f.suggestion;
-  const lines = [findingMarker(id), `**${f.rule}:** ${f.message}`];
+  const lines = [findingMarker(id), `**${f.rule}:** ${prose(f.message)}`];
   if (sug && sug.endLine >= sug.startLine && allIn(set, sug.startLine, sug.endLine)) {
     lines.push(fence(sug.text, "suggestion"));
     return place(f.file, lines.join("\n"), sug.endLine, sug.startLine);
