@@ -34,11 +34,16 @@ export function mc151(structs: StructReport[], threshold = DEFAULT_PADDING_WASTE
     out.push({
       rule: MC151, severity: "notice", file: s.file, line: s.line,
       message: `${s.name} is ${l.size} bytes on ${fl.arch}, ${l.padding} of them padding; ordering its fields as ` +
-        `${l.optimalOrder.join(", ")} makes it ${l.optimalSize} bytes (${saved} bytes, ` +
+        `${orderText(l.optimalOrder)} makes it ${l.optimalSize} bytes (${saved} bytes, ` +
         `${Math.round((saved / l.size) * 100)}% less` +
         (classOpt < classNow ? `; new(${s.name}) drops from the ${classNow}-byte to the ${classOpt}-byte size class` : "") +
         `). A million values in a slice or array take ${saved} MB less.`,
     });
   }
   return out;
+}
+
+/** The suggested order, capped: a struct with 100,000 fields must not make an 800 KB message. */
+function orderText(order: string[], max = 40): string {
+  return order.length <= max ? order.join(", ") : `${order.slice(0, max).join(", ")}, … (${order.length - max} more)`;
 }
