@@ -83,7 +83,7 @@ interface CommonOptions {
  * tree-sitter can be exponential on hostile input and nothing in-process can stop it.
  */
 async function withPool<T>(opts: CommonOptions, fn: (engine: EngineOptions) => Promise<T>): Promise<T> {
-  const pool = new ParsePool(opts.threads ?? defaultThreads(), opts.parseTimeout * 1000);
+  const pool = new ParsePool(opts.threads ?? defaultThreads(), opts.parseTimeout * 1000).warm();
   try {
     return await fn({ archs: opts.arch, goos: opts.goos, tests: opts.tests, pool });
   } finally {

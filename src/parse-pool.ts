@@ -76,6 +76,16 @@ export class ParsePool {
     return results.flat();
   }
 
+  /** Start every worker now, so their start-up (tsx, the grammar) overlaps with reading files. */
+  warm(): this {
+    while (!this.closed && this.workers.size < this.threads) {
+      const w = this.spawn();
+      w.unref();
+      this.idle.push(w);
+    }
+    return this;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const all = [...this.workers];
