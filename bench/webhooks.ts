@@ -23,6 +23,7 @@ import { createServer } from "../src/main.ts";
 import { createReviewQueue, jobIdFor } from "../src/queue/index.ts";
 import { FakeGitHub } from "../test/support/fake-github.ts";
 import { APP_ID, PRIVATE_KEY, SECRET, BASE, postWebhook, prPayload } from "../test/support/pr-fixture.ts";
+import { deletePrefix } from "../test/support/redis.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const PRS = Number(process.env.BENCH_PRS) || 300;
@@ -39,14 +40,6 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
-}
 
 interface Delivery {
   id: string;

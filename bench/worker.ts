@@ -20,6 +20,7 @@ import { createReviewQueue, type ReviewJobData } from "../src/queue/index.ts";
 import { FakeGitHub } from "../test/support/fake-github.ts";
 import { peakRss, spawnWorker, until, type Child } from "../test/support/processes.ts";
 import { APP_ID, PRIVATE_KEY, SECRET } from "../test/support/pr-fixture.ts";
+import { deletePrefix } from "../test/support/redis.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const LATENCY = Number(process.env.BENCH_GH_LATENCY_MS ?? 50);
@@ -134,14 +135,6 @@ function load(gh: FakeGitHub, prs: GenPr[]) {
   }
 }
 
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
-}
 
 interface Row {
   workers: number;

@@ -91,17 +91,7 @@ export function sendWebhook(
   });
 }
 
-export const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
-
-/** Delete every key under a prefix (test cleanup). */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
-}
+export { REDIS_URL, deletePrefix } from "./support/redis.ts";
 
 export const BASE = "1111111111111111111111111111111111111111";
 export const HEAD = "2222222222222222222222222222222222222222";

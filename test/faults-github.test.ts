@@ -14,8 +14,8 @@ import { parseMarker } from "../src/report/review.ts";
 import { FakeGitHub } from "./support/fake-github.ts";
 import { until, waitForJob } from "./support/processes.ts";
 import { loadFixturePull, APP_ID, PRIVATE_KEY, SECRET, BASE, HEAD, INSTALLATION, EXPECTED_REVIEW } from "./support/pr-fixture.ts";
+import { REDIS_URL, deletePrefix } from "./support/redis.ts";
 
-const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const PREFIX = `mctest-faults-gh-${process.pid}`;
 let redis: Redis;
 
@@ -24,12 +24,7 @@ before(() => {
   process.env.MEMCHECK_BOT_LOGIN = "memcheck[bot]";
 });
 after(async () => {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${PREFIX}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
+  await deletePrefix(redis, PREFIX);
   redis.disconnect();
 });
 

@@ -17,8 +17,8 @@ import { FakeGitHub } from "./support/fake-github.ts";
 import { until } from "./support/processes.ts";
 import { loadFixturePull, postWebhook, prPayload, readTree, APP_ID, PRIVATE_KEY, SECRET, HEAD, HEAD2, PR_MODULE } from "./support/pr-fixture.ts";
 import { jobIdFor as jobId } from "../src/queue/index.ts";
+import { REDIS_URL, deletePrefix } from "./support/redis.ts";
 
-const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const PREFIX = `mctest-faults-wh-${process.pid}`;
 let redis: Redis;
 
@@ -27,12 +27,7 @@ before(() => {
   process.env.MEMCHECK_BOT_LOGIN = "memcheck[bot]";
 });
 after(async () => {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${PREFIX}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
+  await deletePrefix(redis, PREFIX);
   redis.disconnect();
 });
 

@@ -11,8 +11,8 @@ import { parseMarker } from "../src/report/review.ts";
 import { FakeGitHub } from "./support/fake-github.ts";
 import { spawnWorker, waitForJob, type Child } from "./support/processes.ts";
 import { loadFixturePull, workerEnv, EXPECTED_REVIEW, BASE, HEAD, INSTALLATION } from "./support/pr-fixture.ts";
+import { REDIS_URL, deletePrefix } from "./support/redis.ts";
 
-const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const PREFIX = `mctest-faults-kill-${process.pid}`;
 let redis: Redis;
 const children: Child[] = [];
@@ -22,12 +22,7 @@ before(() => {
 });
 after(async () => {
   for (const c of children) await c.kill("SIGKILL");
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${PREFIX}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
+  await deletePrefix(redis, PREFIX);
   redis.disconnect();
 });
 

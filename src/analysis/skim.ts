@@ -130,6 +130,14 @@ export function skimFunctionBodies(s: string): string {
   let stmtStart = 0;
   // The last character that is neither white space nor in a comment.
   let prev = -1;
+  /** Keep the braces at open and close; between them keep only the newlines; go on after close. */
+  const skip = (open: number, close: number) => {
+    out.push(s.slice(last, open + 1), newlinesIn(s, open + 1, close));
+    last = close;
+    prev = close;
+    i = close + 1;
+    lineStart = false;
+  };
   while (i < s.length) {
     const j = skipLiteral(s, i);
     if (j !== i) {
@@ -145,12 +153,7 @@ export function skimFunctionBodies(s: string): string {
       // it is a `[...]T{...}` whose element count is the array's length.
       const close = matchBrace(s, i);
       if (close > i + 1) {
-        out.push(s.slice(last, i + 1));
-        out.push(newlinesIn(s, i + 1, close));
-        last = close;
-        prev = close;
-        i = close + 1;
-        lineStart = false;
+        skip(i, close);
         continue;
       }
       depth++;
@@ -162,12 +165,7 @@ export function skimFunctionBodies(s: string): string {
       const open = findBody(s, i + 4);
       const close = open >= 0 ? matchBrace(s, open) : -1;
       if (close > open + 1) {
-        out.push(s.slice(last, open + 1));
-        out.push(newlinesIn(s, open + 1, close));
-        last = close;
-        prev = close;
-        i = close + 1;
-        lineStart = false;
+        skip(open, close);
         continue;
       }
     }
