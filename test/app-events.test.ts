@@ -5,25 +5,10 @@ import nock from "nock";
 import { Redis } from "ioredis";
 import { createApp, refusedMarker } from "../src/app.ts";
 import { createReviewQueue, jobIdFor, type ReviewJobData, type ReviewQueue } from "../src/queue/index.ts";
-import { makeProbot, startServer, sendWebhook, fixture, deletePrefix, REDIS_URL, HEAD, HEAD2, BASE, type TestServer } from "./app-support.ts";
+import { makeProbot, startServer, sendWebhook, fixture, deletePrefix, REDIS_URL, HEAD, HEAD2, BASE, type TestServer, FakeQueue } from "./app-support.ts";
 
 const API = "https://api.github.com";
 
-class FakeQueue {
-  jobs: ReviewJobData[] = [];
-  deliveries = new Set<string>();
-  fail = false;
-  async enqueue(d: ReviewJobData) {
-    if (this.fail) throw new Error("connect ECONNREFUSED 127.0.0.1:6379");
-    this.jobs.push(d);
-    this.deliveries.add(d.deliveryId);
-    return { id: jobIdFor(d.deliveryId), duplicate: false };
-  }
-  async hasDelivery(id: string) {
-    if (this.fail) throw new Error("connect ECONNREFUSED 127.0.0.1:6379");
-    return this.deliveries.has(id);
-  }
-}
 
 let server: TestServer;
 let q: FakeQueue;

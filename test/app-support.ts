@@ -6,6 +6,11 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { Probot, ProbotOctokit, createNodeMiddleware, type ApplicationFunction } from "probot";
 import { Redis } from "ioredis";
+import { createHash } from "node:crypto";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import nock from "nock";
+import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
 
 export const SECRET = "test-secret";
 export const APP_ID = 123;
@@ -98,10 +103,6 @@ export const HEAD = "2222222222222222222222222222222222222222";
 export const HEAD2 = "3333333333333333333333333333333333333333";
 
 // ---- A nock'd GitHub repository serving a PR between two fixture trees ----
-import { createHash } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import nock from "nock";
 
 export const API = "https://api.github.com";
 
@@ -203,4 +204,25 @@ export function mockRepo(o: RepoMockOptions = {}): Captured {
   api.post(`/repos/acme/shop/issues/${pull}/comments`).optionally().reply(async (req) => (cap.issueComments.push(await req.json()), [201, { id: 700 }]));
   api.patch(/\/repos\/acme\/shop\/issues\/comments\/\d+/).optionally().reply(async (req) => (cap.issueCommentUpdates.push(await req.json()), [200, { id: 700 }]));
   return cap;
+}
+
+/**
+ * The queue seen by the webhook handlers, in memory: for tests of the event layer alone (what the
+ * handlers accept, refuse and answer). The queue itself is tested against real Redis elsewhere.
+ */
+export class FakeQueue {
+  jobs: ReviewJobData[] = [];
+  deliveries = new Set<string>();
+  /** Simulate Redis being down. */
+  fail = false;
+  async enqueue(d: ReviewJobData) {
+    if (this.fail) throw new Error("connect ECONNREFUSED 127.0.0.1:6379");
+    this.jobs.push(d);
+    this.deliveries.add(d.deliveryId);
+    return { id: jobIdFor(d.deliveryId), duplicate: false };
+  }
+  async hasDelivery(id: string) {
+    if (this.fail) throw new Error("connect ECONNREFUSED 127.0.0.1:6379");
+    return this.deliveries.has(id);
+  }
 }

@@ -10,7 +10,7 @@ import { findCommandLine, parseCommand, HELP_TEXT, MAX_LINE_CHARS, type Command 
 import { createApp, refusedMarker } from "../src/app.ts";
 import { ALL_ARCHS } from "../src/analysis/model.ts";
 import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
-import { makeProbot, startServer, sendWebhook, fixture, type TestServer } from "./app-support.ts";
+import { makeProbot, startServer, sendWebhook, fixture, type TestServer, FakeQueue } from "./app-support.ts";
 
 const API = "https://api.github.com";
 /** What user text may look like inside a reply: sanitize()'s alphabet, in backticks. */
@@ -109,18 +109,6 @@ test("property: any comment body parses into run, explain, help or nothing, quot
 
 // ---- the same through the app, over real HTTP ----
 
-class FakeQueue {
-  jobs: ReviewJobData[] = [];
-  deliveries = new Set<string>();
-  async enqueue(d: ReviewJobData) {
-    this.jobs.push(d);
-    this.deliveries.add(d.deliveryId);
-    return { id: jobIdFor(d.deliveryId), duplicate: false };
-  }
-  async hasDelivery(id: string) {
-    return this.deliveries.has(id);
-  }
-}
 
 let server: TestServer;
 let q: FakeQueue;

@@ -7,20 +7,8 @@ import http from "node:http";
 import nock from "nock";
 import { createApp } from "../src/app.ts";
 import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
-import { makeProbot, startServer, sign, fixture, SECRET, type TestServer } from "./app-support.ts";
+import { makeProbot, startServer, sign, fixture, SECRET, type TestServer, FakeQueue } from "./app-support.ts";
 
-class FakeQueue {
-  jobs: ReviewJobData[] = [];
-  deliveries = new Set<string>();
-  async enqueue(d: ReviewJobData) {
-    this.jobs.push(d);
-    this.deliveries.add(d.deliveryId);
-    return { id: jobIdFor(d.deliveryId), duplicate: false };
-  }
-  async hasDelivery(id: string) {
-    return this.deliveries.has(id);
-  }
-}
 
 let server: TestServer;
 let q: FakeQueue;
