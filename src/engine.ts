@@ -49,6 +49,8 @@ export class ParseCache {
 }
 
 const READ_CONCURRENCY = 16;
+/** Read files go to the parse pool in chunks of about this much text. */
+const PARSE_CHUNK_BYTES = 1024 * 1024;
 
 export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions = {}): Promise<Analysis> {
   const started = performance.now();
@@ -57,66 +59,98 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
   const modules: Module[] = [];
   const goFiles = paths.filter((p) => wantsFile(p, options));
   const goMods = paths.filter((p) => p === "go.mod" || p.endsWith("/go.mod"));
+  const layoutOptions: AnalyzeOptions = { archs: options.archs, goos: options.goos, tests: options.tests, rules: options.rules, maxFileBytes: options.maxFileBytes };
+  const cacheKey = (p: string, text: string) =>
+    `${snapshot.hash?.(p) ?? createHash("sha1").update(text).digest("hex")}:${p}:${options.rules ? 1 : 0}`;
 
-  const texts = new Map<string, string>();
+  const indexOf = new Map(goFiles.map((p, i) => [p, i]));
+  const parsed: (FileDecls | undefined)[] = new Array(goFiles.length);
+  const todo: { i: number; file: SourceFile; key: string }[] = [];
+  const store = (t: { i: number; key: string }, d: FileDecls) => {
+    parsed[t.i] = d;
+    options.cache?.set(t.key, d);
+  };
+
+  // With a pool, files go to the workers in chunks as they are read, so reading overlaps parsing.
+  const pool = options.pool;
+  const parsing: Promise<void>[] = [];
+  let chunk: typeof todo = [];
+  let chunkBytes = 0;
+  let parsedCount = 0;
+  const flush = () => {
+    if (!pool || chunk.length === 0) return;
+    const c = chunk;
+    chunk = [];
+    chunkBytes = 0;
+    parsing.push(
+      pool.parse(c.map((t) => t.file), layoutOptions).then((ds) => {
+        ds.forEach((d, n) => store(c[n], d));
+        parsedCount += ds.length;
+        options.onProgress?.(parsedCount, goFiles.length);
+      }),
+    );
+  };
+
   const all = [...goMods, ...goFiles];
-  let index = 0;
+  let next = 0;
   await Promise.all(
     Array.from({ length: READ_CONCURRENCY }, async () => {
-      while (index < all.length) {
-        const p = all[index++];
+      while (next < all.length) {
+        const p = all[next++];
+        let text: string;
         try {
-          texts.set(p, await snapshot.read(p));
+          text = await snapshot.read(p);
         } catch (err) {
           diagnostics.push({ file: p, message: `could not read: ${(err as Error).message}` });
+          continue;
         }
+        const i = indexOf.get(p);
+        if (i === undefined) {
+          modules.push(...moduleOf({ path: p, text }));
+          continue;
+        }
+        const key = cacheKey(p, text);
+        const hit = options.cache?.get(key);
+        if (hit) {
+          parsed[i] = hit;
+          continue;
+        }
+        const t = { i, file: { path: p, text }, key };
+        if (!pool) {
+          todo.push(t);
+          continue;
+        }
+        chunk.push(t);
+        chunkBytes += text.length;
+        if (chunkBytes >= PARSE_CHUNK_BYTES) flush();
       }
     }),
   );
-  for (const p of goMods) {
-    const text = texts.get(p);
-    if (text !== undefined) modules.push(...moduleOf({ path: p, text }));
-  }
+  flush();
+  await Promise.all(parsing);
 
-  const cacheKey = (p: string, text: string) =>
-    `${snapshot.hash?.(p) ?? createHash("sha1").update(text).digest("hex")}:${p}:${options.rules ? 1 : 0}`;
-  const parsed: (FileDecls | undefined)[] = [];
-  const todo: { i: number; file: SourceFile; key: string }[] = [];
-  goFiles.forEach((p) => {
-    const text = texts.get(p);
-    if (text === undefined) return;
-    const key = cacheKey(p, text);
-    const hit = options.cache?.get(key);
-    parsed.push(hit);
-    if (!hit) todo.push({ i: parsed.length - 1, file: { path: p, text }, key });
-  });
-
-  const bytes = todo.reduce((n, t) => n + t.file.text.length, 0);
-  const threads = options.threads ?? defaultThreads();
-  const layoutOptions: AnalyzeOptions = { archs: options.archs, goos: options.goos, tests: options.tests, rules: options.rules, maxFileBytes: options.maxFileBytes };
-  let fresh: FileDecls[];
-  if (options.pool) {
-    fresh = await options.pool.parse(todo.map((t) => t.file), layoutOptions, options.onProgress);
-  } else if (threads > 1 && bytes >= PARALLEL_MIN_BYTES) {
-    const pool = new ParsePool(threads);
-    try {
-      fresh = await pool.parse(todo.map((t) => t.file), layoutOptions, options.onProgress);
-    } finally {
-      await pool.close();
+  if (!pool && todo.length) {
+    const bytes = todo.reduce((n, t) => n + t.file.text.length, 0);
+    const threads = options.threads ?? defaultThreads();
+    let fresh: FileDecls[];
+    if (threads > 1 && bytes >= PARALLEL_MIN_BYTES) {
+      const temporary = new ParsePool(threads);
+      try {
+        fresh = await temporary.parse(todo.map((t) => t.file), layoutOptions, options.onProgress);
+      } finally {
+        await temporary.close();
+      }
+    } else {
+      await loadGoGrammar();
+      const hazards = options.rules ? await hazardCollector() : undefined;
+      fresh = [];
+      for (const t of todo) {
+        fresh.push(parseSource(t.file, layoutOptions, hazards));
+        options.onProgress?.(fresh.length, todo.length);
+      }
     }
-  } else {
-    await loadGoGrammar();
-    const hazards = options.rules ? await hazardCollector() : undefined;
-    fresh = [];
-    for (const t of todo) {
-      fresh.push(parseSource(t.file, layoutOptions, hazards));
-      options.onProgress?.(fresh.length, todo.length);
-    }
+    todo.forEach((t, n) => store(t, fresh[n]));
   }
-  todo.forEach((t, n) => {
-    parsed[t.i] = fresh[n];
-    options.cache?.set(t.key, fresh[n]);
-  });
   const parseMs = performance.now() - started;
   const analysis = analyzeParsed(parsed.filter((d): d is FileDecls => !!d), modules, layoutOptions);
   analysis.diagnostics.unshift(...diagnostics);
