@@ -12,25 +12,15 @@ import { createServer } from "../src/main.ts";
 import { createReviewQueue, jobIdFor } from "../src/queue/index.ts";
 import { defaultPipeline } from "../src/github/default-pipeline.ts";
 import { createWorkerRuntime } from "../worker/runtime.ts";
-import { makeProbot, mockRepo, sendWebhook, fixture, deletePrefix, REDIS_URL, API, HEAD, HEAD2, type TestServer } from "./app-support.ts";
+import { makeProbot, mockRepo, sendWebhook, fixture, REDIS_URL, API, HEAD, HEAD2, type TestServer } from "./app-support.ts";
+import { redisForFile } from "./support/redis.ts";
 
 // Golden payloads; regenerate with MEMCHECK_UPDATE_GOLDEN=1 after a deliberate report change.
 const GOLDEN_CHECK = new URL("./fixtures/pr-module/expected-check-run.json", import.meta.url);
 const GOLDEN_REVIEW = new URL("./fixtures/pr-module/expected-review.json", import.meta.url);
 const PREFIX = `mctest-app-e2e-${process.pid}`;
 const settings = { name: "e2e", prefix: PREFIX, debounceMs: 0, attempts: 1, concurrency: 1 };
-let redis: Redis;
-
-before(() => {
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-});
-after(async () => {
-  nock.cleanAll();
-  await deletePrefix(redis, PREFIX);
-  redis.disconnect();
-});
+const files = redisForFile(PREFIX, { nock: true });
 
 test("pull_request.opened -> queue -> worker -> check run and review with a suggestion", async () => {
   const probot = makeProbot();

@@ -19,7 +19,8 @@ import { WriteLimiter } from "../src/ops/write-limiter.ts";
 import { opsOctokitPlugin } from "../src/ops/github.ts";
 import { instrumentQueue, webhookObserver } from "../src/ops/instrument.ts";
 import { REDACT_PATHS } from "../src/ops/logging.ts";
-import { mockRepo, sendWebhook, fixture, deletePrefix, REDIS_URL, API, APP_ID, type TestServer } from "./app-support.ts";
+import { mockRepo, sendWebhook, fixture, REDIS_URL, API, APP_ID, type TestServer } from "./app-support.ts";
+import { redisForFile } from "./support/redis.ts";
 
 // pino is Probot's dependency (not ours): load the copy Probot uses.
 const pino = createRequire(import.meta.resolve("probot"))("pino");
@@ -32,18 +33,7 @@ const { privateKey: KEY } = generateKeyPairSync("rsa", {
   privateKeyEncoding: { type: "pkcs1", format: "pem" },
   publicKeyEncoding: { type: "spki", format: "pem" },
 });
-let redis: Redis;
-
-before(() => {
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-});
-after(async () => {
-  nock.cleanAll();
-  await deletePrefix(redis, PREFIX);
-  redis.disconnect();
-});
+const files = redisForFile(PREFIX, { nock: true });
 
 test("a full webhook -> worker run logs no installation token, private key, JWT or webhook secret", async () => {
   const lines: string[] = [];
@@ -52,7 +42,7 @@ test("a full webhook -> worker run logs no installation token, private key, JWT 
   const log = pino({ level: "trace" }, sink);
   const settings = { name: "logscan", prefix: PREFIX, debounceMs: 0, attempts: 1, concurrency: 1 };
   const metrics = createMetrics({ defaultMetrics: false });
-  const limiter = new WriteLimiter({ redis, prefix: PREFIX, windows: [{ max: 80, windowMs: 60_000 }] });
+  const limiter = new WriteLimiter({ redis: files.redis, prefix: PREFIX, windows: [{ max: 80, windowMs: 60_000 }] });
   const probot = new Probot({
     appId: APP_ID,
     privateKey: KEY,

@@ -17,22 +17,12 @@ import { defaultPipeline } from "../src/github/default-pipeline.ts";
 import { createWorkerRuntime } from "../worker/runtime.ts";
 import { createOps, processMetrics } from "../src/ops/index.ts";
 import { createServer } from "../src/main.ts";
-import { PRIVATE_KEY, APP_ID, SECRET, REDIS_URL, API, mockRepo, sendWebhook, fixture, deletePrefix, type TestServer } from "./app-support.ts";
+import { PRIVATE_KEY, APP_ID, SECRET, REDIS_URL, API, mockRepo, sendWebhook, fixture, type TestServer } from "./app-support.ts";
+import { redisForFile } from "./support/redis.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PREFIX = `mctest-ops-wiring-${process.pid}`;
-let redis: Redis;
-
-before(() => {
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-});
-after(async () => {
-  nock.cleanAll();
-  await deletePrefix(redis, PREFIX);
-  redis.disconnect();
-});
+const files = redisForFile(PREFIX, { nock: true });
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -172,5 +162,5 @@ test("worker runtime: a review records stage times, cache and findings; the work
   const waits = Number(/^memcheck_github_write_wait_seconds_count (\d+)$/m.exec(text)?.[1] ?? "0") - Number(/^memcheck_github_write_wait_seconds_count (\d+)$/m.exec(before)?.[1] ?? "0");
   const writes = cap.checkCreates.length + cap.checkUpdates.length + cap.reviews.length;
   assert.equal(waits, writes - 1, `${waits} waits for ${writes} writes`);
-  assert.equal(await redis.zcard(`${PREFIX}:wiring-rt:writes:42`), writes);
+  assert.equal(await files.redis.zcard(`${PREFIX}:wiring-rt:writes:42`), writes);
 });
