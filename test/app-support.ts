@@ -11,6 +11,8 @@ import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import nock from "nock";
 import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
+import { readTree, blobSha } from "./support/tree.ts";
+export { readTree, blobSha };
 
 export const SECRET = "test-secret";
 export const APP_ID = 123;
@@ -106,22 +108,7 @@ export const HEAD2 = "3333333333333333333333333333333333333333";
 
 export const API = "https://api.github.com";
 
-export function blobSha(buf: Buffer): string {
-  return createHash("sha1").update(`blob ${buf.length}\0`).update(buf).digest("hex");
-}
 
-export function readTree(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(dir, p).split("\\").join("/"), readFileSync(p));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 export const PR_MODULE = new URL("./fixtures/pr-module/", import.meta.url).pathname;
 

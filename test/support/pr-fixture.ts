@@ -7,6 +7,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FakeGitHub, loadPullFromTrees } from "./fake-github.ts";
+import { readTree } from "./tree.ts";
+export { readTree };
 
 export const SECRET = "fault-secret";
 export const APP_ID = 123;
@@ -22,18 +24,6 @@ export const HEAD = "2222222222222222222222222222222222222222";
 export const HEAD2 = "3333333333333333333333333333333333333333";
 export const PR_MODULE = fileURLToPath(new URL("../fixtures/pr-module/", import.meta.url));
 
-export function readTree(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(dir, p).split("\\").join("/"), readFileSync(p));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 export const PR_FILES: unknown[] = JSON.parse(readFileSync(join(PR_MODULE, "files.json"), "utf8"));
 /** The review the fixture PR gets: its comments' (path, line) pairs. */
