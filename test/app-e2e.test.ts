@@ -13,7 +13,7 @@ import { createReviewQueue, jobIdFor } from "../src/queue/index.ts";
 import { defaultPipeline } from "../src/github/default-pipeline.ts";
 import { createWorkerRuntime } from "../worker/runtime.ts";
 import { makeProbot, mockRepo, sendWebhook, fixture, REDIS_URL, API, HEAD, HEAD2, type TestServer } from "./app-support.ts";
-import { redisForFile } from "./support/redis.ts";
+import { redisForFile } from "./app-support.ts";
 
 // Golden payloads; regenerate with MEMCHECK_UPDATE_GOLDEN=1 after a deliberate report change.
 const GOLDEN_CHECK = new URL("./fixtures/pr-module/expected-check-run.json", import.meta.url);

@@ -12,6 +12,8 @@ import { join, relative } from "node:path";
 import nock from "nock";
 import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
 import { readTree, blobSha } from "./support/tree.ts";
+import { REDIS_URL, deletePrefix } from "./support/redis.ts";
+import { before, after } from "node:test";
 export { readTree, blobSha };
 
 export const SECRET = "test-secret";
@@ -98,7 +100,7 @@ export function sendWebhook(
   });
 }
 
-export { REDIS_URL, deletePrefix } from "./support/redis.ts";
+export { REDIS_URL, deletePrefix };
 
 export const BASE = "1111111111111111111111111111111111111111";
 export const HEAD = "2222222222222222222222222222222222222222";
@@ -212,4 +214,25 @@ export class FakeQueue {
     if (this.fail) throw new Error("connect ECONNREFUSED 127.0.0.1:6379");
     return this.deliveries.has(id);
   }
+}
+
+/**
+ * A Redis connection for one test file, opened before its tests and closed after them, with every
+ * key under `prefix` deleted; with `nock`, the network is closed except to 127.0.0.1 meanwhile.
+ */
+export function redisForFile(prefix: string, o: { nock?: boolean } = {}): { redis: Redis } {
+  const ctx = {} as { redis: Redis };
+  before(() => {
+    ctx.redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    if (o.nock) {
+      nock.disableNetConnect();
+      nock.enableNetConnect("127.0.0.1");
+    }
+  });
+  after(async () => {
+    if (o.nock) nock.cleanAll();
+    await deletePrefix(ctx.redis, prefix);
+    ctx.redis.disconnect();
+  });
+  return ctx;
 }

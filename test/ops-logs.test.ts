@@ -20,7 +20,7 @@ import { opsOctokitPlugin } from "../src/ops/github.ts";
 import { instrumentQueue, webhookObserver } from "../src/ops/instrument.ts";
 import { REDACT_PATHS } from "../src/ops/logging.ts";
 import { mockRepo, sendWebhook, fixture, REDIS_URL, API, APP_ID, type TestServer } from "./app-support.ts";
-import { redisForFile } from "./support/redis.ts";
+import { redisForFile } from "./app-support.ts";
 
 // pino is Probot's dependency (not ours): load the copy Probot uses.
 const pino = createRequire(import.meta.resolve("probot"))("pino");

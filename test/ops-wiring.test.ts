@@ -18,7 +18,7 @@ import { createWorkerRuntime } from "../worker/runtime.ts";
 import { createOps, processMetrics } from "../src/ops/index.ts";
 import { createServer } from "../src/main.ts";
 import { PRIVATE_KEY, APP_ID, SECRET, REDIS_URL, API, mockRepo, sendWebhook, fixture, type TestServer } from "./app-support.ts";
-import { redisForFile } from "./support/redis.ts";
+import { redisForFile } from "./app-support.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PREFIX = `mctest-ops-wiring-${process.pid}`;
