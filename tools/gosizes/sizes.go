@@ -209,18 +209,11 @@ func (s *gcSizes) ptrdata(T types.Type) int64 {
 		z := s.Sizeof(t.Elem())
 		return (n-1)*z + a
 	case *types.Struct:
-		var o, p int64
-		for i := 0; i < t.NumFields(); i++ {
-			ft := t.Field(i).Type()
-			a, sz := s.Alignof(ft), s.Sizeof(ft)
-			fp := s.ptrdata(ft)
-			o = align(o, a)
-			if fp != 0 {
-				p = o + fp
-			}
-			o += sz
+		fields := make([]*types.Var, t.NumFields())
+		for i := range fields {
+			fields[i] = t.Field(i)
 		}
-		return p
+		return s.structPtrdata(fields)
 	}
 	return 0
 }
