@@ -247,3 +247,13 @@ test("struct source groups keep doc and line comments with their field, not the 
   assert.deepEqual(src.fieldGroups.map((g) => [g.names, g.startLine, g.endLine]), [[["a", "c"], 6, 7], [["b"], 9, 9]]);
   assert.equal(src.fieldGroups[0].text, '\t// doc a\n\ta, c bool `json:"a"` // trailing a');
 });
+
+test("stdlib types are per arch even between archs of one word size (syscall.Stat_t: amd64 144 B, arm64 128 B)", async () => {
+  const a = await analyze(
+    { "go.mod": "module example.com/m\n", "a.go": 'package p\nimport "syscall"\ntype S struct { st syscall.Stat_t; ok bool }\n' },
+    { archs: ["amd64", "arm64"] },
+  );
+  const s = struct(a, "S");
+  assert.equal(s.layouts.amd64!.size, 152);
+  assert.equal(s.layouts.arm64!.size, 136);
+});

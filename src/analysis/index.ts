@@ -7,7 +7,7 @@ import { Resolver, Unresolved, buildPackageInfo, type PackageInfo, type PackageS
 import { PointerGraph } from "./pointers.ts";
 import { structLayout } from "./layout.ts";
 import { wordSize } from "./sizes.ts";
-import { stdlibType } from "./stdlib.ts";
+import { stdlibKey } from "./stdlib.ts";
 import {
   DEFAULT_ARCH, DEFAULT_GOOS,
   type Analysis, type AnalyzeOptions, type Arch, type Diagnostic, type Finding, type PendingFinding, type SourceFile, type StructReport,
@@ -78,11 +78,12 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
     list.push(f);
   }
 
-  // Archs that select the same files everywhere, with the same word size and stdlib layouts, share one resolution.
+  // Archs that select the same files everywhere, with the same word size and exactly the same stdlib
+  // layouts, share one resolution.
   const groups = new Map<string, { archs: Arch[]; selection: Map<string, FileDecls[]> }>();
   for (const arch of archs) {
     const selection = new Map<string, FileDecls[]>();
-    const sig: string[] = [String(wordSize(arch)), stdlibSignature(arch)];
+    const sig: string[] = [String(wordSize(arch)), stdlibKey(arch)];
     for (const [dir, files] of byDir) {
       const chosen = selectFiles(files, { goos, goarch: arch }, options.tests ?? false, arch === archs[0] ? diagnostics : undefined);
       selection.set(dir, chosen);
@@ -194,21 +195,4 @@ function settleHazards(pending: PendingFinding[], structs: StructReport[]): Find
     out.push(finding);
   }
   return out;
-}
-
-const stdlibSignatures = new Map<Arch, string>();
-function stdlibSignature(arch: Arch): string {
-  let sig = stdlibSignatures.get(arch);
-  if (sig === undefined) {
-    // Cheap fingerprint: a handful of word-size-sensitive types.
-    sig = ["sync/atomic.Int64", "time.Time", "sync.Mutex", "net/http.Request"]
-      .map((k) => {
-        const [p, n] = [k.slice(0, k.lastIndexOf(".")), k.slice(k.lastIndexOf(".") + 1)];
-        const l = stdlibType(p, n)?.layouts[arch];
-        return l ? `${l.size}/${l.align}/${l.ptrBytes}` : "-";
-      })
-      .join(",");
-    stdlibSignatures.set(arch, sig);
-  }
-  return sig;
 }

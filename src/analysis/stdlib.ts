@@ -1,5 +1,6 @@
 // The standard library types that structs commonly hold, per arch, generated from Go itself by
 // tools/gosizes (see scripts/ and docs/verification.md). Never typed by hand.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Arch } from "./model.ts";
@@ -65,4 +66,23 @@ export function stdlibGoVersion(): string {
 export function isStdlibPath(importPath: string): boolean {
   const first = importPath.split("/")[0];
   return !first.includes(".") && importPath !== "C";
+}
+
+const layoutKeys = new Map<Arch, string>();
+
+/**
+ * A digest of every stdlib layout and constant for one arch. Archs with equal digests (mips and
+ * mipsle, for instance) see the same standard library; amd64 and arm64 do not (syscall types).
+ */
+export function stdlibKey(arch: Arch): string {
+  let key = layoutKeys.get(arch);
+  if (key === undefined) {
+    const t = load();
+    const h = createHash("sha1");
+    for (const [name, type] of Object.entries(t.types)) h.update(`${name}=${JSON.stringify(type.layouts[arch] ?? null)};`);
+    for (const [name, values] of Object.entries(t.archConsts ?? {})) h.update(`${name}=${values[arch] ?? ""};`);
+    key = h.digest("hex");
+    layoutKeys.set(arch, key);
+  }
+  return key;
 }
