@@ -12,8 +12,7 @@ import { createServer } from "../src/main.ts";
 import { createReviewQueue, jobIdFor } from "../src/queue/index.ts";
 import { defaultPipeline } from "../src/github/default-pipeline.ts";
 import { createWorkerRuntime } from "../worker/runtime.ts";
-import { makeProbot, mockRepo, sendWebhook, fixture, REDIS_URL, API, HEAD, HEAD2, type TestServer } from "./app-support.ts";
-import { redisForFile } from "./app-support.ts";
+import { makeProbot, mockRepo, sendWebhook, fixture, redisForFile, REDIS_URL, API, HEAD, HEAD2, type TestServer } from "./app-support.ts";
 
 // Golden payloads; regenerate with MEMCHECK_UPDATE_GOLDEN=1 after a deliberate report change.
 const GOLDEN_CHECK = new URL("./fixtures/pr-module/expected-check-run.json", import.meta.url);
@@ -22,7 +21,8 @@ const PREFIX = `mctest-app-e2e-${process.pid}`;
 const settings = { name: "e2e", prefix: PREFIX, debounceMs: 0, attempts: 1, concurrency: 1 };
 const files = redisForFile(PREFIX, { nock: true });
 
-test("pull_request.opened -> queue -> worker -> check run and review with a suggestion", async () => {
+/** The whole app as `npm start` runs it: HTTP server, real queue, in-process worker, queue events. */
+async function startStack() {
   const probot = makeProbot();
   const queue = createReviewQueue({ redisUrl: REDIS_URL, settings });
   const http = await createServer({ probot, queue });
@@ -33,6 +33,19 @@ test("pull_request.opened -> queue -> worker -> check run and review with a sugg
   const events = new QueueEvents("e2e", { connection: eventsConn, prefix: PREFIX });
   await events.waitUntilReady();
   nock(API).get("/app").reply(200, { id: 123, slug: "memcheck", name: "memcheck" });
+  const stop = async () => {
+    await rt.close();
+    await events.close();
+    eventsConn.disconnect();
+    await server.close();
+    await queue.queue.obliterate({ force: true });
+    await queue.close();
+  };
+  return { server, events, queue, stop };
+}
+
+test("pull_request.opened -> queue -> worker -> check run and review with a suggestion", async () => {
+  const { server, events, queue, stop } = await startStack();
   const cap = mockRepo();
   try {
     const delivery = "0b9e1c70-ac3f-11ef-9a1e-5d6c2a1b0001";
@@ -67,28 +80,14 @@ test("pull_request.opened -> queue -> worker -> check run and review with a sugg
     assert.ok(couponC.body.includes("```suggestion\n\tValue  int64\n\tActive bool\n\tUsed   bool\n```"));
     assert.match(cap.reviews[0].comments.map((c: any) => c.body).join("\n"), /```suggestion\n/);
   } finally {
-    await rt.close();
-    await events.close();
-    eventsConn.disconnect();
-    await server.close();
-    await queue.queue.obliterate({ force: true });
-    await queue.close();
+    await stop();
   }
 });
 
 
 test("a synchronize webhook on the same PR posts no duplicate comments", async () => {
   nock.cleanAll();
-  const probot = makeProbot();
-  const queue = createReviewQueue({ redisUrl: REDIS_URL, settings });
-  const http = await createServer({ probot, queue });
-  await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
-  const server: TestServer = { url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, close: async () => void http.close() };
-  const rt = createWorkerRuntime({ probot, pipeline: defaultPipeline({ threads: 1 }), settings, redisUrl: REDIS_URL });
-  const eventsConn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const events = new QueueEvents("e2e", { connection: eventsConn, prefix: PREFIX });
-  await events.waitUntilReady();
-  nock(API).get("/app").reply(200, { id: 123, slug: "memcheck", name: "memcheck" });
+  const { server, events, queue, stop } = await startStack();
   // The first run's comments are on the PR, written by our bot.
   const posted = JSON.parse(readFileSync(GOLDEN_REVIEW, "utf8")).comments.map((c: any, i: number) => ({ id: 100 + i, user: { login: "memcheck[bot]", type: "Bot" }, path: c.path, line: c.line, body: c.body }));
   const cap = mockRepo({ headSha: HEAD2, reviewComments: posted });
@@ -104,11 +103,6 @@ test("a synchronize webhook on the same PR posts no duplicate comments", async (
     assert.equal(cap.deletedComments.length, 0);
     assert.equal(cap.checkUpdates.at(-1).conclusion, "failure");
   } finally {
-    await rt.close();
-    await events.close();
-    eventsConn.disconnect();
-    await server.close();
-    await queue.queue.obliterate({ force: true });
-    await queue.close();
+    await stop();
   }
 });

@@ -5,24 +5,11 @@ import nock from "nock";
 import { Redis } from "ioredis";
 import { createApp, refusedMarker } from "../src/app.ts";
 import { createReviewQueue, jobIdFor, type ReviewJobData, type ReviewQueue } from "../src/queue/index.ts";
-import { makeProbot, startServer, sendWebhook, fixture, deletePrefix, REDIS_URL, HEAD, HEAD2, BASE, type TestServer, FakeQueue } from "./app-support.ts";
-
-const API = "https://api.github.com";
+import { makeProbot, startServer, sendWebhook, fixture, deletePrefix, REDIS_URL, API, HEAD, HEAD2, BASE, type TestServer, FakeQueue, eventAppPerTest } from "./app-support.ts";
 
 
-let server: TestServer;
-let q: FakeQueue;
 
-beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  q = new FakeQueue();
-  server = await startServer(createApp({ queue: q }), makeProbot());
-});
-afterEach(async () => {
-  await server.close();
-  nock.cleanAll();
-});
+const app = eventAppPerTest();
 
 function token() {
   return nock(API).post("/app/installations/42/access_tokens").reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" });
@@ -34,11 +21,11 @@ test("pull_request.opened creates a queued check run, then enqueues", async () =
   const scope = nock(API)
     .post("/repos/acme/shop/check-runs", (b) => ((checkBody = b), true))
     .reply(201, { id: 555 });
-  const r = await sendWebhook(server, "pull_request", fixture("pull_request.opened"), "d-open-1");
+  const r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-open-1");
   assert.equal(r.status, 200);
   assert.deepEqual(checkBody, { name: "memcheck", head_sha: HEAD, status: "queued", external_id: "d-open-1" });
-  assert.equal(q.jobs.length, 1);
-  const j = q.jobs[0]!;
+  assert.equal(app.queue.jobs.length, 1);
+  const j = app.queue.jobs[0]!;
   assert.deepEqual({ ...j, at: 0 }, {
     v: 1, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD,
     trigger: "pull_request", deliveryId: "d-open-1", checkRunId: 555, at: 0,
@@ -47,9 +34,9 @@ test("pull_request.opened creates a queued check run, then enqueues", async () =
 });
 
 test("a bad signature is rejected and nothing is enqueued", async () => {
-  const r = await sendWebhook(server, "pull_request", fixture("pull_request.opened"), "d-bad", { secret: "wrong" });
+  const r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-bad", { secret: "wrong" });
   assert.equal(r.status, 400);
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
 });
 
 test("a draft PR is skipped unless the config says drafts: true", async () => {
@@ -59,9 +46,9 @@ test("a draft PR is skipped unless the config says drafts: true", async () => {
     .reply(404, { message: "Not Found" })
     .get(/\/repos\/acme\/\.github\/contents\/.*memcheck\.yml/)
     .reply(404, { message: "Not Found" });
-  let r = await sendWebhook(server, "pull_request", fixture("pull_request.opened.draft"), "d-draft-1");
+  let r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened.draft"), "d-draft-1");
   assert.equal(r.status, 200);
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
   assert.deepEqual(nock.pendingMocks(), []);
 
   nock(API)
@@ -69,24 +56,24 @@ test("a draft PR is skipped unless the config says drafts: true", async () => {
     .reply(200, "drafts: true\n", { "content-type": "application/vnd.github.raw; charset=utf-8" })
     .post("/repos/acme/shop/check-runs")
     .reply(201, { id: 556 });
-  r = await sendWebhook(server, "pull_request", fixture("pull_request.opened.draft"), "d-draft-2");
+  r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened.draft"), "d-draft-2");
   assert.equal(r.status, 200);
-  assert.equal(q.jobs.length, 1);
+  assert.equal(app.queue.jobs.length, 1);
   assert.deepEqual(nock.pendingMocks(), []);
 });
 
 test("a redelivered webhook (same X-GitHub-Delivery) creates no second check run or job", async () => {
   token();
   nock(API).post("/repos/acme/shop/check-runs").reply(201, { id: 1 });
-  assert.equal((await sendWebhook(server, "pull_request", fixture("pull_request.opened"), "d-same")).status, 200);
+  assert.equal((await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-same")).status, 200);
   // No nock for a second check run: a second POST would fail the request with a 500.
-  assert.equal((await sendWebhook(server, "pull_request", fixture("pull_request.opened"), "d-same")).status, 200);
-  assert.equal(q.jobs.length, 1);
+  assert.equal((await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-same")).status, 200);
+  assert.equal(app.queue.jobs.length, 1);
 });
 
 test("when enqueueing fails (Redis down) the webhook answers 5xx", async () => {
-  q.fail = true;
-  const r = await sendWebhook(server, "pull_request", fixture("pull_request.opened"), "d-down");
+  app.queue.fail = true;
+  const r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-down");
   assert.ok(r.status >= 500, `status ${r.status}`);
 });
 
@@ -98,11 +85,11 @@ test("/memcheck from a collaborator: 👀 reaction, then a job with the parsed a
     .reply(200, { permission: "write", role_name: "triage", user: { login: "alice" } })
     .post("/repos/acme/shop/issues/comments/3001/reactions", (b) => ((reaction = b), true))
     .reply(201, { id: 1, content: "eyes" });
-  const r = await sendWebhook(server, "issue_comment", fixture("issue_comment.created"), "d-cmd-1");
+  const r = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created"), "d-cmd-1");
   assert.equal(r.status, 200);
   assert.deepEqual(reaction, { content: "eyes" });
-  assert.equal(q.jobs.length, 1);
-  const j = q.jobs[0]!;
+  assert.equal(app.queue.jobs.length, 1);
+  const j = app.queue.jobs[0]!;
   assert.equal(j.trigger, "command");
   assert.equal(j.pull, 7);
   assert.equal(j.headSha, "");
@@ -121,11 +108,11 @@ test("/memcheck from a stranger gets one polite reply and nothing else", async (
     .reply(200, [{ id: 1, user: { login: "alice", type: "User" }, body: "hi" }])
     .post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true))
     .reply(201, { id: 9 });
-  const r = await sendWebhook(server, "issue_comment", fixture("issue_comment.created.stranger"), "d-str-1");
+  const r = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created.stranger"), "d-str-1");
   assert.equal(r.status, 200);
   assert.ok(reply.body.startsWith(refusedMarker("mallory")));
   assert.match(reply.body, /@mallory .*triage access/);
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
   assert.deepEqual(nock.pendingMocks(), []);
 
   // Second time: our marker is already on the PR, so no second reply.
@@ -135,16 +122,16 @@ test("/memcheck from a stranger gets one polite reply and nothing else", async (
     .get("/repos/acme/shop/issues/7/comments")
     .query(true)
     .reply(200, [{ id: 9, user: { login: "memcheck[bot]", type: "Bot" }, body: reply.body }]);
-  const r2 = await sendWebhook(server, "issue_comment", fixture("issue_comment.created.stranger"), "d-str-2");
+  const r2 = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created.stranger"), "d-str-2");
   assert.equal(r2.status, 200);
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
   assert.deepEqual(nock.pendingMocks(), []);
 });
 
 test("a bot's /memcheck comment is ignored without any API call", async () => {
-  const r = await sendWebhook(server, "issue_comment", fixture("issue_comment.created.bot"), "d-bot-1");
+  const r = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created.bot"), "d-bot-1");
   assert.equal(r.status, 200);
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
 });
 
 test("/memcheck with an unknown argument replies with help and enqueues nothing", async () => {
@@ -159,32 +146,32 @@ test("/memcheck with an unknown argument replies with help and enqueues nothing"
     .reply(201, {})
     .post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true))
     .reply(201, { id: 10 });
-  const r = await sendWebhook(server, "issue_comment", p, "d-help-1");
+  const r = await sendWebhook(app.server, "issue_comment", p, "d-help-1");
   assert.equal(r.status, 200);
   assert.match(reply.body, /unknown arch `sparc64`/);
   assert.match(reply.body, /memcheck commands/);
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
 });
 
 test("check_suite.rerequested for a fork PR (no pull_requests) enqueues by head SHA", async () => {
   token();
   nock(API).post("/repos/acme/shop/check-runs", (b) => b.head_sha === HEAD && b.status === "queued").reply(201, { id: 77 });
-  const r = await sendWebhook(server, "check_suite", fixture("check_suite.rerequested.fork"), "d-suite-1");
+  const r = await sendWebhook(app.server, "check_suite", fixture("check_suite.rerequested.fork"), "d-suite-1");
   assert.equal(r.status, 200);
-  assert.equal(q.jobs.length, 1);
-  assert.equal(q.jobs[0]!.pull, null);
-  assert.equal(q.jobs[0]!.headSha, HEAD);
-  assert.equal(q.jobs[0]!.checkRunId, 77);
-  assert.equal(q.jobs[0]!.trigger, "rerequested");
+  assert.equal(app.queue.jobs.length, 1);
+  assert.equal(app.queue.jobs[0]!.pull, null);
+  assert.equal(app.queue.jobs[0]!.headSha, HEAD);
+  assert.equal(app.queue.jobs[0]!.checkRunId, 77);
+  assert.equal(app.queue.jobs[0]!.trigger, "rerequested");
 });
 
 test("check_run.rerequested re-enqueues with the PR from the payload", async () => {
   token();
   nock(API).post("/repos/acme/shop/check-runs").reply(201, { id: 78 });
-  const r = await sendWebhook(server, "check_run", fixture("check_run.rerequested"), "d-run-1");
+  const r = await sendWebhook(app.server, "check_run", fixture("check_run.rerequested"), "d-run-1");
   assert.equal(r.status, 200);
-  assert.equal(q.jobs[0]!.pull, 7);
-  assert.equal(q.jobs[0]!.baseSha, BASE);
+  assert.equal(app.queue.jobs[0]!.pull, 7);
+  assert.equal(app.queue.jobs[0]!.baseSha, BASE);
 });
 
 // Real Redis: the queue itself.

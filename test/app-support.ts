@@ -13,7 +13,8 @@ import nock from "nock";
 import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
 import { readTree, blobSha } from "./support/tree.ts";
 import { REDIS_URL, deletePrefix } from "./support/redis.ts";
-import { before, after } from "node:test";
+import { before, after, beforeEach, afterEach } from "node:test";
+import { createApp } from "../src/app.ts";
 export { readTree, blobSha };
 
 export const SECRET = "test-secret";
@@ -233,6 +234,25 @@ export function redisForFile(prefix: string, o: { nock?: boolean } = {}): { redi
     if (o.nock) nock.cleanAll();
     await deletePrefix(ctx.redis, prefix);
     ctx.redis.disconnect();
+  });
+  return ctx;
+}
+
+/**
+ * The app's event layer over real HTTP with an in-memory queue, fresh for every test: a Probot under
+ * nock (network closed but 127.0.0.1) serving createApp behind createNodeMiddleware.
+ */
+export function eventAppPerTest(): { server: TestServer; queue: FakeQueue } {
+  const ctx = {} as { server: TestServer; queue: FakeQueue };
+  beforeEach(async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect("127.0.0.1");
+    ctx.queue = new FakeQueue();
+    ctx.server = await startServer(createApp({ queue: ctx.queue }), makeProbot());
+  });
+  afterEach(async () => {
+    await ctx.server.close();
+    nock.cleanAll();
   });
   return ctx;
 }

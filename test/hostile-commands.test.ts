@@ -10,7 +10,7 @@ import { findCommandLine, parseCommand, HELP_TEXT, MAX_LINE_CHARS, type Command 
 import { createApp, refusedMarker } from "../src/app.ts";
 import { ALL_ARCHS } from "../src/analysis/model.ts";
 import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
-import { makeProbot, startServer, sendWebhook, fixture, type TestServer, FakeQueue } from "./app-support.ts";
+import { makeProbot, startServer, sendWebhook, fixture, type TestServer, FakeQueue, eventAppPerTest } from "./app-support.ts";
 
 const API = "https://api.github.com";
 /** What user text may look like inside a reply: sanitize()'s alphabet, in backticks. */
@@ -109,19 +109,7 @@ test("property: any comment body parses into run, explain, help or nothing, quot
 
 // ---- the same through the app, over real HTTP ----
 
-
-let server: TestServer;
-let q: FakeQueue;
-beforeEach(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-  q = new FakeQueue();
-  server = await startServer(createApp({ queue: q }), makeProbot());
-});
-afterEach(async () => {
-  await server.close();
-  nock.cleanAll();
-});
+const app = eventAppPerTest();
 
 function comment(body: string, login = "alice", type = "User") {
   const p = fixture("issue_comment.created");
@@ -151,34 +139,34 @@ test("app: hostile arguments from a collaborator get the help text, with nothing
   for (const [i, body] of bodies.entries()) {
     let reply: any;
     collaborator().post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true)).reply(201, { id: 10 });
-    const r = await sendWebhook(server, "issue_comment", comment(body), `d-hostile-${i}`);
+    const r = await sendWebhook(app.server, "issue_comment", comment(body), `d-hostile-${i}`);
     assert.equal(r.status, 200);
     assert.match(reply.body, /memcheck commands/);
     for (const bad of ["rm -rf", "$(", "<img", "@octocat", "\u202e", "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT"]) assert.ok(!reply.body.includes(bad), `${body.slice(0, 40)}: reply has ${bad}`);
     assert.deepEqual(nock.pendingMocks(), []);
   }
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
 });
 
 test("app: a 1 MB comment with a command on its first line runs; with none, nothing is called", async () => {
   collaborator();
-  const r = await sendWebhook(server, "issue_comment", comment("/memcheck arch=wasm\n" + "lorem ipsum\n".repeat(MB / 12)), "d-big-1");
+  const r = await sendWebhook(app.server, "issue_comment", comment("/memcheck arch=wasm\n" + "lorem ipsum\n".repeat(MB / 12)), "d-big-1");
   assert.equal(r.status, 200);
-  assert.equal(q.jobs.length, 1);
-  assert.deepEqual(q.jobs[0]!.options, { commentId: 3001, sender: "alice", archs: ["wasm"] });
+  assert.equal(app.queue.jobs.length, 1);
+  assert.deepEqual(app.queue.jobs[0]!.options, { commentId: 3001, sender: "alice", archs: ["wasm"] });
   assert.deepEqual(nock.pendingMocks(), []);
   // No command within the scanned prefix: no API call at all (nock would fail the request).
-  const r2 = await sendWebhook(server, "issue_comment", comment("x".repeat(MB) + "\n/memcheck"), "d-big-2");
+  const r2 = await sendWebhook(app.server, "issue_comment", comment("x".repeat(MB) + "\n/memcheck"), "d-big-2");
   assert.equal(r2.status, 200);
-  assert.equal(q.jobs.length, 1);
+  assert.equal(app.queue.jobs.length, 1);
 });
 
 test("app: homoglyph, fullwidth and zero-width lookalikes are not commands (no API call)", async () => {
   for (const [i, body] of ["/mеmcheck", "／memcheck", "/memcheck\u200d", "\u202e/memcheck help"].entries()) {
-    const r = await sendWebhook(server, "issue_comment", comment(body), `d-look-${i}`);
+    const r = await sendWebhook(app.server, "issue_comment", comment(body), `d-look-${i}`);
     assert.equal(r.status, 200);
   }
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
 });
 
 test("app: bots are refused without any API call, whatever their type or which field says so", async () => {
@@ -194,10 +182,10 @@ test("app: bots are refused without any API call, whatever their type or which f
     bot("alice", "User", { login: "dependabot[bot]", type: "Bot" }), // the comment's author is a bot
   ];
   for (const [i, p] of payloads.entries()) {
-    const r = await sendWebhook(server, "issue_comment", p, `d-bot-${i}`);
+    const r = await sendWebhook(app.server, "issue_comment", p, `d-bot-${i}`);
     assert.equal(r.status, 200);
   }
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
 });
 
 test("app: a stranger's hostile command gets one refusal that quotes nothing of the comment", async () => {
@@ -207,20 +195,20 @@ test("app: a stranger's hostile command gets one refusal that quotes nothing of 
     .get("/repos/acme/shop/collaborators/mallory/permission").reply(200, { permission: "read", role_name: "read" })
     .get("/repos/acme/shop/issues/7/comments").query(true).reply(200, [])
     .post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true)).reply(201, { id: 9 });
-  const r = await sendWebhook(server, "issue_comment", comment("/memcheck explain $(id) <img src=x> @octocat \u202e", "mallory"), "d-str-hostile");
+  const r = await sendWebhook(app.server, "issue_comment", comment("/memcheck explain $(id) <img src=x> @octocat \u202e", "mallory"), "d-str-hostile");
   assert.equal(r.status, 200);
   assert.ok(reply.body.startsWith(refusedMarker("mallory")));
   for (const bad of ["$(", "<img", "@octocat", "\u202e", "explain"]) assert.ok(!reply.body.includes(bad), `refusal has ${bad}`);
-  assert.equal(q.jobs.length, 0);
+  assert.equal(app.queue.jobs.length, 0);
   assert.deepEqual(nock.pendingMocks(), []);
 });
 
 test("app: a comment on an issue (not a pull request) or a closed pull request does nothing", async () => {
   const issue = comment("/memcheck");
   delete issue.issue.pull_request;
-  assert.equal((await sendWebhook(server, "issue_comment", issue, "d-issue-1")).status, 200);
+  assert.equal((await sendWebhook(app.server, "issue_comment", issue, "d-issue-1")).status, 200);
   const closed = comment("/memcheck");
   closed.issue.state = "closed";
-  assert.equal((await sendWebhook(server, "issue_comment", closed, "d-closed-1")).status, 200);
-  assert.equal(q.jobs.length, 0);
+  assert.equal((await sendWebhook(app.server, "issue_comment", closed, "d-closed-1")).status, 200);
+  assert.equal(app.queue.jobs.length, 0);
 });
