@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_THRESHOLDS, RULES, RULE_FAILURE, applyRuleConfig, diffFindings, ruleInfo, structFindings,
 } from "../src/analysis/rules/index.ts";
-import { DEFAULT_CONFIG } from "../src/config.ts";
+import { DEFAULT_CONFIG } from "../src/review/config.ts";
 import type { Diff, StructLayout, StructReport } from "../src/analysis/model.ts";
 
 function layout(over: Partial<StructLayout> = {}): StructLayout {
