@@ -71,3 +71,25 @@ export async function reviewedChangedLines(
   }
   return out;
 }
+
+/** The parts of a snapshot this module needs (structurally src/analysis/model.ts's Snapshot). */
+interface PathSource {
+  label: string;
+  paths(): Promise<string[]>;
+  read(path: string): Promise<string>;
+  hash?(path: string): string | undefined;
+}
+
+/**
+ * A snapshot without the paths the config ignores, as the app's GitHub snapshot never fetches
+ * them: ignored code is not analysed at all (generated code is: its types are needed).
+ */
+export function withoutIgnored<S extends PathSource>(snapshot: S, ignore: readonly string[]): PathSource {
+  if (ignore.length === 0) return snapshot;
+  return {
+    label: snapshot.label,
+    paths: async () => (await snapshot.paths()).filter((p) => !p.endsWith(".go") || !isIgnored(p, ignore)),
+    read: (p) => snapshot.read(p),
+    hash: snapshot.hash ? (p) => snapshot.hash?.(p) : undefined,
+  };
+}
