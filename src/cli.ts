@@ -47,7 +47,7 @@ function progress(): EngineOptions["onProgress"] {
  * imports between its packages resolve) and the listing is narrowed to PATH afterwards.
  */
 async function snapshotFor(target: string, ignore: readonly string[] = []): Promise<{ snapshot: Snapshot; only?: string }> {
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(target);
   } catch {

@@ -14,7 +14,7 @@ export interface ConfigOctokit {
  * fallback, as Probot's context.config does). A YAML syntax error becomes an error result.
  */
 export async function loadConfig(octokit: ConfigOctokit, owner: string, repo: string): Promise<ConfigResult> {
-  let got;
+  let got: Awaited<ReturnType<ConfigOctokit["config"]["get"]>>;
   try {
     got = await octokit.config.get({ owner, repo, path: CONFIG_PATH });
   } catch (e: unknown) {

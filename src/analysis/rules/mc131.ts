@@ -3,7 +3,7 @@
 // such field that is present costs one heap allocation per decode and one pointer hop per read.
 import type { StructReport } from "../model.ts";
 import type { Hit, Rule } from "./rule.ts";
-import { allocBytes, baseTypeName, fieldsOf, firstLayout, structIgnored, tagValue, generated } from "./structs.ts";
+import { allocBytes, fieldsOf, firstLayout, structIgnored, tagValue, generated } from "./structs.ts";
 
 export const MC131 = "MC131";
 const TAG_KEYS = ["json", "form", "binding", "gorm", "db", "yaml"];
