@@ -1,7 +1,7 @@
 // The Probot app: validate, acknowledge, enqueue. Nothing heavy runs in a webhook handler:
 // GitHub wants an answer within 10 s and Probot answers only after the handlers finish.
 import type { Context, Probot } from "probot";
-import { loadConfig } from "./config.ts";
+import { loadConfig } from "./github/config.ts";
 import { findCommandLine, parseCommand, HELP_TEXT } from "./github/commands.ts";
 import { createReviewQueue, type ReviewJobData, type ReviewQueue } from "./queue/index.ts";
 

@@ -3,7 +3,7 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Arch, Diff, StructReport } from "../analysis/model.ts";
-import { loadConfig, type MemcheckConfig } from "../config.ts";
+import { loadConfig, type MemcheckConfig } from "./config.ts";
 import { jobIdFor, latestKey, type QueueSettings, type ReviewJobData } from "../queue/index.ts";
 import { CHECK_NAME } from "../app.ts";
 import { changedLinesOf, isGenerated, listPrFiles, touchedPackages, type ChangedLines } from "./files.ts";
