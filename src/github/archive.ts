@@ -102,6 +102,37 @@ class ByteCounter extends Transform {
 type Body = WebReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Readable;
 
 /**
+ * A fetch body as a Node stream that reads one chunk per request and cancels only between reads.
+ * (Readable.fromWeb reads ahead, and cancelling a body while a read is pending makes Node 20's
+ * fetch throw an uncaught "ReadableStream is already closed" for bodies built from iterables.)
+ */
+function webSource(body: WebReadableStream<Uint8Array>): Readable {
+  const reader = body.getReader();
+  let pending: Promise<unknown> | undefined;
+  return new Readable({
+    read() {
+      pending = reader.read().then(
+        ({ done, value }) => {
+          pending = undefined;
+          if (done) this.push(null);
+          else this.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+        },
+        (err: unknown) => {
+          pending = undefined;
+          this.destroy(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    },
+    destroy(err, cb) {
+      const cancel = () => void reader.cancel().catch(() => {});
+      if (pending) pending.then(cancel, cancel);
+      else cancel();
+      cb(err);
+    },
+  });
+}
+
+/**
  * Read `wants` (tree path -> entry) out of a gzipped tar stream. `onFile` gets each verified file
  * once per SHA. Never throws: failures end up in `error`.
  */
@@ -115,7 +146,7 @@ export async function readArchive(body: Body, wants: Map<string, ArchiveWant>, o
   }
   let source: Readable;
   try {
-    source = body instanceof Readable ? body : "getReader" in body ? Readable.fromWeb(body) : Readable.from(body);
+    source = body instanceof Readable ? body : "getReader" in body ? webSource(body) : Readable.from(body);
   } catch (e) {
     return { ...r, error: `archive body: ${String((e as Error)?.message ?? e)}`, ms: performance.now() - t0 };
   }
@@ -232,6 +263,7 @@ export async function fetchArchive(
       return { found: 0, mismatched: 0, unsafePaths: 0, links: 0, otherEntries: 0, compressedBytes: 0, tarBytes: 0, complete: false, error: why, ms: performance.now() - t0 };
     }
     if (!body || typeof body !== "object" || !("getReader" in body || Symbol.asyncIterator in body)) {
+      controller.abort();
       return { found: 0, mismatched: 0, unsafePaths: 0, links: 0, otherEntries: 0, compressedBytes: 0, tarBytes: 0, complete: false, error: "GET tarball: no body stream", ms: performance.now() - t0 };
     }
     const left = Math.max(1, o.timeoutMs - (performance.now() - t0));
@@ -240,7 +272,8 @@ export async function fetchArchive(
     r.ms = performance.now() - t0;
     return r;
   } finally {
+    // No abort() here: readArchive cancels the body stream, which ends the download. (Aborting a
+    // cancelled body makes Node 20's fetch throw an uncaught "ReadableStream is already closed".)
     clearTimeout(timer);
-    controller.abort(); // stop the download if the read ended before the archive did
   }
 }
