@@ -8,7 +8,8 @@ import { gzipSync } from "node:zlib";
 import nock from "nock";
 import { ProbotOctokit } from "probot";
 import { GitHubTreeSnapshot, MemoryBlobCache, archiveSettings, type SnapshotLimits } from "../src/github/snapshot.ts";
-import { gitBlobSha } from "../src/github/archive.ts";
+import { Readable } from "node:stream";
+import { gitBlobSha, readArchive } from "../src/github/archive.ts";
 import { FakeGitHub } from "./support/fake-github.ts";
 import { buildTar, buildTarGz, repoTarball, type TarEntry } from "./support/tarball.ts";
 
@@ -333,4 +334,22 @@ test("archive: the fake's tarball is what GitHub's looks like (pax global header
   const tarText = (await buildTar([{ name: "x/a.go", content: "package a\n" }], { globalComment: SHA })).toString("latin1");
   assert.equal(tarText.charAt(156), "g");
   assert.match(tarText, new RegExp(`comment=${SHA}\\n`));
+});
+
+test("archive: a compressed stream longer than any archive of the tree is cut off (empty gzip members)", async () => {
+  const member = gzipSync(Buffer.alloc(0)); // 20 bytes that decompress to nothing
+  let sent = 0;
+  const endless = Readable.from(
+    (function* () {
+      for (;;) {
+        sent += 64 * member.length;
+        yield Buffer.concat(Array.from({ length: 64 }, () => member));
+      }
+    })(),
+  );
+  const wants = new Map([["p/a.go", { path: "p/a.go", sha: "0".repeat(40), size: 10 }]]);
+  const r = await readArchive(endless, wants, () => assert.fail("nothing is found"), { maxTarBytes: 2 ** 20, timeoutMs: 60_000 });
+  assert.match(r.error ?? "", /compressed archive exceeded 2097152 bytes/);
+  assert.equal(r.tarBytes, 0);
+  assert.ok(sent < 4 * 2 ** 20, `read ${sent} bytes`);
 });

@@ -150,7 +150,9 @@ export async function readArchive(body: Body, wants: Map<string, ArchiveWant>, o
   } catch (e) {
     return { ...r, error: `archive body: ${String((e as Error)?.message ?? e)}`, ms: performance.now() - t0 };
   }
-  const compressed = new ByteCounter(Number.MAX_SAFE_INTEGER, "archive");
+  // gzip never grows data by more than a few bytes per block: a longer compressed stream (e.g. empty
+  // gzip members without end) is not an archive of this tree
+  const compressed = new ByteCounter(o.maxTarBytes + 2 ** 20, "compressed archive");
   const decompressed = new ByteCounter(o.maxTarBytes, "decompressed archive");
   const extract = tar.extract();
   let failure: string | undefined;
