@@ -15,6 +15,7 @@
 //   node --import tsx bench/fetch.ts          (or: npm run bench -- fetch)
 //   BENCH_FETCH_SIZES=20:5,100:3,1000:2 BENCH_FETCH_MODES=before,blobs,auto,archive
 //   BENCH_FETCH_BEFORE_ROOT=scratch/before   (today's code, for the "before" mode)
+//   BENCH_FETCH_PART=snapshots|jobs           (only the in-process fetch, or only the worker jobs)
 import { spawn } from "node:child_process";
 import { Redis } from "ioredis";
 import { createReviewQueue, type ReviewJobData } from "../src/queue/index.ts";
@@ -23,6 +24,10 @@ import { peakRss, spawnWorker, until, type Child } from "../test/support/process
 import { APP_ID, PRIVATE_KEY, SECRET } from "../test/support/pr-fixture.ts";
 import { deletePrefix } from "../test/support/redis.ts";
 import { genPr, load, type GenPr } from "./worker.ts";
+import { ProbotOctokit } from "probot";
+import { resolve } from "node:path";
+import { touchedPackages } from "../src/github/files.ts";
+import { GitHubTreeSnapshot, MemoryBlobCache } from "../src/github/snapshot.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const LATENCY = Number(process.env.BENCH_GH_LATENCY_MS ?? 50);
@@ -106,11 +111,12 @@ export async function benchFetch(): Promise<FetchRow[]> {
     gh.resetCalls();
     const t0 = performance.now();
     const id = (await m.q.enqueue(data)).id;
-    await until(`job ${id}`, async () => {
-      const state = await m.q.queue.getJobState(id);
-      if (state === "failed") throw new Error(`job failed: ${(await m.q.queue.getJob(id))?.failedReason}\n${m.worker.output().slice(-3000)}`);
-      return state === "completed";
+    // until() retries a callback that throws, so a failed job is returned, then thrown
+    const state = await until(`job ${id}`, async () => {
+      const st = await m.q.queue.getJobState(id);
+      return st === "completed" || st === "failed" ? st : undefined;
     }, 600_000, 20);
+    if (state === "failed") throw new Error(`job failed: ${(await m.q.queue.getJob(id))?.failedReason}\n${m.worker.output().slice(-3000)}`);
     const ms = performance.now() - t0;
     const result = (await m.q.queue.getJob(id))!.returnvalue;
     const calls = gh.calls.filter((c) => c.path !== "/app" && !c.path.startsWith("/app/"));
@@ -174,6 +180,79 @@ export async function benchFetch(): Promise<FetchRow[]> {
   return rows;
 }
 
+interface SnapshotRow {
+  mode: string;
+  files: number;
+  runs: number;
+  "fetch ms": number;
+  "API calls": number;
+  "blob GETs": number;
+  archives: number;
+  KiB: number;
+}
+
+/**
+ * The fetch alone, in this process (no parse, no posts, little CPU, so the shared machine's load
+ * matters less): both snapshots of a job opened and filled as runReview does, with a ProbotOctokit
+ * whose throttle is on (10 requests in flight), an empty in-memory blob cache per run.
+ */
+export async function benchSnapshots(): Promise<SnapshotRow[]> {
+  type Open = typeof GitHubTreeSnapshot.open;
+  const impls: [string, Open, Record<string, unknown>][] = [];
+  for (const mode of ONLY_MODES) {
+    if (mode === "before") {
+      const old = (await import(resolve(BEFORE_ROOT!, "src/github/snapshot.ts"))) as { GitHubTreeSnapshot: { open: Open } };
+      impls.push([mode, old.GitHubTreeSnapshot.open.bind(old.GitHubTreeSnapshot), {}]);
+    } else {
+      const minMisses = mode === "blobs" ? Infinity : mode === "archive" ? 0 : undefined;
+      impls.push([mode, GitHubTreeSnapshot.open.bind(GitHubTreeSnapshot), minMisses === undefined ? {} : { archive: { minMisses } }]);
+    }
+  }
+  const gh = await new FakeGitHub({ latencyMs: LATENCY }).start();
+  const kit = new ProbotOctokit({ auth: "ghs_bench", baseUrl: gh.baseUrl, log: { debug() {}, info() {}, warn() {}, error() {} } } as never) as unknown as Parameters<Open>[0];
+  const samples = new Map<string, { ms: number; calls: number; blobs: number; archives: number; bytes: number }[]>();
+  let n = 20000;
+  const limits = { maxFiles: 2000, maxBytes: 20 * 2 ** 20, maxFileBytes: 2 ** 20, maxPackages: 200 };
+  try {
+    for (const [files, count] of SIZES) {
+      for (let i = 0; i < count + 1; i++) {
+        for (const [mode, open, extra] of impls) {
+          const p = genPr(n++, files);
+          load(gh, [p]);
+          const dirs = touchedPackages(p.prFiles as never, []).dirs;
+          gh.resetCalls();
+          const t0 = performance.now();
+          const cache = new MemoryBlobCache();
+          const inflight = new Map<string, Promise<string>>();
+          const snaps = await Promise.all([p.baseSha, p.headSha].map((sha) => open(kit, { owner: "acme", repo: "big", sha, cache, limits, inflight, ...extra })));
+          await Promise.all(snaps.map((s) => s.include(dirs, { followImports: true })));
+          const ms = performance.now() - t0;
+          if (i === 0) continue; // warm-up round (JIT, connections)
+          const key = `${files}\t${mode}`;
+          samples.set(key, [...(samples.get(key) ?? []), { ms, calls: gh.calls.length, blobs: gh.callsTo(/\/git\/blobs\//).length, archives: gh.callsTo(/\/tarball\//).length, bytes: gh.calls.reduce((a, c) => a + (c.bytes ?? 0), 0) }]);
+        }
+      }
+    }
+  } finally {
+    await gh.close();
+  }
+  const rows: SnapshotRow[] = [...samples].map(([key, per]) => {
+    const [files, mode] = key.split("\t");
+    return {
+      mode: mode!, files: Number(files), runs: per.length,
+      "fetch ms": Math.round(median(per.map((x) => x.ms))),
+      "API calls": Math.round(median(per.map((x) => x.calls))),
+      "blob GETs": Math.round(median(per.map((x) => x.blobs))),
+      archives: Math.round(median(per.map((x) => x.archives))),
+      KiB: Math.round(median(per.map((x) => x.bytes)) / 1024),
+    };
+  });
+  console.log("\n| files/PR | mode | runs | fetch ms (median) | API calls | blob GETs | archives | KiB from GitHub |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.files} | ${r.mode} | ${r.runs} | ${r["fetch ms"]} | ${r["API calls"]} | ${r["blob GETs"]} | ${r.archives} | ${r.KiB} |`);
+  return rows;
+}
+
 interface Sample {
   ms: number;
   fetch: number;
@@ -184,6 +263,7 @@ interface Sample {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await benchFetch();
+  if (process.env.BENCH_FETCH_PART !== "jobs") await benchSnapshots();
+  if (process.env.BENCH_FETCH_PART !== "snapshots") await benchFetch();
   process.exit(0);
 }
