@@ -353,3 +353,15 @@ test("archive: a compressed stream longer than any archive of the tree is cut of
   assert.equal(r.tarBytes, 0);
   assert.ok(sent < 4 * 2 ** 20, `read ${sent} bytes`);
 });
+
+test("archive: not used when the repository's archive is too big for the blobs it would save", async () => {
+  const files = repoFiles(60);
+  nock(API).get(`/repos/o/r/git/trees/${SHA}`).query({ recursive: "true" }).reply(200, treeJson(files));
+  mockBlobs(files, ["go.mod", ...[...files.keys()].filter((p) => /^p\/f\d+\.go$/.test(p))]);
+  const s = await GitHubTreeSnapshot.open(octokit(), { owner: "o", repo: "r", sha: SHA, cache: new MemoryBlobCache(), limits: LIMITS, archive: { bytesPerMiss: 64 } });
+  await s.include(["p"]);
+  assertTexts(s, files);
+  assert.equal(s.stats.archives, 0);
+  assert.equal(s.stats.blobGets, 61);
+  done();
+});

@@ -277,17 +277,12 @@ export class FakeGitHub {
     const path = decodeURIComponent(u.pathname.replace(/^\/api\/v3/, ""));
     const info: ReqInfo = { method: req.method ?? "GET", path, query: u.searchParams, body };
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      const binary = Buffer.isBuffer(payload) ? payload : undefined;
-      this.calls.push({ method: info.method, path, status, at: Date.now(), token: String(req.headers.authorization ?? "").split(" ").pop(), bytes: binary ? binary.length : payload === undefined ? 0 : Buffer.byteLength(JSON.stringify(payload)) });
+      const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload === undefined ? "" : JSON.stringify(payload));
+      this.calls.push({ method: info.method, path, status, at: Date.now(), token: String(req.headers.authorization ?? "").split(" ").pop(), bytes: body.length });
       if (res.destroyed) return;
-      if (binary) {
-        res.writeHead(status, { "content-length": String(binary.length), ...headers });
-        res.end(binary);
-        return;
-      }
-      const text = payload === undefined ? "" : JSON.stringify(payload);
-      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)), ...headers });
-      res.end(text);
+      const type = Buffer.isBuffer(payload) ? {} : { "content-type": "application/json; charset=utf-8" };
+      res.writeHead(status, { ...type, "content-length": String(body.length), ...headers });
+      res.end(body);
     };
     const hold = this.holds.find((h) => h.match(info));
     if (hold?.commit) {
