@@ -28,7 +28,7 @@ const SIZES: [files: number, prs: number][] = (process.env.BENCH_SIZES ?? "10:6,
 const WORKERS = (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number);
 const MODULE = "example.com/big";
 
-interface GenPr {
+export interface GenPr {
   number: number;
   files: number;
   baseSha: string;
@@ -99,7 +99,7 @@ function goFile(pr: number, pkg: string, i: number, head: boolean): string {
   return lines.join("\n");
 }
 
-function genPr(number: number, files: number): GenPr {
+export function genPr(number: number, files: number): GenPr {
   const base = new Map<string, string>();
   base.set("go.mod", `module ${MODULE}\n\ngo 1.19\n\n// PR ${number}\n`);
   base.set("common/stamp.go", `// PR ${number}\npackage common\n\n// Stamp is a point in time.\ntype Stamp struct {\n\tSec  int64\n\tNsec int32\n\tZone *string\n}\n`);
@@ -127,7 +127,7 @@ function genPr(number: number, files: number): GenPr {
   return { number, files, baseSha: hex(number, 1), headSha: hex(number, 2), base, head, prFiles };
 }
 
-function load(gh: FakeGitHub, prs: GenPr[]) {
+export function load(gh: FakeGitHub, prs: GenPr[]) {
   for (const p of prs) {
     gh.addTree("acme", "big", p.baseSha, p.base);
     gh.addTree("acme", "big", p.headSha, p.head);

@@ -6,6 +6,7 @@ import type { Snapshot } from "../analysis/model.ts";
 import { isIgnored } from "../review/files.ts";
 import { parseGoMod } from "../analysis/gopath.ts";
 import { dirOf } from "./files.ts";
+import { estimateTarBytes, fetchArchive, type ArchiveReadResult, type ArchiveWant } from "./archive.ts";
 
 export interface BlobCache {
   get(sha: string): Promise<string | undefined>;
@@ -66,6 +67,55 @@ export interface SnapshotStats {
   bytes: number;
   apiCalls: number;
   packages: number;
+  /** Blob GETs (git/blobs), a part of apiCalls. */
+  blobGets: number;
+  /** Repository archives downloaded (one API call each, a part of apiCalls). */
+  archives: number;
+  /** Files taken from an archive (SHA-checked), a part of filesFetched. */
+  archiveFiles: number;
+  /** Compressed bytes read from archives. */
+  archiveBytes: number;
+}
+
+/**
+ * When a snapshot reads its files from one repository archive instead of one blob GET each.
+ * An archive is used when, within one breadth-first step of include(), more than `minMisses` blobs
+ * are neither cached nor already being fetched, the recursive tree is complete (its sizes bound the
+ * archive), and the archive's estimated size is at most `bytesPerMiss` per missing blob and at most
+ * `maxTarBytes`. Whatever the archive does not provide is fetched blob by blob.
+ */
+export interface ArchiveSettings {
+  /** More misses than this use the archive; Infinity turns it off. Env MEMCHECK_ARCHIVE_THRESHOLD ("off"). */
+  minMisses: number;
+  /** Largest archive (uncompressed tar bytes) worth downloading; also the decompression cap. Env MEMCHECK_ARCHIVE_MAX_MB. */
+  maxTarBytes: number;
+  /** An archive is worth at most this many tar bytes per blob it saves (a blob GET is a round trip). */
+  bytesPerMiss: number;
+  /** Time budget of the download and read; past it the rest comes blob by blob. Env MEMCHECK_ARCHIVE_TIMEOUT_SECONDS. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_ARCHIVE_MIN_MISSES = 50;
+
+/** The archive settings: explicit values, then the environment, then defaults derived from the limits. */
+export function archiveSettings(limits: Pick<SnapshotLimits, "maxBytes">, o: Partial<ArchiveSettings> = {}, env: NodeJS.ProcessEnv = process.env): ArchiveSettings {
+  const num = (v: string | undefined) => (v != null && v.trim() !== "" && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : undefined);
+  const threshold = env.MEMCHECK_ARCHIVE_THRESHOLD?.trim().toLowerCase();
+  const envMin = threshold === "off" || threshold === "false" ? Infinity : num(threshold);
+  const envMaxMb = num(env.MEMCHECK_ARCHIVE_MAX_MB);
+  const envTimeout = num(env.MEMCHECK_ARCHIVE_TIMEOUT_SECONDS);
+  return {
+    minMisses: o.minMisses ?? envMin ?? DEFAULT_ARCHIVE_MIN_MISSES,
+    // 4x the per-side byte limit (the tar holds every file, not only Go), at least 64 MiB
+    maxTarBytes: o.maxTarBytes ?? (envMaxMb != null ? envMaxMb * 2 ** 20 : Math.max(64 * 2 ** 20, 4 * limits.maxBytes)),
+    bytesPerMiss: o.bytesPerMiss ?? 256 * 1024,
+    timeoutMs: o.timeoutMs ?? (envTimeout != null ? envTimeout * 1000 : 30_000),
+  };
+}
+
+export interface SnapshotLog {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
 }
 
 interface Entry {
@@ -94,7 +144,9 @@ export function modulePath(goMod: string): string | undefined {
 export class GitHubTreeSnapshot implements Snapshot {
   readonly label: string;
   readonly skipped: SkippedFile[] = [];
-  readonly stats: SnapshotStats = { filesFetched: 0, cacheHits: 0, bytes: 0, apiCalls: 0, packages: 0 };
+  readonly stats: SnapshotStats = { filesFetched: 0, cacheHits: 0, bytes: 0, apiCalls: 0, packages: 0, blobGets: 0, archives: 0, archiveFiles: 0, archiveBytes: 0 };
+  /** What each archive read did (for logs and tests). */
+  readonly archiveReads: ArchiveReadResult[] = [];
   /** True when the recursive tree was truncated and directories were listed one by one. */
   truncated = false;
   private tree: Map<string, Entry> | undefined; // full recursive tree (when not truncated)
@@ -114,6 +166,8 @@ export class GitHubTreeSnapshot implements Snapshot {
     private ignore: string[],
     private concurrency: number,
     private inflight: Map<string, Promise<string>>,
+    private archive: ArchiveSettings,
+    private log: SnapshotLog | undefined,
   ) {
     this.label = `${owner}/${repo}@${sha.slice(0, 12)}`;
   }
@@ -130,9 +184,14 @@ export class GitHubTreeSnapshot implements Snapshot {
       concurrency?: number;
       /** Share between the base and head snapshots of one job so a blob is fetched once. */
       inflight?: Map<string, Promise<string>>;
+      /** When to read many files from one repository archive (defaults: archiveSettings()). */
+      archive?: Partial<ArchiveSettings>;
+      /** Defaults to the Octokit's logger (Probot's, in the app). */
+      log?: SnapshotLog;
     },
   ): Promise<GitHubTreeSnapshot> {
-    const s = new GitHubTreeSnapshot(octokit, o.owner, o.repo, o.sha, o.cache, o.limits, o.ignore ?? [], o.concurrency ?? 8, o.inflight ?? new Map());
+    const log = o.log ?? (typeof octokit?.log?.warn === "function" ? (octokit.log as SnapshotLog) : undefined);
+    const s = new GitHubTreeSnapshot(octokit, o.owner, o.repo, o.sha, o.cache, o.limits, o.ignore ?? [], o.concurrency ?? 8, o.inflight ?? new Map(), archiveSettings(o.limits, o.archive), log);
     s.stats.apiCalls++;
     const { data } = await octokit.rest.git.getTree({ owner: o.owner, repo: o.repo, tree_sha: o.sha, recursive: "true" });
     if (data.truncated) {
@@ -195,6 +254,7 @@ export class GitHubTreeSnapshot implements Snapshot {
       return hit;
     }
     this.stats.apiCalls++;
+    this.stats.blobGets++;
     const { data } = await this.octokit.rest.git.getBlob({ owner: this.owner, repo: this.repo, file_sha: e.sha });
     const text = data.encoding === "base64" ? Buffer.from(data.content, "base64").toString("utf8") : String(data.content);
     this.stats.filesFetched++;
@@ -226,57 +286,147 @@ export class GitHubTreeSnapshot implements Snapshot {
 
   /**
    * Fetch the Go files of `dirs`, then follow imports within the same module, breadth first,
-   * until the limits are reached. Test files and ignored paths are never fetched.
+   * until the limits are reached. Test files and ignored paths are never fetched. Each breadth-first
+   * step is fetched at once (so it can come from one archive); limits apply in queue order.
    */
   async include(dirs: string[], opts: { followImports?: boolean } = {}): Promise<void> {
-    const queue = [...new Set(dirs)];
+    let step = [...new Set(dirs)];
     let files = 0;
-    for (let qi = 0; qi < queue.length; qi++) {
-      const dir = queue[qi]!;
-      if (this.included.has(dir)) continue;
-      if (this.included.size >= this.limits.maxPackages) {
-        this.skipped.push({ path: dir + "/", reason: `package limit (${this.limits.maxPackages}) reached` });
-        continue;
+    while (step.length) {
+      const planned: { dir: string; todo: Entry[] }[] = [];
+      for (const dir of step) {
+        if (this.included.has(dir)) continue;
+        if (this.included.size >= this.limits.maxPackages) {
+          this.skipped.push({ path: dir + "/", reason: `package limit (${this.limits.maxPackages}) reached` });
+          continue;
+        }
+        this.included.add(dir);
+        const entries = (await this.listDir(dir)).filter((e) => e.path.endsWith(".go") && !e.path.endsWith("_test.go") && !isIgnored(e.path, this.ignore));
+        const todo: Entry[] = [];
+        for (const e of entries) {
+          if (this.texts.has(e.path)) continue;
+          if (e.size > this.limits.maxFileBytes) {
+            this.skipped.push({ path: e.path, reason: `larger than ${this.limits.maxFileBytes} bytes (${e.size})` });
+            continue;
+          }
+          if (files >= this.limits.maxFiles) {
+            this.skipped.push({ path: e.path, reason: `file limit (${this.limits.maxFiles}) reached` });
+            continue;
+          }
+          if (this.stats.bytes + e.size > this.limits.maxBytes) {
+            this.skipped.push({ path: e.path, reason: `byte limit (${this.limits.maxBytes}) reached` });
+            continue;
+          }
+          files++;
+          this.stats.bytes += e.size;
+          todo.push(e);
+        }
+        planned.push({ dir, todo });
       }
-      this.included.add(dir);
-      const entries = (await this.listDir(dir)).filter((e) => e.path.endsWith(".go") && !e.path.endsWith("_test.go") && !isIgnored(e.path, this.ignore));
-      const todo: Entry[] = [];
-      for (const e of entries) {
-        if (this.texts.has(e.path)) continue;
-        if (e.size > this.limits.maxFileBytes) {
-          this.skipped.push({ path: e.path, reason: `larger than ${this.limits.maxFileBytes} bytes (${e.size})` });
-          continue;
-        }
-        if (files >= this.limits.maxFiles) {
-          this.skipped.push({ path: e.path, reason: `file limit (${this.limits.maxFiles}) reached` });
-          continue;
-        }
-        if (this.stats.bytes + e.size > this.limits.maxBytes) {
-          this.skipped.push({ path: e.path, reason: `byte limit (${this.limits.maxBytes}) reached` });
-          continue;
-        }
-        files++;
-        this.stats.bytes += e.size;
-        todo.push(e);
-      }
+      const todo = planned.flatMap((p) => p.todo);
+      await this.prefetch(todo, planned.map((p) => p.dir));
       await pool(todo, this.concurrency, async (e) => {
         const text = await this.fetchBlob(e);
         this.texts.set(e.path, text);
         this.hashes.set(e.path, e.sha);
       });
-      const mod = await this.moduleOf(dir); // also brings go.mod into the snapshot
-      if (!opts.followImports || todo.length === 0 || !mod) continue;
-      for (const e of todo) {
-        for (const imp of goImports(this.texts.get(e.path)!)) {
-          if (imp !== mod.path && !imp.startsWith(mod.path + "/")) continue;
-          const rel = imp.slice(mod.path.length + 1);
-          const target = mod.dir === "." ? rel || "." : rel ? `${mod.dir}/${rel}` : mod.dir;
-          if (/(^|\/)\.\.?(\/|$)/.test(target)) continue;
-          if (!this.included.has(target) && !isIgnored(target + "/", this.ignore)) queue.push(target);
+      const next: string[] = [];
+      for (const { dir, todo } of planned) {
+        const mod = await this.moduleOf(dir); // also brings go.mod into the snapshot
+        if (!opts.followImports || todo.length === 0 || !mod) continue;
+        for (const e of todo) {
+          for (const imp of goImports(this.texts.get(e.path)!)) {
+            if (imp !== mod.path && !imp.startsWith(mod.path + "/")) continue;
+            const rel = imp.slice(mod.path.length + 1);
+            const target = mod.dir === "." ? rel || "." : rel ? `${mod.dir}/${rel}` : mod.dir;
+            if (/(^|\/)\.\.?(\/|$)/.test(target)) continue;
+            if (!this.included.has(target) && !isIgnored(target + "/", this.ignore)) next.push(target);
+          }
         }
       }
+      step = next;
     }
     this.stats.packages = this.included.size;
+  }
+
+  /**
+   * Before a step's blobs are fetched one by one: when many of them are neither cached nor already
+   * being fetched (by this snapshot or the other side of the job), read them from one repository
+   * archive instead. Their promises go into the shared in-flight map first, so the other side waits
+   * for them rather than fetching them too. Whatever the archive does not provide (a failure, a
+   * mismatch, a link) is fetched blob by blob, with a log line.
+   */
+  private async prefetch(todo: Entry[], dirs: string[]): Promise<void> {
+    const a = this.archive;
+    if (!this.tree || !(a.minMisses < Infinity)) return;
+    const bySha = new Map<string, Entry>();
+    for (const e of todo) if (!this.inflight.has(e.sha)) bySha.set(e.sha, e);
+    if (bySha.size <= a.minMisses) return;
+    const unknown = [...bySha.values()];
+    const hits = new Map<string, string>();
+    await pool(unknown, 32, async (e) => {
+      const hit = await this.cache.get(e.sha);
+      if (hit !== undefined) hits.set(e.sha, hit);
+    });
+    for (const [sha, text] of hits) {
+      if (this.inflight.has(sha)) continue;
+      this.stats.cacheHits++;
+      this.inflight.set(sha, Promise.resolve(text));
+    }
+    const misses = unknown.filter((e) => !this.inflight.has(e.sha)); // the other side may have taken some meanwhile
+    if (misses.length <= a.minMisses) return;
+    const tarBytes = estimateTarBytes(this.tree.values());
+    const worth = Math.min(a.maxTarBytes, misses.length * a.bytesPerMiss);
+    if (tarBytes > worth) {
+      this.log?.info({ repo: `${this.owner}/${this.repo}`, sha: this.sha, misses: misses.length, tarBytes, worth }, "memcheck: archive not worth it, fetching blobs");
+      return;
+    }
+    // go.mod files above the step's directories come along (moduleOf reads them next).
+    const wanted = [...misses];
+    for (const d of dirs) {
+      for (let dir = d; ; dir = dirOf(dir)) {
+        const gm = this.tree.get(dir === "." ? "go.mod" : `${dir}/go.mod`);
+        if (gm && gm.size <= 256 * 1024 && !this.inflight.has(gm.sha) && !wanted.some((w) => w.sha === gm.sha)) wanted.push(gm);
+        if (dir === ".") break;
+      }
+    }
+    const pending = new Map<string, { entry: Entry; resolve: (t: string) => void; reject: (e: unknown) => void }>();
+    for (const entry of wanted) {
+      let resolve!: (t: string) => void;
+      let reject!: (e: unknown) => void;
+      const p = new Promise<string>((res, rej) => ((resolve = res), (reject = rej)));
+      p.catch(() => this.inflight.delete(entry.sha)); // a failed blob is fetched again by whoever asks next
+      this.inflight.set(entry.sha, p);
+      pending.set(entry.sha, { entry, resolve, reject });
+    }
+    const wants = new Map<string, ArchiveWant>(wanted.map((e) => [e.path, e]));
+    const caching: Promise<void>[] = [];
+    this.stats.apiCalls++;
+    this.stats.archives++;
+    const r = await fetchArchive(this.octokit, { owner: this.owner, repo: this.repo, ref: this.sha }, wants, (w, content) => {
+      const d = pending.get(w.sha);
+      if (!d) return;
+      pending.delete(w.sha);
+      const text = content.toString("utf8");
+      this.stats.filesFetched++;
+      this.stats.archiveFiles++;
+      caching.push(this.cache.set(w.sha, text).catch(() => {}));
+      d.resolve(text);
+    }, { maxTarBytes: Math.min(a.maxTarBytes, Math.ceil(tarBytes * 1.1) + 2 ** 20), timeoutMs: a.timeoutMs });
+    this.stats.archiveBytes += r.compressedBytes;
+    this.archiveReads.push(r);
+    await Promise.all(caching);
+    const info = { repo: `${this.owner}/${this.repo}`, sha: this.sha, wanted: wanted.length, found: r.found, missing: pending.size, mismatched: r.mismatched, unsafePaths: r.unsafePaths, links: r.links, compressedBytes: r.compressedBytes, tarBytes: r.tarBytes, ms: Math.round(r.ms) };
+    if (r.error || r.mismatched || r.unsafePaths) this.log?.warn({ ...info, err: r.error }, "memcheck: archive incomplete, fetching the rest blob by blob");
+    else this.log?.info(info, "memcheck: archive read");
+    // The rest blob by blob (cache first: the other side may have cached some meanwhile).
+    await pool([...pending.values()], this.concurrency, async (d) => {
+      try {
+        d.resolve(await this.loadBlob(d.entry));
+      } catch (e) {
+        d.reject(e);
+      }
+    });
   }
 
   /** Directories included so far. */

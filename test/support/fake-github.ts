@@ -8,6 +8,7 @@
 import http from "node:http";
 import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { repoTarball } from "./tarball.ts";
 
 export const BOT_LOGIN = "memcheck[bot]";
 
@@ -56,6 +57,8 @@ export interface CallRecord {
   at: number;
   /** The Authorization header's token (which installation asked). */
   token?: string;
+  /** Response body bytes. */
+  bytes?: number;
 }
 
 export interface ReqInfo {
@@ -102,6 +105,8 @@ export class FakeGitHub {
   private faults: Fault[] = [];
   private holds: { match: Matcher; commit: boolean; gate: Promise<void>; open: () => void; arrived: (r: ReqInfo) => void }[] = [];
   private nextId = 1000;
+  /** Tarballs by "owner/repo@sha": built from the tree on first request, or set by setArchive. */
+  private archives = new Map<string, Promise<Buffer>>();
   port = 0;
 
   constructor(o: { latencyMs?: number } = {}) {
@@ -216,6 +221,38 @@ export class FakeGitHub {
     };
   }
 
+  /**
+   * Serve `archive` (any bytes: a hostile or corrupt tarball) as the tarball of `sha`. Without it,
+   * `GET /repos/{o}/{r}/tarball/{sha}` answers 302 to `/_codeload/{o}/{r}/legacy.tar.gz/{sha}`,
+   * which serves a real .tar.gz of the tree (as GitHub's: `owner-repo-sha7/` prefix).
+   */
+  setArchive(owner: string, repo: string, sha: string, archive: Buffer): void {
+    this.archives.set(`${owner}/${repo}@${sha}`, Promise.resolve(archive));
+  }
+
+  private async archiveRoute(info: ReqInfo): Promise<[number, unknown, Record<string, string>?] | undefined> {
+    let m: RegExpMatchArray | null;
+    if (info.method === "GET" && (m = info.path.match(/^\/repos\/([^/]+)\/([^/]+)\/tarball\/(.+)$/))) {
+      const r = this.repoState(m[1]!, m[2]!);
+      if (!r.trees.has(m[3]!) && !this.archives.has(`${m[1]}/${m[2]}@${m[3]}`)) return [404, { message: "Not Found" }];
+      return [302, undefined, { location: `http://${this.host}/_codeload/${m[1]}/${m[2]}/legacy.tar.gz/${m[3]}` }];
+    }
+    if (info.method === "GET" && (m = info.path.match(/^\/_codeload\/([^/]+)\/([^/]+)\/legacy\.tar\.gz\/(.+)$/))) {
+      const [, owner, repo, sha] = m as unknown as [string, string, string, string];
+      const key = `${owner}/${repo}@${sha}`;
+      let p = this.archives.get(key);
+      if (!p) {
+        const tree = this.repoState(owner, repo).trees.get(sha);
+        if (!tree) return [404, { message: "Not Found" }];
+        const blobs = this.repoState(owner, repo).blobs;
+        p = repoTarball(owner, repo, sha, tree.map((e) => [e.path, blobs.get(e.sha)!] as [string, Buffer]));
+        this.archives.set(key, p);
+      }
+      return [200, await p, { "content-type": "application/x-gzip", "content-disposition": `attachment; filename=${owner}-${repo}-${sha.slice(0, 7)}.tar.gz` }];
+    }
+    return undefined;
+  }
+
   callsTo(re: RegExp, method?: string): CallRecord[] {
     return this.calls.filter((c) => re.test(c.path) && (!method || c.method === method));
   }
@@ -240,11 +277,12 @@ export class FakeGitHub {
     const path = decodeURIComponent(u.pathname.replace(/^\/api\/v3/, ""));
     const info: ReqInfo = { method: req.method ?? "GET", path, query: u.searchParams, body };
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      this.calls.push({ method: info.method, path, status, at: Date.now(), token: String(req.headers.authorization ?? "").split(" ").pop() });
+      const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload === undefined ? "" : JSON.stringify(payload));
+      this.calls.push({ method: info.method, path, status, at: Date.now(), token: String(req.headers.authorization ?? "").split(" ").pop(), bytes: body.length });
       if (res.destroyed) return;
-      const text = payload === undefined ? "" : JSON.stringify(payload);
-      res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)), ...headers });
-      res.end(text);
+      const type = Buffer.isBuffer(payload) ? {} : { "content-type": "application/json; charset=utf-8" };
+      res.writeHead(status, { ...type, "content-length": String(body.length), ...headers });
+      res.end(body);
     };
     const hold = this.holds.find((h) => h.match(info));
     if (hold?.commit) {
@@ -266,7 +304,7 @@ export class FakeGitHub {
       send(fault.status, fault.body, fault.headers);
       return;
     }
-    const [status, payload, headers] = this.route(info);
+    const [status, payload, headers] = (await this.archiveRoute(info)) ?? this.route(info);
     send(status, payload, headers);
   }
 
