@@ -4,7 +4,7 @@ import http from "node:http";
 import { pathToFileURL } from "node:url";
 import { createNodeMiddleware, createProbot, run, type Probot } from "probot";
 import { createApp } from "./app.ts";
-import { createReviewQueue, type ReviewQueue } from "./queue/index.ts";
+import { createReviewQueue, ready, type ReviewQueue } from "./queue/index.ts";
 import { createOps, instrumentQueue, probotEnv, RedisHealth, exitOnSignals, webhookIntake } from "./ops/index.ts";
 
 /**
@@ -20,8 +20,8 @@ export interface ServerOptions {
   extraRoutes?: Route[];
   webhooksPath?: string;
   detailsUrl?: string;
-  /** Is the queue's Redis reachable? Default: its client is ready. While not, webhooks get 503. */
-  redisReady?: () => boolean;
+  /** Is the queue's Redis reachable? Default: its client is ready, or becomes so within 1 s. While not, webhooks get 503. */
+  redisReady?: () => boolean | Promise<boolean>;
 }
 
 export async function createServer(o: ServerOptions): Promise<http.Server> {
@@ -33,7 +33,7 @@ export async function createServer(o: ServerOptions): Promise<http.Server> {
   const intake = webhookIntake({
     webhooksPath: o.webhooksPath || "/api/github/webhooks",
     verify: (payload, signature) => o.probot.webhooks.verify(payload, signature),
-    redisReady: o.redisReady ?? (() => o.queue.redis.status === "ready"),
+    redisReady: o.redisReady ?? (() => ready(o.queue.redis, 1000).then(() => true, () => false)),
     log: o.probot.log,
   });
   const routes = [...(o.extraRoutes ?? []), intake];
@@ -73,7 +73,7 @@ export async function main(opts: { extraRoutes?: Route[] } = {}): Promise<void> 
   const health = new RedisHealth({ log: probot.log, role: "server", meanwhile: "webhooks are answered 503 and redelivered later" }).watch(queue.redis);
   queue.queue.on("error", (e) => health.noteError(e, "queue"));
   const extraRoutes = [...ops.routes({ queue }), ...(opts.extraRoutes ?? [])];
-  const server = await createServer({ probot, queue, extraRoutes, webhooksPath: process.env.WEBHOOK_PATH, detailsUrl: process.env.MEMCHECK_DETAILS_URL, redisReady: () => health.up });
+  const server = await createServer({ probot, queue, extraRoutes, webhooksPath: process.env.WEBHOOK_PATH, detailsUrl: process.env.MEMCHECK_DETAILS_URL });
   const port = Number(process.env.PORT) || 3000;
   const host = process.env.HOST || "0.0.0.0";
   await new Promise<void>((r) => server.listen(port, host, r));

@@ -16,7 +16,7 @@ export interface IntakeOptions {
   /** The HMAC check (Probot's `probot.webhooks.verify`). */
   verify(payload: string, signature: string): Promise<boolean>;
   /** False while the queue's Redis is unreachable. */
-  redisReady(): boolean;
+  redisReady(): boolean | Promise<boolean>;
   log: { warn(o: object, msg: string): void; debug?(o: object, msg: string): void };
   maxBytes?: number;
 }
@@ -100,7 +100,7 @@ export function webhookIntake(o: IntakeOptions): (req: http.IncomingMessage, res
       answer(res, 400, "signature does not match");
       return true;
     }
-    if (!o.redisReady()) {
+    if (!(await o.redisReady())) {
       // No log line per delivery: the outage itself is logged once (src/ops/redis-state.ts).
       o.log.debug?.({ ...who() }, "memcheck: webhook answered 503, Redis down");
       answer(res, 503, "queue unavailable, redeliver later", { "retry-after": "30" });
