@@ -73,7 +73,7 @@ function postBig(port: number, total: number, o: { contentLength: boolean; signa
   });
 }
 
-test("4 × 50 MB unsigned or forged webhook bodies: 413 before buffering, RSS flat, log small", async () => {
+test("4 × 50 MB unsigned or forged webhook bodies: 413 before buffering (411 without a length), RSS flat, log small", async () => {
   const { child, port } = await startServer();
   const logBefore = child.output().length;
   const rssBefore = currentRss(child.pid)!;
@@ -81,11 +81,12 @@ test("4 × 50 MB unsigned or forged webhook bodies: 413 before buffering, RSS fl
   const statuses = await Promise.all([
     postBig(port, fifty, { contentLength: true }), // unsigned, declared size
     postBig(port, fifty, { contentLength: true }),
-    postBig(port, fifty, { contentLength: false, signature: "sha256=" + "0".repeat(64) }), // forged, chunked: counted
-    postBig(port, fifty, { contentLength: false, signature: "sha256=" + "0".repeat(64) }),
+    postBig(port, fifty, { contentLength: true, signature: "sha256=" + "0".repeat(64) }), // forged
+    postBig(port, fifty, { contentLength: true, signature: "sha256=" + "0".repeat(64) }),
+    postBig(port, fifty, { contentLength: false, signature: "sha256=" + "0".repeat(64) }), // forged, chunked
   ]);
-  assert.deepEqual(statuses, [413, 413, 413, 413]);
-  await until("four WARN lines", () => (child.output().slice(logBefore).match(/webhook refused/g) ?? []).length >= 4, 5000, 50);
+  assert.deepEqual(statuses, [413, 413, 413, 413, 411]);
+  await until("five WARN lines", () => (child.output().slice(logBefore).match(/webhook refused/g) ?? []).length >= 5, 5000, 50);
   const rssAfter = currentRss(child.pid)!;
   const grewMb = (rssAfter - rssBefore) / 1024 / 1024;
   const log = child.output().slice(logBefore);
@@ -93,7 +94,7 @@ test("4 × 50 MB unsigned or forged webhook bodies: 413 before buffering, RSS fl
   assert.ok(grewMb < 50, `server RSS grew by ${grewMb.toFixed(1)} MB`);
   assert.ok(log.length < 10 * 1024, `log grew by ${log.length} bytes`);
   assert.doesNotMatch(log, /\{\{\{\{|stack|ERROR/, "no payload, stack trace or error in the log");
-  assert.equal((log.match(/webhook refused/g) ?? []).length, 4, log);
+  assert.equal((log.match(/webhook refused/g) ?? []).length, 5, log);
   assert.equal(await get(port, "/healthz"), 200, "the server still answers");
 
   // A small forged delivery: 400, one WARN line naming delivery, event and size, not the payload.

@@ -1,6 +1,8 @@
 // The webhook route's gate, in front of Probot's middleware (src/main.ts createServer):
 // - a body over GitHub's 25 MB payload cap is refused with 413 before it is buffered (by its
-//   content-length, and by counting the bytes of a body sent without one);
+//   content-length, and by counting the bytes as they arrive); a body without content-length
+//   (chunked) is refused with 411: GitHub always sends one, and an unverified chunked body could
+//   only be judged after buffering up to 25 MB of it;
 // - an unsigned or forged body is refused with 400 and one WARN line (delivery id, event, size):
 //   its payload is never logged, and Probot never sees it;
 // - while Redis is down a genuine delivery is answered 503 without running any handler: nothing is
@@ -34,11 +36,16 @@ function answer(res: http.ServerResponse, status: number, error: string, extra: 
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...extra }).end(body);
 }
 
-/** Refuse without reading the rest of the body, then drop the connection once the answer is out. */
+/**
+ * Refuse without keeping the rest of the body: it is drained (read and dropped: a reset would also
+ * discard our answer on the sender's side) for at most 10 s, then the connection is cut.
+ */
 function refuseAndClose(req: http.IncomingMessage, res: http.ServerResponse, status: number, error: string): void {
-  req.pause();
-  answer(res, status, error, { connection: "close" });
-  res.once("finish", () => req.destroy());
+  req.removeAllListeners("data");
+  req.resume();
+  answer(res, status, error);
+  const cut = setTimeout(() => req.destroy(), 10_000).unref();
+  req.once("end", () => clearTimeout(cut));
 }
 
 type Body = { ok: true; text: string } | { ok: false; size: number };
@@ -77,9 +84,14 @@ export function webhookIntake(o: IntakeOptions): (req: http.IncomingMessage, res
       refuseAndClose(req, res, 413, "payload too large");
       return true;
     }
+    if (!Number.isFinite(declared)) {
+      o.log.warn({ ...who() }, "memcheck: webhook refused: no content-length");
+      refuseAndClose(req, res, 411, "content-length required");
+      return true;
+    }
     const signature = header(req, "x-hub-signature-256");
     if (!signature) {
-      o.log.warn({ ...who(), size: Number.isFinite(declared) ? declared : undefined }, "memcheck: webhook refused: no signature");
+      o.log.warn({ ...who(), size: declared }, "memcheck: webhook refused: no signature");
       refuseAndClose(req, res, 400, "missing x-hub-signature-256");
       return true;
     }
