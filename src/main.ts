@@ -4,8 +4,8 @@ import http from "node:http";
 import { pathToFileURL } from "node:url";
 import { createNodeMiddleware, createProbot, run, type Probot } from "probot";
 import { createApp } from "./app.ts";
-import { createReviewQueue, type ReviewQueue } from "./queue/index.ts";
-import { createOps, instrumentQueue } from "./ops/index.ts";
+import { createReviewQueue, ready, type ReviewQueue } from "./queue/index.ts";
+import { createOps, instrumentQueue, probotEnv, RedisHealth, exitOnSignals, webhookIntake } from "./ops/index.ts";
 
 import type { Route } from "./ops/server.ts";
 export type { Route };
@@ -17,6 +17,8 @@ export interface ServerOptions {
   extraRoutes?: Route[];
   webhooksPath?: string;
   detailsUrl?: string;
+  /** Is the queue's Redis reachable? Default: its client is ready, or becomes so within 1 s. While not, webhooks get 503. */
+  redisReady?: () => boolean | Promise<boolean>;
 }
 
 export async function createServer(o: ServerOptions): Promise<http.Server> {
@@ -24,7 +26,14 @@ export async function createServer(o: ServerOptions): Promise<http.Server> {
     probot: o.probot,
     ...(o.webhooksPath ? { webhooksPath: o.webhooksPath } : {}),
   });
-  const routes = o.extraRoutes ?? [];
+  // Size limit, signature and Redis checks before Probot sees a byte (src/ops/intake.ts).
+  const intake = webhookIntake({
+    webhooksPath: o.webhooksPath || "/api/github/webhooks",
+    verify: (payload, signature) => o.probot.webhooks.verify(payload, signature),
+    redisReady: o.redisReady ?? (() => ready(o.queue.redis, 1000).then(() => true, () => false)),
+    log: o.probot.log,
+  });
+  const routes = [...(o.extraRoutes ?? []), intake];
   return http.createServer(async (req, res) => {
     try {
       for (const r of routes) if (await r(req, res)) return;
@@ -53,8 +62,13 @@ export async function main(opts: { extraRoutes?: Route[] } = {}): Promise<void> 
   // Ops (docs/operate.md): metrics, GitHub write spacing (an Octokit plugin), /healthz, /readyz,
   // /metrics, /admin/queues, and the missed-delivery sweeper.
   const ops = createOps();
-  const probot = createProbot({ env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || "info" }, overrides: { Octokit: ops.Octokit } });
+  // probotEnv: no REDIS_URL for Probot, whose Redis-backed throttle breaks when Redis comes back empty.
+  const probot = createProbot({ env: probotEnv(), overrides: { Octokit: ops.Octokit } });
   const queue = instrumentQueue(createReviewQueue(), ops.metrics);
+  await probot.ready();
+  // One log line per Redis state change; the queue's client decides whether webhooks get 503.
+  const health = new RedisHealth({ log: probot.log, role: "server", meanwhile: "webhooks are answered 503 and redelivered later" }).watch(queue.redis);
+  queue.queue.on("error", (e) => health.noteError(e, "queue"));
   const extraRoutes = [...ops.routes({ queue }), ...(opts.extraRoutes ?? [])];
   const server = await createServer({ probot, queue, extraRoutes, webhooksPath: process.env.WEBHOOK_PATH, detailsUrl: process.env.MEMCHECK_DETAILS_URL });
   const port = Number(process.env.PORT) || 3000;
@@ -62,31 +76,27 @@ export async function main(opts: { extraRoutes?: Route[] } = {}): Promise<void> 
   await new Promise<void>((r) => server.listen(port, host, r));
   probot.log.info(`memcheck: listening on http://${host}:${port}`);
   // In the background: with Redis down at start it waits for Redis instead of blocking the server.
-  void ops.startSweeper(probot, queue).catch((e) => probot.log.error({ err: (e as Error)?.message }, "memcheck: sweeper did not start"));
+  void ops.startSweeper(probot, queue, health).catch((e) => probot.log.error({ err: (e as Error)?.message }, "memcheck: sweeper did not start"));
 
   let worker: { close(): Promise<void> } | undefined;
   if (process.env.MEMCHECK_INPROCESS_WORKER !== "false") {
     const { startWorker } = await import("../worker/index.ts");
-    worker = await startWorker(probot);
+    worker = await startWorker(probot, health);
   }
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    probot.log.info(`memcheck: ${signal}, draining`);
-    server.close();
-    try {
+  exitOnSignals({
+    log: probot.log,
+    role: "server",
+    stop: async () => {
+      // Stop accepting; answers in flight finish, idle keep-alive sockets are dropped.
+      server.close();
+      server.closeIdleConnections();
       await worker?.close();
+      health.close();
       await queue.close();
       await ops.close(); // the sweeper and the write limiter's connection
-    } finally {
-      // Give the (asynchronous) log stream a moment to flush.
-      setTimeout(() => process.exit(0), 250);
-    }
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+    },
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -162,10 +162,14 @@ test("/metrics: Prometheus text with every memcheck metric; queue depth collecte
       "memcheck_blob_cache_total",
       "memcheck_findings_total",
       "memcheck_sweeper_deliveries_total",
-      "memcheck_process_resident_memory_bytes",
+      // Node's default metrics under their standard names (stock dashboards match them).
+      "process_resident_memory_bytes",
+      "nodejs_eventloop_lag_seconds",
+      "nodejs_heap_size_used_bytes",
     ]) {
       assert.match(r.body, new RegExp(`^# HELP ${name} `, "m"), name);
     }
+    assert.doesNotMatch(r.body, /^# HELP memcheck_(process|nodejs)_/m, "default metrics are not renamed");
     assert.match(r.body, /^memcheck_queue_jobs\{queue="opshttp",state="delayed"\} 1$/m);
     assert.match(r.body, /^memcheck_queue_jobs\{queue="opshttp",state="waiting"\} 0$/m);
     assert.match(r.body, /^memcheck_queue_jobs\{queue="opshttp",state="failed"\} 0$/m);

@@ -178,3 +178,16 @@ test("Octokit plugin: the limiter fails open when its Redis is unreachable", asy
     down.disconnect();
   }
 });
+
+test("the limiter keeps nothing it cannot lose: with its keys gone (an empty Redis) it starts over", async () => {
+  const clk = fakeClock();
+  const lim = new WriteLimiter({ redis, prefix: `${PREFIX}:empty`, windows: [{ max: 2, windowMs: 60_000 }], now: clk.now, sleep: clk.sleep });
+  await lim.acquire(7);
+  await lim.acquire(7);
+  await lim.block(7, T0 + 30_000);
+  // Redis comes back empty: no settings or schedule to recreate; the next call simply has a fresh budget.
+  await redis.del(lim.slotsKey(7), lim.blockedKey(7));
+  assert.equal((await lim.acquire(7)).waitMs, 0);
+  assert.equal((await lim.acquire(7)).waitMs, 0);
+  assert.ok((await lim.acquire(7)).waitMs > 0, "and spends it as before");
+});

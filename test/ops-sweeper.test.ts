@@ -148,3 +148,29 @@ test("startSweeper: one job scheduler on the shared Redis (idempotent across ser
     conn2.disconnect();
   }
 });
+
+test("startSweeper: a schedule lost from Redis (flush, empty failover) is recreated without a restart", async () => {
+  const probot = makeProbot();
+  const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  nock(API).get("/app/hook/deliveries").query(true).times(10).reply(200, []);
+  const warnings: string[] = [];
+  const log = { info() {}, warn: (_o: object, msg?: string) => void warnings.push(msg ?? ""), error() {} };
+  const s = await startSweeper({ appOctokit: () => probot.auth(), connection: conn, prefix: PREFIX, queueName: "healq", settings: { intervalMs: 3_600_000, lookbackMinutes: 60, enabled: true }, checkEveryMs: 200, log });
+  try {
+    assert.ok(await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID));
+    // What an empty Redis looks like to the sweeper: its schedule is simply gone. Before, it stayed
+    // gone until the server restarted, and failed deliveries were never redelivered.
+    await s.queue.removeJobScheduler(SWEEP_SCHEDULER_ID);
+    assert.equal(await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID), undefined);
+    const deadline = Date.now() + 10_000;
+    while (!(await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const back = await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID);
+    assert.ok(back, "the schedule was recreated");
+    assert.equal(Number(back.every), 3_600_000);
+    assert.ok(warnings.some((w) => /schedule was missing/.test(w)), `warnings: ${warnings}`);
+  } finally {
+    await s.queue.obliterate({ force: true }).catch(() => {});
+    await s.close();
+    conn.disconnect();
+  }
+});

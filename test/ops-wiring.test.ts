@@ -19,6 +19,7 @@ import { createOps, processMetrics } from "../src/ops/index.ts";
 import { createServer } from "../src/main.ts";
 import { PRIVATE_KEY, APP_ID, SECRET, REDIS_URL, API, mockRepo, sendWebhook, fixture, type TestServer } from "./app-support.ts";
 import { redisForFile } from "./app-support.ts";
+import { entryArgs } from "./support/processes.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PREFIX = `mctest-ops-wiring-${process.pid}`;
@@ -49,7 +50,7 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
 }
 
 async function waitFor(port: number, path: string, child: ChildProcess, out: () => string): Promise<void> {
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < 600; i++) { // a loaded machine starts tsx slowly
     if (child.exitCode !== null) throw new Error(`process exited ${child.exitCode}: ${out()}`);
     try {
       if ((await get(port, path)).status === 200) return;
@@ -63,7 +64,7 @@ async function waitFor(port: number, path: string, child: ChildProcess, out: () 
 
 function start(script: string, env: Record<string, string>): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
   let buf = "";
-  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, entryArgs(script), { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (c) => (buf += c));
   child.stderr!.on("data", (c) => (buf += c));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));

@@ -44,6 +44,9 @@ export function createWorkerRuntime(o: {
   const connection: Redis = redisConnection(o.redisUrl, true);
   const cache = o.cache ?? new RedisBlobCache(connection, { prefix: `${settings.prefix}:${settings.name}`, maxEntryBytes: Number(process.env.MEMCHECK_BLOB_CACHE_MAX_BYTES) || 256 * 1024 });
   const queue = new Queue(settings.name, { connection, prefix: settings.prefix });
+  // Without a listener BullMQ prints every failed reconnect's stack trace; the worker's own "error"
+  // event reports connection state (src/ops/redis-state.ts), and a failed call fails its job.
+  queue.on("error", () => {});
   const log = o.probot.log.child({ name: "memcheck-worker" });
   const deps: ReviewDeps = {
     // The worker's content-creating calls wait for their per-installation write slot (src/ops).

@@ -1,11 +1,11 @@
 // Loads the pinned tree-sitter-go grammar once per process (or worker thread).
 import { Parser, Language } from "web-tree-sitter";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { packageRoot } from "./package-root.ts";
 
-/** The package root: two levels above src/analysis, wherever the code runs from. */
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The package root (where package.json is), from src/analysis or dist/src/analysis alike. */
+export { packageRoot };
 export const grammarPath = path.join(packageRoot, "grammars", "tree-sitter-go.wasm");
 
 let loading: Promise<Language> | undefined;

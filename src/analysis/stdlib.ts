@@ -2,7 +2,8 @@
 // tools/gosizes (see scripts/ and docs/verification.md). Never typed by hand.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { packageRoot } from "./package-root.ts";
 import type { Arch } from "./model.ts";
 
 export interface StdlibLayout {
@@ -36,7 +37,7 @@ let table: StdlibTable | undefined;
 function load(): StdlibTable {
   if (!table) {
     try {
-      const file = fileURLToPath(new URL("./stdlib-table.json", import.meta.url));
+      const file = path.join(packageRoot, "src", "analysis", "stdlib-table.json");
       table = JSON.parse(readFileSync(file, "utf8")) as StdlibTable;
     } catch {
       table = { schema: "memcheck.stdlib/v1", goVersion: "none", types: {} };

@@ -14,8 +14,24 @@ import { metricsRoute } from "./metrics-route.ts";
 import { dashboardOptionsFromEnv, dashboardRoute } from "./dashboard.ts";
 import { webhookObserver, instrumentQueue } from "./instrument.ts";
 import { startSweeper, sweeperSettingsFromEnv, type Sweeper } from "./sweeper.ts";
+import type { RedisHealth } from "./redis-state.ts";
 
 export { instrumentQueue } from "./instrument.ts";
+export { RedisHealth, isConnectionError } from "./redis-state.ts";
+export { exitOnSignals, drainSecondsFromEnv } from "./drain.ts";
+export { webhookIntake, MAX_WEBHOOK_BYTES } from "./intake.ts";
+
+/**
+ * The environment for createProbot: LOG_LEVEL defaults to info (createProbot's "warn" hides the
+ * per-job line), and no REDIS_URL. With REDIS_URL, Probot shares Octokit's request throttle through
+ * Redis (Bottleneck), whose settings keys do not survive a Redis that comes back empty: every call
+ * then fails with ERR SETTINGS_KEY_NOT_FOUND and webhook handlers hang. Writes are spaced by our own
+ * WriteLimiter (./write-limiter.ts), which keeps nothing in Redis it cannot lose.
+ */
+export function probotEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { REDIS_URL: _redisUrl, ...rest } = env;
+  return { ...rest, LOG_LEVEL: env.LOG_LEVEL || "info" };
+}
 export { waitForWriteSlots } from "./github.ts";
 export { startOpsServer } from "./server.ts";
 export type { Metrics, ReviewObservation } from "./metrics.ts";
@@ -34,7 +50,7 @@ export interface Ops {
   /** The routes for createServer's extraRoutes (the webhook observer first). */
   routes(o: { queue: ReviewQueue; extraQueues?: Queue[]; webhooksPath?: string; dashboard?: boolean; readyMaxBacklog?: number }): Route[];
   /** Start the missed-delivery sweeper (when SWEEP_ENABLED is not "false"). */
-  startSweeper(probot: Probot, queue: ReviewQueue): Promise<Sweeper | undefined>;
+  startSweeper(probot: Probot, queue: ReviewQueue, health?: RedisHealth): Promise<Sweeper | undefined>;
   close(): Promise<void>;
 }
 
@@ -69,7 +85,7 @@ export function createOps(o: { env?: NodeJS.ProcessEnv; metrics?: Metrics; redis
       if (dash) routes.push(dash);
       return routes;
     },
-    async startSweeper(probot, queue) {
+    async startSweeper(probot, queue, health) {
       const s = sweeperSettingsFromEnv(env);
       if (!s.enabled) return undefined;
       await probot.ready();
@@ -82,6 +98,7 @@ export function createOps(o: { env?: NodeJS.ProcessEnv; metrics?: Metrics; redis
         settings: s,
         metrics,
         log: probot.log.child({ name: "memcheck-sweeper" }),
+        health,
       });
       closers.push(async () => {
         await sweeper.close();

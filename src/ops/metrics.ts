@@ -59,7 +59,9 @@ const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 export function createMetrics(o: MetricsOptions = {}): Metrics {
   const registry = o.registry ?? new Registry();
   const p = o.prefix ?? "memcheck_";
-  if (o.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
+  // Node's default metrics keep their standard names (process_*, nodejs_*) so stock dashboards
+  // match; only memcheck's own metrics carry the prefix.
+  if (o.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const watched: CountsSource[] = [];
   const queueTimeoutMs = o.queueTimeoutMs ?? 2000;
 

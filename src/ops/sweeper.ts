@@ -6,6 +6,7 @@
 import { Queue, Worker, type ConnectionOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Metrics } from "./metrics.ts";
+import type { RedisHealth } from "./redis-state.ts";
 
 export interface Delivery {
   id: number;
@@ -133,6 +134,9 @@ export interface Sweeper {
 
 export const SWEEP_SCHEDULER_ID = "memcheck-sweep";
 
+/** How often the schedule is checked for having vanished (a flushed or failed-over Redis). */
+export const SCHEDULE_CHECK_MS = 60_000;
+
 /**
  * Schedule the sweep every intervalMs on `<queueName>-sweeper` (same prefix as the review queue, so
  * a Redis Cluster hash tag applies) and process it here. `appOctokit` gives an app-JWT client.
@@ -145,12 +149,46 @@ export async function startSweeper(o: {
   settings?: Partial<SweeperSettings>;
   metrics?: Pick<Metrics, "sweeper">;
   log?: SweepOptions["log"] & { error(o: object, msg?: string): void };
+  /** Connection errors go here (one log line per outage) instead of one line each. */
+  health?: RedisHealth;
+  /** Check that the schedule still exists this often (default SCHEDULE_CHECK_MS, at most the interval). */
+  checkEveryMs?: number;
 }): Promise<Sweeper> {
   const s = { ...sweeperSettingsFromEnv(), ...o.settings };
   const name = `${o.queueName}-sweeper`;
   const queue = new Queue(name, { connection: o.connection as ConnectionOptions, prefix: o.prefix });
-  queue.on("error", (e) => o.log?.error({ err: e?.message }, "memcheck: sweeper queue error"));
-  await queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: s.intervalMs }, { name: "sweep", opts: { removeOnComplete: 20, removeOnFail: 50, attempts: 1 } });
+  const onError = (what: string) => (e: Error) => (o.health ? o.health.noteError(e, what) : o.log?.error({ err: e?.message }, `memcheck: ${what} error`));
+  queue.on("error", onError("sweeper queue"));
+  const schedule = () => queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: s.intervalMs }, { name: "sweep", opts: { removeOnComplete: 20, removeOnFail: 50, attempts: 1 } });
+  await schedule();
+  // Redis can come back empty (restarted without persistence, flushed, failed over to an empty
+  // replica): the schedule is then gone, and failed deliveries would never be redelivered. Recreate
+  // it when it is missing, checked on every reconnect and periodically; after a reconnect also sweep
+  // at once, for the deliveries answered 503 while Redis was away.
+  let closed = false;
+  const heal = async (reason: "reconnect" | "check") => {
+    if (closed) return;
+    try {
+      if (!(await queue.getJobScheduler(SWEEP_SCHEDULER_ID))) {
+        await schedule();
+        o.log?.warn({ reason }, "memcheck: sweeper schedule was missing (Redis lost its data); recreated");
+      }
+      if (reason === "reconnect") {
+        // One immediate sweep per 30 s window, however many servers see the reconnect.
+        await queue.add("sweep", {}, { jobId: `sweep-after-reconnect-${Math.floor(Date.now() / 30_000)}`, removeOnComplete: 20, removeOnFail: 50, attempts: 1 });
+      }
+    } catch {
+      /* Redis went away again: the next reconnect or check retries */
+    }
+  };
+  const onReady = () => void heal("reconnect");
+  let ready = false;
+  // The first "ready" is the initial connection (the schedule was just created).
+  const onConnectionReady = () => (ready ? onReady() : (ready = true));
+  if (o.connection.status === "ready") ready = true;
+  o.connection.on("ready", onConnectionReady);
+  const check = setInterval(() => void heal("check"), Math.min(o.checkEveryMs ?? SCHEDULE_CHECK_MS, s.intervalMs));
+  check.unref();
   const worker = new Worker(
     name,
     async () => {
@@ -166,12 +204,15 @@ export async function startSweeper(o: {
     },
     { connection: o.connection as ConnectionOptions, prefix: o.prefix, concurrency: 1 },
   );
-  worker.on("error", (e) => o.log?.error({ err: e?.message }, "memcheck: sweeper worker error"));
+  worker.on("error", onError("sweeper worker"));
   worker.on("failed", (_j, e) => o.log?.warn({ err: e?.message }, "memcheck: sweep failed"));
   return {
     queue,
     worker,
     async close() {
+      closed = true;
+      clearInterval(check);
+      o.connection.off("ready", onConnectionReady);
       await worker.close();
       await queue.close();
     },

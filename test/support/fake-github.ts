@@ -99,6 +99,8 @@ export class FakeGitHub {
   readonly calls: CallRecord[] = [];
   readonly checkRuns = new Map<number, CheckRunState>();
   readonly reviews: ReviewState[] = [];
+  /** Extra API routes, tried first (e.g. the app's webhook delivery log: test/support/webhook-log.ts). */
+  readonly extraRoutes: ((r: ReqInfo) => [number, unknown, Record<string, string>?] | undefined)[] = [];
   latencyMs: number;
   private server: http.Server;
   private repos = new Map<string, RepoState>();
@@ -324,6 +326,10 @@ export class FakeGitHub {
 
   /** The API. Returns [status, body, headers]. */
   private route(info: ReqInfo): [number, unknown, Record<string, string>?] {
+    for (const extra of this.extraRoutes) {
+      const out = extra(info);
+      if (out) return out;
+    }
     const { method, path, body } = info;
     let m: RegExpMatchArray | null;
     if (method === "POST" && (m = path.match(/^\/app\/installations\/(\d+)\/access_tokens$/))) {

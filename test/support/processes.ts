@@ -1,7 +1,8 @@
-// Child processes for the fault tests and benchmarks: review workers (`node --import tsx
-// worker/index.ts`) and private redis-server instances. Every child is tracked and killed by pid.
+// Child processes for the fault tests and benchmarks: webhook servers (src/main.ts), review workers
+// (worker/index.ts), from the sources through tsx or, with MEMCHECK_TEST_COMPILED=1, from dist/; and
+// private redis-server instances. Every child is tracked and killed by pid.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
@@ -37,16 +38,49 @@ function track(proc: ChildProcess): Child {
   };
 }
 
-/** Start `node --import tsx worker/index.ts` with the given environment (added to a clean base). */
-export function spawnWorker(env: Record<string, string>): Child {
+/**
+ * MEMCHECK_TEST_COMPILED=1 runs the spawned processes from dist/ (`npm run build`), as `npm start`
+ * and `npm run worker` do; otherwise the TypeScript sources through tsx.
+ */
+export const COMPILED = process.env.MEMCHECK_TEST_COMPILED === "1";
+
+/** The node arguments that run one of memcheck's entry points ("src/main.ts", "worker/index.ts"). */
+export function entryArgs(entry: string): string[] {
+  if (!COMPILED) return ["--import", "tsx", entry];
+  const js = join(ROOT, "dist", entry.replace(/\.ts$/, ".js"));
+  if (!existsSync(js)) throw new Error(`MEMCHECK_TEST_COMPILED=1 but ${js} is missing: run npm run build`);
+  return [js];
+}
+
+function spawnEntry(entry: string, env: Record<string, string>): Child {
   const base: Record<string, string> = {};
   for (const k of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[k]) base[k] = process.env[k]!;
-  const proc = spawn(process.execPath, ["--import", "tsx", "worker/index.ts"], {
+  const proc = spawn(process.execPath, entryArgs(entry), {
     cwd: ROOT,
     env: { ...base, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   return track(proc);
+}
+
+/** Start a review worker (`npm run worker`) with the given environment (added to a clean base). */
+export function spawnWorker(env: Record<string, string>): Child {
+  return spawnEntry("worker/index.ts", env);
+}
+
+/** Start the webhook server (`npm start`: src/main.ts) with the given environment; set PORT. */
+export function spawnServer(env: Record<string, string>): Child {
+  return spawnEntry("src/main.ts", env);
+}
+
+/** Current RSS (VmRSS, bytes) of a live process, from /proc. */
+export function currentRss(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Peak RSS (VmHWM, bytes) of a live process, from /proc. */
@@ -130,6 +164,13 @@ export class RedisServer {
     const code = await Promise.race([this.child.exited, new Promise((r) => setTimeout(() => r("timeout"), 5000))]);
     if (code === "timeout") await this.child.kill("SIGKILL");
     this.child = undefined;
+  }
+  /** SIGKILL (nothing flushed), wipe the data directory: the next start() is an empty Redis. */
+  async crashAndWipe(): Promise<void> {
+    if (this.child) await this.child.kill("SIGKILL");
+    this.child = undefined;
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir, { recursive: true });
   }
   async destroy(): Promise<void> {
     if (this.child) await this.child.kill("SIGKILL");
