@@ -150,7 +150,8 @@ export function mockRepo(o: RepoMockOptions = {}): Captured {
   const cap: Captured = { checkCreates: [], checkUpdates: [], reviews: [], deletedComments: [], issueComments: [], issueCommentUpdates: [], blobFetches: [] };
   const api = nock(API);
   api.post("/app/installations/42/access_tokens").optionally().reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" });
-  api.get(`/repos/acme/shop/pulls/${pull}`).optionally().reply(200, {
+  // Read by the intake step and by the review job.
+  api.get(`/repos/acme/shop/pulls/${pull}`).optionally().times(3).reply(200, {
     number: pull,
     state: o.prState ?? "open",
     draft: false,
