@@ -9,7 +9,7 @@ import type { IntakeEvent, ReviewJobData } from "../queue/index.ts";
 import { jobIdFor } from "../queue/index.ts";
 import type { OpenRunTracker } from "../queue/stale-runs.ts";
 import { HELP_TEXT, parseCommand } from "./commands.ts";
-import { CHECK_NAME, isBotSender, supersededOutput, type GitHubClient } from "./publish.ts";
+import { CHECK_NAME, NO_RETRY, isBotSender, supersededOutput, type GitHubClient } from "./publish.ts";
 
 /** Roles allowed to run `/memcheck`. */
 export const ALLOWED_ROLES = new Set(["admin", "maintain", "write", "triage"]);
@@ -110,7 +110,7 @@ export async function runIntake(job: IntakeJob, deps: IntakeDeps): Promise<Intak
       id = data.check_runs.find((r) => r.external_id === ev.deliveryId)?.id;
     }
     if (!id) {
-      const { data } = await gh.rest.checks.create({ ...where, name: CHECK_NAME, head_sha: ev.headSha, status: "queued", external_id: ev.deliveryId, ...(deps.detailsUrl ? { details_url: deps.detailsUrl } : {}) });
+      const { data } = await gh.rest.checks.create({ ...where, name: CHECK_NAME, head_sha: ev.headSha, status: "queued", external_id: ev.deliveryId, ...(deps.detailsUrl ? { details_url: deps.detailsUrl } : {}), request: NO_RETRY });
       id = data.id;
     }
     progress.checkRunId = id;

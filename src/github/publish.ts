@@ -22,6 +22,9 @@ export const ANNOTATIONS_PER_CALL = 50;
 /** An installation-authenticated client (probot.auth(installationId)). */
 export type GitHubClient = InstanceType<typeof ProbotOctokit>;
 
+/** Octokit's request retries off, for writes that are not idempotent (the job's retry continues them safely). */
+export const NO_RETRY = { retries: 0 };
+
 export type CheckConclusion = "success" | "failure" | "neutral" | "skipped" | "cancelled" | "timed_out" | "action_required";
 
 export interface Repo {
@@ -108,6 +111,8 @@ export class CheckRunPublisher {
         external_id: externalId,
         ...(o.status === "in_progress" ? { started_at: new Date(this.now()).toISOString() } : {}),
         ...(this.o.detailsUrl ? { details_url: this.o.detailsUrl } : {}),
+        // A retried POST after a lost answer would open a second run: the job's retry finds it by external_id.
+        request: NO_RETRY,
       });
       id = data.id;
     }
@@ -138,7 +143,7 @@ export class CheckRunPublisher {
       // No run to complete (e.g. a rerequest whose run creation failed): create it completed.
       if (!headSha) return;
       const batches = batch(annotations, ANNOTATIONS_PER_CALL);
-      const { data } = await this.gh.rest.checks.create({ ...this.where, name: CHECK_NAME, head_sha: headSha, status: "completed", conclusion, output: { ...output, ...(batches[0] ? { annotations: batches[0] } : {}) } });
+      const { data } = await this.gh.rest.checks.create({ ...this.where, name: CHECK_NAME, head_sha: headSha, status: "completed", conclusion, output: { ...output, ...(batches[0] ? { annotations: batches[0] } : {}) }, request: NO_RETRY });
       this.state.checkRunId = data.id;
       this.state.resultPosted = true;
       this.state.annotationsPosted = batches[0]?.length ?? 0;
@@ -159,6 +164,8 @@ export class CheckRunPublisher {
         conclusion,
         completed_at: new Date(this.now()).toISOString(),
         output: { ...output, ...(first.length ? { annotations: first } : {}) },
+        // GitHub appends annotations: a blind retry could post them twice. The job's retry verifies.
+        request: NO_RETRY,
       });
       this.state.resultPosted = true;
       this.state.annotationsPosted = first.length;
@@ -183,7 +190,7 @@ export class CheckRunPublisher {
       const expectAfter = (this.state.annotationsPosted ?? 0) + b.length;
       this.state.pending = { kind: "annotations", expectAfter };
       await this.persist();
-      await this.gh.rest.checks.update({ ...this.where, check_run_id: id, output: { ...output, annotations: b } });
+      await this.gh.rest.checks.update({ ...this.where, check_run_id: id, output: { ...output, annotations: b }, request: NO_RETRY });
       this.state.annotationsPosted = expectAfter;
       this.state.pending = undefined;
       await this.persist();
@@ -317,7 +324,7 @@ export async function publishReview(
         comments: fresh.map((d) => ({ path: d.path, line: d.line, side: "RIGHT" as const, ...(d.start_line && d.start_line < d.line ? { start_line: d.start_line, start_side: "RIGHT" as const } : {}), body: d.body })),
         // Not idempotent: a 5xx may come after GitHub stored the review, and Octokit's retry would
         // post it twice. The job's retry re-lists our comments first, so it posts only what is missing.
-        request: { retries: 0 },
+        request: NO_RETRY,
       });
     } catch (e) {
       if (statusOf(e) !== 422) throw e;
@@ -354,7 +361,8 @@ export async function upsertSticky(gh: GitHubClient, o: { where: Repo; pull: num
     await gh.rest.issues.updateComment({ owner, repo, comment_id: id, body });
     return id;
   }
-  const { data } = await gh.rest.issues.createComment({ owner, repo, issue_number: o.pull, body });
+  // No blind retry: a lost answer is found by its marker on the job's retry.
+  const { data } = await gh.rest.issues.createComment({ owner, repo, issue_number: o.pull, body, request: NO_RETRY });
   return data.id;
 }
 
