@@ -56,6 +56,7 @@ async function startApp(root: string, gh: FakeGitHub, o: { queue: string; prefix
     MEMCHECK_BOT_LOGIN: "memcheck[bot]",
     SWEEP_ENABLED: "false",
     MEMCHECK_STALE_RUN_SWEEP: "false",
+    ...(process.env.BENCH_INPROCESS_WORKER ? { MEMCHECK_INPROCESS_WORKER: process.env.BENCH_INPROCESS_WORKER } : {}),
     PORT: String(port),
     HOST: "127.0.0.1",
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL || "fatal",

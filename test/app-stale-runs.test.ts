@@ -49,7 +49,7 @@ test("a run left open past the budget with no live job is closed once; one whose
     assert.equal(closed.output.title, STALE_RUN_TITLE);
     assert.equal(gh.checkRuns.get(waiting)!.status, "queued");
     // Only the live one stays recorded; a second sweep writes nothing.
-    assert.deepEqual(await q.redis.zrange(openRunsKey(settings), 0, -1), [`${INSTALLATION}/acme/shop/${waiting}`]);
+    assert.deepEqual(await q.redis.zrange(openRunsKey(settings), "0", "-1"), [`${INSTALLATION}/acme/shop/${waiting}`]);
     const writes = gh.calls.filter((c) => c.method === "PATCH").length;
     await sweep(t + 62 * 60_000);
     assert.equal(gh.calls.filter((c) => c.method === "PATCH").length, writes);

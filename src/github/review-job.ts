@@ -139,34 +139,17 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     }, deps.inProgressAfterMs ?? 2000);
     slow.unref?.();
 
-    // 3. Files and touched packages.
+    // 3. Fetch: the changed files, the touched packages at base and head, the changed lines.
     let t = now();
-    const files = await listPrFiles(gh, owner, repo, pull);
-    const touched = touchedPackages(files, config.ignore);
-    if (touched.dirs.length === 0) {
+    const change = await fetchChange(gh, deps, { owner, repo, pull, headSha, baseSha: data.baseSha || pr.base.sha }, config);
+    if (!change) {
       await stopMarking();
       await publisher.finish("success", "No Go packages changed", "This pull request changes no Go source files that memcheck reviews.", headSha);
       return { status: "no-go-changes", headSha, conclusion: "success" };
     }
-    const baseSha = await mergeBase(gh, owner, repo, data.baseSha || pr.base.sha, headSha);
-
-    // 4. Snapshots at base and head.
+    const { baseSnap, headSnap, changed } = change;
     const limits = config.limits;
-    const inflight = new Map<string, Promise<string>>();
-    const open = (sha: string) => GitHubTreeSnapshot.open(gh, { owner, repo, sha, cache: deps.cache, limits, ignore: config.ignore, inflight });
-    const [baseSnap, headSnap] = await Promise.all([open(baseSha), open(headSha)]);
-    await Promise.all([baseSnap.include(touched.dirs, { followImports: true }), headSnap.include(touched.dirs, { followImports: true })]);
     stages.fetch = now() - t;
-
-    // Changed lines in reviewed, non-generated files only.
-    const changed: ChangedLines = new Map();
-    const all = changedLinesOf(files);
-    for (const f of touched.files) {
-      const lines = all.get(f);
-      if (!lines || !headSnap.has(f)) continue;
-      if (isGenerated(await headSnap.read(f))) continue;
-      changed.set(f, lines);
-    }
 
     // 5. Review (src/pipeline.ts).
     t = now();
@@ -242,6 +225,31 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     if (permanent && !(e instanceof UnrecoverableError)) throw new UnrecoverableError(String((e as Error)?.message ?? e));
     throw e;
   }
+}
+
+type Config = Extract<Awaited<ReturnType<typeof loadConfig>>, { ok: true }>["config"];
+
+/** The PR's change: snapshots at the merge base and the head (touched packages plus imports), and
+ * the changed lines of reviewed, non-generated files. Undefined when no reviewed Go file changed. */
+async function fetchChange(gh: GitHubClient, deps: Pick<ReviewDeps, "cache">, pr: { owner: string; repo: string; pull: number; headSha: string; baseSha: string }, config: Config) {
+  const { owner, repo, headSha } = pr;
+  const files = await listPrFiles(gh, owner, repo, pr.pull);
+  const touched = touchedPackages(files, config.ignore);
+  if (touched.dirs.length === 0) return undefined;
+  const baseSha = await mergeBase(gh, owner, repo, pr.baseSha, headSha);
+  const inflight = new Map<string, Promise<string>>();
+  const open = (sha: string) => GitHubTreeSnapshot.open(gh, { owner, repo, sha, cache: deps.cache, limits: config.limits, ignore: config.ignore, inflight });
+  const [baseSnap, headSnap] = await Promise.all([open(baseSha), open(headSha)]);
+  await Promise.all([baseSnap.include(touched.dirs, { followImports: true }), headSnap.include(touched.dirs, { followImports: true })]);
+  const changed: ChangedLines = new Map();
+  const all = changedLinesOf(files);
+  for (const f of touched.files) {
+    const lines = all.get(f);
+    if (!lines || !headSnap.has(f)) continue;
+    if (isGenerated(await headSnap.read(f))) continue;
+    changed.set(f, lines);
+  }
+  return { baseSnap, headSnap, changed };
 }
 
 async function mergeBase(gh: GitHubClient, owner: string, repo: string, baseSha: string, headSha: string): Promise<string> {
