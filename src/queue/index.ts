@@ -287,7 +287,7 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
       // Record the newest head for this PR first (7 days TTL); the worker reads it. Commands carry
       // no head SHA (the worker uses the PR's head), so they do not register one.
       const prevRaw = data.headSha && data.trigger !== "command" ? await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600, "GET") : null;
-      const job = await queue.add(JOB_NAME as any, data as any, o);
+      const job = await queue.add(JOB_NAME as never, data as never, o);
       const out: { id: string; duplicate: boolean; replaced?: ReviewJobData } = { id: job.id ?? "", duplicate: job.id !== o.jobId };
       if (prevRaw) {
         try {
