@@ -204,7 +204,3 @@ test("a replayed payload (same body, new delivery id): one run, one review", asy
     await h.close();
   }
 });
-
-function h_checkRuns(gh: FakeGitHub): number {
-  return gh.checkRuns.size;
-}
