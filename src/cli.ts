@@ -1,6 +1,6 @@
 // The `memcheck` command: the same engine as the GitHub App, on a local checkout.
 import { Command, InvalidArgumentError } from "commander";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { ALL_ARCHS, type Analysis, type Arch, type Snapshot, type StructReport } from "./analysis/model.ts";
 import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
@@ -12,6 +12,8 @@ import { layoutDiagram } from "./report/diagram.ts";
 import { checkSummary, isFailing } from "./report/markdown.ts";
 import { textReport } from "./report/text.ts";
 import { toSarif } from "./report/sarif.ts";
+import { CONFIG_PATH, DEFAULT_ARCHS, parseConfig, parseConfigText, type MemcheckConfig } from "./review/config.ts";
+import { isReviewedFile, reviewedChangedLines, withoutIgnored } from "./review/files.ts";
 
 /** An error the user can fix: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -44,8 +46,8 @@ function progress(): EngineOptions["onProgress"] {
  * A snapshot for a PATH argument. Inside a module but below its root, the whole module is read (so
  * imports between its packages resolve) and the listing is narrowed to PATH afterwards.
  */
-async function snapshotFor(target: string): Promise<{ snapshot: Snapshot; only?: string }> {
-  let info;
+async function snapshotFor(target: string, ignore: readonly string[] = []): Promise<{ snapshot: Snapshot; only?: string }> {
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(target);
   } catch {
@@ -53,15 +55,15 @@ async function snapshotFor(target: string): Promise<{ snapshot: Snapshot; only?:
   }
   if (!info.isDirectory()) {
     if (!target.endsWith(".go")) throw new UsageError(`${target}: not a directory or a Go file`);
-    return snapshotFor(path.dirname(target));
+    return snapshotFor(path.dirname(target), ignore);
   }
   const abs = path.resolve(target);
   const mod = await findEnclosingGoMod(abs);
   if (mod && mod.dir !== abs) {
     const rel = path.relative(mod.dir, abs).split(path.sep).join("/");
-    return { snapshot: new LocalDirSnapshot(mod.dir), only: rel };
+    return { snapshot: withoutIgnored(new LocalDirSnapshot(mod.dir), ignore), only: rel };
   }
-  return { snapshot: new LocalDirSnapshot(abs) };
+  return { snapshot: withoutIgnored(new LocalDirSnapshot(abs), ignore) };
 }
 
 function positiveInt(v: string): number {
@@ -71,7 +73,8 @@ function positiveInt(v: string): number {
 }
 
 interface CommonOptions {
-  arch: Arch[];
+  /** Undefined when --arch is not given: the config's archs, else DEFAULT_ARCHS. */
+  arch?: Arch[];
   goos: string;
   tests: boolean;
   threads?: number;
@@ -85,16 +88,16 @@ interface CommonOptions {
 async function withPool<T>(opts: CommonOptions, fn: (engine: EngineOptions) => Promise<T>): Promise<T> {
   const pool = new ParsePool(opts.threads ?? defaultThreads(), opts.parseTimeout * 1000).warm();
   try {
-    return await fn({ archs: opts.arch, goos: opts.goos, tests: opts.tests, pool });
+    return await fn({ archs: opts.arch ?? [...DEFAULT_ARCHS], goos: opts.goos, tests: opts.tests, pool });
   } finally {
     await pool.close();
   }
 }
 
-async function layoutOf(targets: string[], options: EngineOptions): Promise<Analysis> {
+async function layoutOf(targets: string[], options: EngineOptions, ignore: readonly string[] = []): Promise<Analysis> {
   const results: Analysis[] = [];
   for (const t of targets.length ? targets : ["."]) {
-    const { snapshot, only } = await snapshotFor(t);
+    const { snapshot, only } = await snapshotFor(t, ignore);
     const a = await analyzeSnapshot(snapshot, { ...options, onProgress: progress() });
     if (only) a.structs = a.structs.filter((s) => s.dir === only || s.dir.startsWith(only + "/"));
     if (a.stats.files === 0) throw new UsageError(`${t}: no Go files found`);
@@ -117,6 +120,50 @@ function findStruct(analysis: Analysis, name: string): StructReport[] {
   return analysis.structs.filter(
     (s) => s.name === type && (!pkg || s.package === pkg || s.package.endsWith("/" + pkg) || s.dir === pkg),
   );
+}
+
+/**
+ * The review config for `diff` and `check`: --no-config gives the defaults, --config FILE reads
+ * that file, otherwise .github/memcheck.yml of the repository holding `from` (the nearest one on
+ * the way up, stopping at the repository root). A broken file is a usage error (exit 2).
+ */
+export async function cliConfig(from: string, option: string | false | undefined): Promise<MemcheckConfig> {
+  const fromText = (text: string, source: string): MemcheckConfig => {
+    const r = parseConfigText(text, source);
+    if (!r.ok) throw new UsageError(r.error);
+    return r.config;
+  };
+  if (option === false) return defaultConfig();
+  if (typeof option === "string") {
+    let text: string;
+    try {
+      text = await readFile(option, "utf8");
+    } catch {
+      throw new UsageError(`${option}: cannot read the config file`);
+    }
+    return fromText(text, option);
+  }
+  let dir = path.resolve(from);
+  try {
+    if (!(await stat(dir)).isDirectory()) dir = path.dirname(dir);
+  } catch {
+    return defaultConfig();
+  }
+  for (;;) {
+    const file = path.join(dir, CONFIG_PATH);
+    const text = await readFile(file, "utf8").catch(() => undefined);
+    if (text !== undefined) return fromText(text, path.relative(process.cwd(), file) || CONFIG_PATH);
+    const isRepoRoot = await stat(path.join(dir, ".git")).then(() => true, () => false);
+    const parent = path.dirname(dir);
+    if (isRepoRoot || parent === dir) return defaultConfig();
+    dir = parent;
+  }
+}
+
+function defaultConfig(): MemcheckConfig {
+  const r = parseConfig(null);
+  if (!r.ok) throw new Error(r.error);
+  return r.config;
 }
 
 function print(text: string): void {
@@ -146,7 +193,7 @@ Examples:
 
   const common = (cmd: Command) =>
     cmd
-      .option("--arch <list>", "comma-separated GOARCH list", parseArchs, ["amd64"] as Arch[])
+      .option("--arch <list>", `comma-separated GOARCH list (default: the config's archs, else ${DEFAULT_ARCHS.join(",")})`, parseArchs)
       .addHelpText("after", "")
       .option("--goos <os>", "GOOS", "linux")
       .option("--tests", "include _test.go files", false)
@@ -174,7 +221,7 @@ Examples:
       if (found.length === 0) throw new UsageError(`no struct named ${type} under ${dir}`);
       for (const s of found) {
         print(`${s.package}.${s.name}  ${s.file}:${s.line}`);
-        for (const arch of opts.arch as Arch[]) print(layoutDiagram(s, arch));
+        for (const arch of (opts.arch as Arch[] | undefined) ?? DEFAULT_ARCHS) print(layoutDiagram(s, arch));
       }
     });
 
@@ -187,17 +234,29 @@ Examples:
     .option("--markdown", "print the check run's markdown report")
     .option("--sarif", "print SARIF 2.1.0")
     .option("--all-findings", "report hazard findings on unchanged lines too")
+    .option("--config <file>", `review config (default: the repository's ${CONFIG_PATH})`)
+    .option("--no-config", "ignore any config file: the defaults")
     .action(async (opts) => {
       const root = await repoRoot(opts.repo).catch(() => {
         throw new UsageError(`${opts.repo}: not a git repository`);
       });
+      const config = await cliConfig(root, opts.config);
       const baseSha = await resolveRef(root, opts.base);
       const headSha = opts.head ? await resolveRef(root, opts.head) : undefined;
-      const base = new GitRevSnapshot(root, baseSha, opts.base);
-      const head = headSha ? new GitRevSnapshot(root, headSha, opts.head) : new LocalDirSnapshot(root);
-      const changed = await changedLines(root, baseSha, headSha);
+      const base = withoutIgnored(new GitRevSnapshot(root, baseSha, opts.base), config.ignore);
+      const head = withoutIgnored(headSha ? new GitRevSnapshot(root, headSha, opts.head) : new LocalDirSnapshot(root), config.ignore);
+      const selection = { ignore: config.ignore, tests: opts.tests };
+      const changed = await reviewedChangedLines(await changedLines(root, baseSha, headSha), selection, (p) => head.read(p).catch(() => undefined));
       const { review } = await import("./pipeline.ts");
-      const { diff } = await withPool(opts, (engine) => review(base, head, { ...engine, changedLines: changed, allFindings: opts.allFindings }));
+      const { diff } = await withPool({ ...opts, arch: opts.arch ?? config.archs }, (engine) => review(base, head, {
+        ...engine,
+        thresholds: config.thresholds,
+        ruleThresholds: config.ruleThresholds,
+        ruleConfig: config.rules,
+        changedLines: changed,
+        allFindings: opts.allFindings,
+        maxFileBytes: config.limits.maxFileBytes,
+      }));
       if (opts.json) print(JSON.stringify(diff, (k, v) => (k === "source" || k === "base" || k === "head" ? undefined : v), 2));
       else if (opts.markdown) print(checkSummary(diff));
       else if (opts.sarif) print(JSON.stringify(toSarif(diff), null, 2));
@@ -209,10 +268,15 @@ Examples:
     .description("every hazard finding (MC1xx) in a tree")
     .option("--json", "print findings as JSON")
     .option("--sarif", "print SARIF 2.1.0")
+    .option("--config <file>", `review config (default: the repository's ${CONFIG_PATH})`)
+    .option("--no-config", "ignore any config file: the defaults")
     .action(async (paths: string[], opts) => {
-      const a = await withPool(opts, (engine) => layoutOf(paths.map(stripDots), { ...engine, rules: true }));
+      const targets = paths.map(stripDots);
+      const config = await cliConfig(targets[0] ?? ".", opts.config);
+      const a = await withPool({ ...opts, arch: opts.arch ?? config.archs }, (engine) =>
+        layoutOf(targets, { ...engine, rules: true, maxFileBytes: config.limits.maxFileBytes }, config.ignore));
       const { treeFindings } = await import("./pipeline.ts");
-      const findings = treeFindings(a);
+      const findings = await reviewedFindings(treeFindings(a, config.rules, config.ruleThresholds), targets, { ignore: config.ignore, tests: opts.tests });
       if (opts.json) print(JSON.stringify(findings, null, 2));
       else if (opts.sarif) print(JSON.stringify(toSarif(findings), null, 2));
       else {
@@ -222,6 +286,37 @@ Examples:
       process.exitCode = findings.some((f) => f.severity === "error") ? 1 : 0;
     });
   return program;
+}
+
+/**
+ * Findings in reviewed files only (a generated file's findings are dropped, as the app drops its
+ * changed lines). Finding paths are relative to the snapshot root of one of `targets`.
+ */
+async function reviewedFindings<F extends { file: string }>(findings: F[], targets: string[], selection: { ignore: readonly string[]; tests?: boolean }): Promise<F[]> {
+  const roots: string[] = [];
+  for (const t of targets.length ? targets : ["."]) {
+    const mod = await findEnclosingGoMod(path.resolve(t)).catch(() => undefined);
+    roots.push(mod?.dir ?? path.resolve(t));
+  }
+  const verdict = new Map<string, boolean>();
+  const out: F[] = [];
+  for (const f of findings) {
+    let ok = verdict.get(f.file);
+    if (ok === undefined) {
+      ok = isReviewedFile(f.file, selection);
+      if (ok) {
+        let text: string | undefined;
+        for (const r of roots) {
+          text = await readFile(path.join(r, f.file), "utf8").catch(() => undefined);
+          if (text !== undefined) break;
+        }
+        ok = text === undefined || isReviewedFile(f.file, selection, text);
+      }
+      verdict.set(f.file, ok);
+    }
+    if (ok) out.push(f);
+  }
+  return out;
 }
 
 /** `./...` means "this directory and below", which is what every command does anyway. */

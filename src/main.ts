@@ -7,11 +7,8 @@ import { createApp } from "./app.ts";
 import { createReviewQueue, type ReviewQueue } from "./queue/index.ts";
 import { createOps, instrumentQueue } from "./ops/index.ts";
 
-/**
- * An extra route on the same server: return true when it handled the request.
- * This is where /metrics, /healthz, /readyz and /admin/queues mount.
- */
-export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
+import type { Route } from "./ops/server.ts";
+export type { Route };
 
 export interface ServerOptions {
   probot: Probot;

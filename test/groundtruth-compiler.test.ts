@@ -11,7 +11,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StructLayout, StructReport } from "../src/analysis/model.ts";
-import { FIXTURES, VALID_FIXTURES, goEnv, haveGo, modFlag, runGosizes } from "./groundtruth-support.ts";
+import { FIXTURES, VALID_FIXTURES, goEnv, haveGo, modFlag, runGosizes, runProbe } from "./groundtruth-support.ts";
 
 const ARCHS = ["amd64", "386"];
 
@@ -154,7 +154,7 @@ function compilerFacts(fixture: string, arch: string, structs: StructReport[]): 
       MAIN.replace("%IMPORTS%", imports.join("\n")).replace("%CALLS%", calls.join("\n")));
     const bin = join(work, "probe");
     execFileSync("go", ["build", "-o", bin, "./zz_gosizes_probe_main"], { cwd: work, env: goEnv({ GOARCH: arch, GOOS: "linux", GOFLAGS: modFlag(work) }), stdio: "pipe" });
-    return JSON.parse(execFileSync(bin, { encoding: "utf8" }));
+    return JSON.parse(runProbe(bin, arch));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

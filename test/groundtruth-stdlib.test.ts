@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, buildGosizes, goEnv, haveGo } from "./groundtruth-support.ts";
+import { ROOT, buildGosizes, goEnv, haveGo, runProbe } from "./groundtruth-support.ts";
 
 interface Layout { size: number; align: number; ptrBytes: number; fields?: number[][] }
 interface Entry { kind: string; generic?: boolean; alias?: string; note?: string; layouts: Record<string, Layout> }
@@ -103,7 +103,7 @@ func main() {
       writeFileSync(join(dir, "go.mod"), "module probe\n\ngo 1.19\n");
       writeFileSync(join(dir, "main.go"), src);
       execFileSync("go", ["build", "-o", "probe", "."], { cwd: dir, env: goEnv({ GOARCH: arch, GOOS: "linux" }), stdio: "pipe" });
-      const out = execFileSync(join(dir, "probe"), { encoding: "utf8", maxBuffer: 1 << 26 });
+      const out = runProbe(join(dir, "probe"), arch);
       const problems: string[] = [];
       let n = 0;
       for (const line of out.trim().split("\n")) {

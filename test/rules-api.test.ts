@@ -81,7 +81,7 @@ test("MC111 pending findings carry the type, and resolvePending keeps only point
   const text = `package p\n\nimport "sync"\n\nvar pool sync.Pool\n\nfunc F() {\n\tx := pool.Get().(*T)\n\tpool.Put(x)\n}\n`;
   await loadGoGrammar();
   const tree = goParser().parse(text)!;
-  let pending;
+  let pending: ReturnType<typeof collectHazards>;
   try {
     pending = collectHazards(tree.rootNode, "p.go", text);
   } finally {

@@ -2,7 +2,8 @@
 import { loadGoGrammar } from "./grammar.ts";
 import { parseFile, type FileDecls, type HazardCollector } from "./parse.ts";
 import { fileNameSatisfied } from "./buildtags.ts";
-import { ModuleMap, dirOf, fileBaseName, isListedDir, parseGoMod, selectFiles, type Module } from "./packages.ts";
+import { ModuleMap, fileBaseName, isListedDir, selectFiles, type Module } from "./packages.ts";
+import { dirOf, parseGoMod } from "./gopath.ts";
 import { Resolver, Unresolved, buildPackageInfo, type PackageInfo, type PackageSource } from "./types.ts";
 import { PointerGraph } from "./pointers.ts";
 import { structLayout } from "./layout.ts";

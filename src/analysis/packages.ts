@@ -10,17 +10,6 @@ export interface Module {
   path: string;
 }
 
-/** The `module` line of a go.mod file. */
-export function parseGoMod(text: string): string | undefined {
-  const m = /^\s*module\s+("?)([^\s"]+)\1\s*$/m.exec(text);
-  return m?.[2];
-}
-
-export function dirOf(file: string): string {
-  const d = path.dirname(file);
-  return d === "" ? "." : d;
-}
-
 /** Excluded from listings as `go build ./...` excludes them; vendor/ still serves imports. */
 export function isListedDir(dir: string): boolean {
   if (dir === ".") return true;

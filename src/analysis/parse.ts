@@ -563,8 +563,10 @@ export function toConstExpr(node: Node, depth: number): ConstExpr {
       const argsNode = node.childForFieldName("arguments");
       if (!fn) return { k: "bad", why: "bad call" };
       const args: ConstExpr[] = [];
-      if (argsNode) for (const a of argsNode.namedChildren) if (a) args.push(toConstExpr(a, depth + 1));
-      else {
+      if (argsNode) {
+        for (const a of argsNode.namedChildren) if (a) args.push(toConstExpr(a, depth + 1));
+      } else {
+        // A conversion to type syntax ([2]int64(x)) has its operand in a field of its own.
         const operand = node.childForFieldName("operand");
         if (operand) args.push(toConstExpr(operand, depth + 1));
       }

@@ -6,6 +6,7 @@ import { ConstError, evalConst, type ConstScope, type ConstValue } from "./const
 import { isStdlibPath, stdlibConst, stdlibType } from "./stdlib.ts";
 import { alignUp } from "./sizes.ts";
 import type { Arch } from "./model.ts";
+import { defaultImportName } from "./gopath.ts";
 
 export type Kind = "basic" | "string" | "unsafe.Pointer" | "ptr" | "slice" | "map" | "chan" | "func" | "iface" | "array" | "struct" | "opaque";
 
@@ -507,14 +508,3 @@ export function typeLabel(t: TypeExpr): string {
   }
 }
 
-/** The package name an import path gets when it is imported without a name. */
-export function defaultImportName(path: string, source?: PackageSource): string {
-  const pkg = source?.packageByPath(path);
-  if (pkg?.name) return pkg.name;
-  const parts = path.split("/");
-  let last = parts[parts.length - 1];
-  if (/^v\d+$/.test(last) && parts.length > 1) last = parts[parts.length - 2];
-  last = last.replace(/\.v\d+$/, "");
-  if (last.startsWith("go-")) last = last.slice(3);
-  return last.replace(/[.-]/g, "_");
-}

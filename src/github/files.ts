@@ -1,6 +1,8 @@
 // PR files: every page of pulls.listFiles, the changed lines of each file from its patch, and the
 // Go packages (directories) a PR touches.
-import { isIgnored } from "../config.ts";
+import { type ChangedLines, dirOf, isReviewedFile } from "../review/files.ts";
+
+export { type ChangedLines, GENERATED_RE, dirOf, isGenerated } from "../review/files.ts";
 
 export interface PrFile {
   filename: string;
@@ -9,9 +11,6 @@ export interface PrFile {
   patch?: string;
   sha?: string | null;
 }
-
-/** path -> lines (1-based, head side) added or modified by the PR. */
-export type ChangedLines = Map<string, Set<number>>;
 
 /** GitHub returns at most 3,000 files, 100 per page. */
 export const MAX_PR_FILES = 3000;
@@ -57,23 +56,9 @@ export function changedLinesOf(files: PrFile[]): ChangedLines {
   return m;
 }
 
-export const GENERATED_RE = /^\/\/ Code generated .* DO NOT EDIT\.$/m;
-
-/** Go's rule: the marker line appears before the package clause. */
-export function isGenerated(text: string): boolean {
-  const head = text.slice(0, 8192);
-  const pkg = /^package\s/m.exec(head);
-  return GENERATED_RE.test(pkg ? head.slice(0, pkg.index) : head);
-}
-
-export function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "." : path.slice(0, i);
-}
-
-/** A Go source file the review considers: .go, not a test, not under an ignored path. */
-export function isReviewedGoFile(path: string, ignore: string[]): boolean {
-  return path.endsWith(".go") && !path.endsWith("_test.go") && !isIgnored(path, ignore);
+/** A Go source file the review considers (src/review/files.ts decides; its text, if given, is checked too). */
+export function isReviewedGoFile(path: string, ignore: string[], text?: string): boolean {
+  return isReviewedFile(path, { ignore }, text);
 }
 
 export interface Touched {

@@ -5,7 +5,7 @@ import type { Analysis, Arch, Diff, Snapshot, StructReport, Thresholds } from ".
 import type { Conclusion } from "../report/markdown.ts";
 import type { Annotation as CheckAnnotation } from "../report/annotations.ts";
 import type { ReviewComment as ReviewCommentDraft } from "../report/review.ts";
-import type { RuleSetting, RuleThresholds } from "../config.ts";
+import type { RuleSetting, RuleThresholds } from "../review/config.ts";
 import type { ChangedLines } from "./files.ts";
 
 // The payload shapes are the reporters' own; these names are what the worker calls them.

@@ -4,7 +4,7 @@
 // enqueue the (debounced) review and close the run of the push it replaced. For `/memcheck`: the
 // permission check, the 👀 reaction, the help or refusal reply, then the review job. Each step is
 // recorded in the job's data (progress) so a retried intake continues and never repeats a write.
-import { loadConfig } from "../config.ts";
+import { loadConfig } from "./config.ts";
 import type { IntakeEvent, ReviewJobData } from "../queue/index.ts";
 import { jobIdFor } from "../queue/index.ts";
 import type { OpenRunTracker } from "../queue/stale-runs.ts";

@@ -5,7 +5,7 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Arch } from "../analysis/model.ts";
-import { loadConfig } from "../config.ts";
+import { loadConfig } from "./config.ts";
 import type { QueueSettings, ReviewJobData } from "../queue/index.ts";
 import { decideHead } from "../queue/latest.ts";
 import type { OpenRunTracker } from "../queue/stale-runs.ts";

@@ -3,7 +3,8 @@
 // in Redis, and hard limits on what it fetches. Everything it skips is reported.
 import type { Redis } from "ioredis";
 import type { Snapshot } from "../analysis/model.ts";
-import { isIgnored } from "../config.ts";
+import { isIgnored } from "../review/files.ts";
+import { parseGoMod } from "../analysis/gopath.ts";
 import { dirOf } from "./files.ts";
 
 export interface BlobCache {
@@ -73,8 +74,6 @@ interface Entry {
   size: number;
 }
 
-const GO_MOD_RE = /^\s*module\s+("?)([^\s"]+)\1/m;
-
 /** Import paths of a Go file, from its import declarations only (a cheap scan of the file's head). */
 export function goImports(text: string): string[] {
   // Imports come before any other declaration; stop at the first func/type/var/const.
@@ -89,7 +88,7 @@ export function goImports(text: string): string[] {
 }
 
 export function modulePath(goMod: string): string | undefined {
-  return GO_MOD_RE.exec(goMod)?.[2];
+  return parseGoMod(goMod);
 }
 
 export class GitHubTreeSnapshot implements Snapshot {

@@ -7,7 +7,7 @@ import type { Queue } from "bullmq";
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
-import type { Route } from "../main.ts";
+import type { Route } from "./server.ts";
 
 export const DASHBOARD_PATH = "/admin/queues";
 

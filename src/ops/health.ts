@@ -1,7 +1,7 @@
 // /healthz (the process is up) and /readyz (Redis answers PING and the backlog is under a limit).
 import type http from "node:http";
 import type { Redis } from "ioredis";
-import type { Route } from "../main.ts";
+import type { Route } from "./server.ts";
 import { ready } from "../queue/index.ts";
 
 export interface ReadinessSource {

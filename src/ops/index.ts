@@ -4,7 +4,7 @@
 import { ProbotOctokit, type Probot } from "probot";
 import type { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import type { Route } from "../main.ts";
+import type { Route } from "./server.ts";
 import { DEFAULT_REDIS_URL, queueSettingsFromEnv, redisConnection, type ReviewQueue } from "../queue/index.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { WriteLimiter, writeWindowsFromEnv } from "./write-limiter.ts";

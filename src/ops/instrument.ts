@@ -1,7 +1,7 @@
 // Counting at the edges, without touching the handlers: webhook outcomes are read from the HTTP
 // answer the webhook route gives (GitHub sees exactly that), and enqueue results from the queue.
 import type http from "node:http";
-import type { Route } from "../main.ts";
+import type { Route } from "./server.ts";
 import type { QueueLike } from "../queue/index.ts";
 import type { Metrics } from "./metrics.ts";
 

@@ -1,6 +1,6 @@
 // GET /metrics: the prom-client registry in Prometheus text format, optionally behind a bearer token.
 import type http from "node:http";
-import type { Route } from "../main.ts";
+import type { Route } from "./server.ts";
 import { safeEqual } from "./dashboard.ts";
 import type { Metrics } from "./metrics.ts";
 

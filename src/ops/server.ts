@@ -1,7 +1,12 @@
 // A small HTTP server for processes that have no webhook server (`npm run worker`): /metrics,
 // /healthz and /readyz on OPS_PORT.
 import http from "node:http";
-import type { Route } from "../main.ts";
+
+/**
+ * An HTTP route (on the webhook server or this ops server): return true when it handled the
+ * request. This is where /metrics, /healthz, /readyz and /admin/queues mount.
+ */
+export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
 export async function startOpsServer(o: { routes: Route[]; port: number; host?: string; log?: { error(o: object, msg?: string): void } }): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {

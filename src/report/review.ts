@@ -124,7 +124,6 @@ function structComment(
   }
   // Findings about this declaration (MC151 padding waste, MC141 chains...) join this comment.
   for (const f of related) lines.push(`**${f.rule}:** ${prose(f.message)}`);
-  const src = head.source;
   const suggestionFits = !!sug && allIn(set, sug.startLine, sug.endLine);
   if (sug && layout) {
     lines.push("", `Reordering the fields makes it ${sug.size} B on ${arch} (saves ${layout.size - (sug.size ?? layout.size)} B).`);

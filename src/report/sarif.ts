@@ -3,7 +3,7 @@
 import type { Analysis, Diff, Finding, Severity, StructDiff } from "../analysis/model.ts";
 import { groupRegressions } from "./format.ts";
 import { findingIds, structId } from "./review.ts";
-import { RULES } from "../analysis/rules/index.ts";
+import { ruleInfo } from "../analysis/rules/index.ts";
 
 export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -93,7 +93,7 @@ export function toSarif(input: Diff | Analysis | Finding[], opts: SarifOptions =
   findings.forEach((f, i) => {
     const level = LEVEL[f.severity] ?? "warning";
     const ri = rule(f.rule, () => {
-      const info = RULES.find((r) => r.id === f.rule);
+      const info = ruleInfo(f.rule);
       return {
         id: f.rule,
         shortDescription: { text: opts.ruleDescriptions?.[f.rule] ?? info?.title ?? `memcheck hazard rule ${f.rule}` },

@@ -6,6 +6,7 @@
 // event list has a cap, and every helper that looks into an expression has a depth limit, so a
 // hostile file (deep nesting, tens of megabytes) costs bounded time and never overflows the stack.
 import type { Node } from "web-tree-sitter";
+import { defaultImportName } from "../gopath.ts";
 
 /** Node visits per file before the walk gives up and the rules use what they have. */
 export const MAX_VISITS = 20_000_000;
@@ -99,14 +100,6 @@ function unquote(s: string): string {
   return s.replace(/^["`]|["`]$/g, "");
 }
 
-/** The default local name of an import path (last element, minus a /vN suffix and go- prefix). */
-export function defaultImportName(p: string): string {
-  const parts = p.split("/");
-  let last = parts[parts.length - 1];
-  if (/^v\d+$/.test(last) && parts.length > 1) last = parts[parts.length - 2];
-  last = last.replace(/^go-/, "").replace(/[.-].*$/, "");
-  return last;
-}
 
 /**
  * Words without which a top-level function cannot matter to any syntax rule. Functions whose text

@@ -1,20 +1,26 @@
-// The hazard rules (MC1xx): the registry, configuration, and the three entry points the engine
-// and the reports call.
+// The hazard rules (MC1xx): the one registry, thresholds and severities from config, and the
+// three entry points the engine and the reports call. A rule that throws becomes an MC000 finding.
 //
 //   collectHazards(root, path, text)  syntax rules MC101, MC102, MC111 on one parsed file
 //   structFindings(structs, opts)     MC121, MC131, MC141, MC151 from struct layouts
 //   diffFindings(diff, opts)          MC161 and MC141's "new cycle", from base vs head
 import type { Node } from "web-tree-sitter";
 import type { Diff, Finding, PendingFinding, Severity, StructReport } from "../model.ts";
-import { collectFacts } from "./ast.ts";
-import { DEFAULT_MULTIPART_LIMIT, mc101 } from "./mc101.ts";
-import { mc102 } from "./mc102.ts";
-import { mc111 } from "./mc111.ts";
-import { mc121 } from "./mc121.ts";
-import { DEFAULT_BINDING_POINTER_FIELDS, mc131 } from "./mc131.ts";
-import { DEFAULT_MAX_POINTER_DEPTH, mc141, mc141NewCycle } from "./mc141.ts";
-import { DEFAULT_PADDING_WASTE, mc151 } from "./mc151.ts";
-import { DEFAULT_GC_SCAN_GROWTH, mc161 } from "./mc161.ts";
+import { collectFacts, type FileFacts } from "./ast.ts";
+import { rule as mc101 } from "./mc101.ts";
+import { rule as mc102 } from "./mc102.ts";
+import { rule as mc111 } from "./mc111.ts";
+import { rule as mc121 } from "./mc121.ts";
+import { rule as mc131 } from "./mc131.ts";
+import { rule as mc141 } from "./mc141.ts";
+import { rule as mc151 } from "./mc151.ts";
+import { rule as mc161 } from "./mc161.ts";
+import type { Hit, PendingHit, Rule, ThresholdValues } from "./rule.ts";
+
+export type { Rule, ThresholdSpec } from "./rule.ts";
+
+/** The one list of rules. A new rule is one file exporting `rule`, added here. */
+export const RULE_REGISTRY = [mc101, mc102, mc111, mc121, mc131, mc141, mc151, mc161] as const satisfies readonly Rule[];
 
 export interface RuleInfo {
   id: string;
@@ -23,55 +29,61 @@ export interface RuleInfo {
   docs: string;
 }
 
-export const RULES: RuleInfo[] = [
-  { id: "MC101", title: "Unbounded request body", defaultSeverity: "warning", docs: "docs/rules/MC101.md" },
-  { id: "MC102", title: "Unbounded decompression", defaultSeverity: "warning", docs: "docs/rules/MC102.md" },
-  { id: "MC111", title: "sync.Pool put without reset", defaultSeverity: "warning", docs: "docs/rules/MC111.md" },
-  { id: "MC121", title: "Interface boxing in containers", defaultSeverity: "notice", docs: "docs/rules/MC121.md" },
-  { id: "MC131", title: "Pointer-heavy binding struct", defaultSeverity: "notice", docs: "docs/rules/MC131.md" },
-  { id: "MC141", title: "Deep pointer chain or new cycle", defaultSeverity: "notice", docs: "docs/rules/MC141.md" },
-  { id: "MC151", title: "Padding waste", defaultSeverity: "notice", docs: "docs/rules/MC151.md" },
-  { id: "MC161", title: "GC scan growth", defaultSeverity: "warning", docs: "docs/rules/MC161.md" },
-];
+export const RULES: readonly Rule[] = RULE_REGISTRY;
+
+/**
+ * A rule that threw: reported as a finding of this pseudo-rule (at the struct, or line 1 of the
+ * file) so a crash is visible on the report instead of silently reporting nothing.
+ */
+export const RULE_FAILURE: RuleInfo = {
+  id: "MC000",
+  title: "A rule failed",
+  defaultSeverity: "notice",
+  docs: "docs/rules/README.md",
+};
+
+/** The registry entry (or MC000) for a rule id. */
+export function ruleInfo(id: string): RuleInfo | undefined {
+  return id === RULE_FAILURE.id ? RULE_FAILURE : RULES.find((r) => r.id === id);
+}
+
+type ThresholdName = (typeof RULE_REGISTRY)[number] extends infer R
+  ? R extends { thresholds: infer T } ? keyof T & string : never
+  : never;
+
+/** Every rule threshold and its default, from the rules themselves. */
+export const DEFAULT_THRESHOLDS = Object.freeze(
+  Object.fromEntries(RULES.flatMap((r) => Object.entries(r.thresholds).map(([k, spec]) => [k, spec.default]))),
+) as Readonly<Record<ThresholdName, number>>;
 
 /** Per-rule severity override, or "off". Keys are rule ids ("MC101"). */
 export type RuleConfig = Record<string, Severity | "off">;
 
-/** Thresholds the rules use; every one is optional and has the documented default. */
+/** Thresholds the rules use; every one is optional and has the default its rule declares. */
 export interface RuleOptions {
   /**
    * Structs used only to look things up (MC131: is `*T` a struct, and how big), never reported.
    * In a PR review, pass every head struct here while `structs` holds the changed ones.
    */
   context?: StructReport[];
-  thresholds?: {
-    /** MC101: ParseMultipartForm memory limits above this many bytes fire (default 64 MiB). */
-    multipartMaxMemory?: number;
-    /** MC131: pointer fields a binding struct needs before it fires (default 3). */
-    bindingPointerFields?: number;
-    /** MC141: pointer depth beyond this fires (default 4). */
-    maxPointerDepth?: number;
-    /** MC151: bytes a reorder must save (default 8), unless it drops a size class. */
-    paddingWaste?: number;
-    /** MC161: pointer-byte growth that fires (default 16). */
-    gcScanGrowth?: number;
-  };
+  thresholds?: Partial<Record<ThresholdName, number | undefined>>;
 }
 
-export const DEFAULT_THRESHOLDS = {
-  multipartMaxMemory: DEFAULT_MULTIPART_LIMIT,
-  bindingPointerFields: DEFAULT_BINDING_POINTER_FIELDS,
-  maxPointerDepth: DEFAULT_MAX_POINTER_DEPTH,
-  paddingWaste: DEFAULT_PADDING_WASTE,
-  gcScanGrowth: DEFAULT_GC_SCAN_GROWTH,
-} as const;
-
-function thresholds(opts?: RuleOptions) {
-  const t = { ...DEFAULT_THRESHOLDS, ...(opts?.thresholds ?? {}) };
-  for (const k of Object.keys(DEFAULT_THRESHOLDS) as (keyof typeof DEFAULT_THRESHOLDS)[]) {
-    if (typeof t[k] !== "number" || !Number.isFinite(t[k])) (t as Record<string, number>)[k] = DEFAULT_THRESHOLDS[k];
+function thresholds(opts?: RuleOptions): ThresholdValues {
+  const t: Record<string, number> = { ...DEFAULT_THRESHOLDS };
+  for (const [k, v] of Object.entries(opts?.thresholds ?? {})) {
+    if (k in t && typeof v === "number" && Number.isFinite(v)) t[k] = v;
   }
   return t;
+}
+
+function stamp<T extends Hit>(rule: RuleInfo, hit: T): T & Finding {
+  return { rule: rule.id, severity: rule.defaultSeverity, ...hit };
+}
+
+function failure(rule: RuleInfo, file: string, line: number, err: unknown): Finding {
+  const why = String((err as Error)?.message ?? err).split("\n")[0].slice(0, 300);
+  return stamp(RULE_FAILURE, { file, line, message: `rule ${rule.id} failed on ${file}: ${why}` });
 }
 
 function dedupe<T extends Finding>(list: T[]): T[] {
@@ -89,74 +101,79 @@ function byPosition(a: Finding, b: Finding): number {
 }
 
 /**
- * Syntax rules on one parsed file. Never throws; bounded on hostile input (an explicit-stack
- * walk with a node budget). Call while the tree is alive.
+ * Run `run` over all items at once; if it throws, run it per item so that one bad item costs only
+ * its own findings, and each item that still throws becomes an MC000 finding at its position.
+ */
+function runIsolated<T extends { file: string; line: number }>(
+  rule: RuleInfo, items: T[], run: (items: T[]) => Hit[], out: Finding[],
+): void {
+  try {
+    for (const h of run(items)) out.push(stamp(rule, h)); // not push(...): past ~125,000 arguments it overflows the stack
+    return;
+  } catch {
+    // fall through: find the items that break it
+  }
+  for (const item of items) {
+    try {
+      for (const h of run([item])) out.push(stamp(rule, h));
+    } catch (err) {
+      out.push(failure(rule, item.file, item.line, err));
+    }
+  }
+}
+
+/**
+ * Syntax rules on one parsed file. Never throws (a rule that does becomes an MC000 finding);
+ * bounded on hostile input (an explicit-stack walk with a node budget). Call while the tree is alive.
  */
 export function collectHazards(root: Node, path: string, text: string, opts?: RuleOptions): PendingFinding[] {
   const out: PendingFinding[] = [];
   // Cheap pre-filter: no trigger word, no walk.
   if (!/ReadAll|NewDecoder|Copy|ReadFrom|ParseMultipartForm|\.Put\(/.test(text)) return out;
-  let facts;
+  let facts: FileFacts;
   try {
     facts = collectFacts(root, path, text);
-  } catch {
-    return out;
+  } catch (err) {
+    return [failure({ ...RULE_FAILURE, id: "syntax rules" }, path, 1, err)];
   }
   const t = thresholds(opts);
-  const rules: (() => PendingFinding[])[] = [
-    () => mc101(facts, { multipartLimit: t.multipartMaxMemory }),
-    () => mc102(facts),
-    () => mc111(facts),
-  ];
-  for (const r of rules) {
+  for (const r of RULES) {
+    if (!r.syntax) continue;
     try {
-      for (const f of r()) out.push(f); // not push(...): past ~125,000 arguments it overflows the stack
-    } catch {
-      // A rule that trips over odd syntax reports nothing for this file.
+      for (const h of r.syntax(facts, t)) out.push(stamp<PendingHit>(r, h));
+    } catch (err) {
+      out.push(failure(r, path, 1, err));
     }
   }
   return dedupe(out).sort(byPosition);
 }
 
-/** Struct rules MC121, MC131, MC141, MC151 over analysed structs. */
+/** Struct rules (MC121, MC131, MC141, MC151) over analysed structs. */
 export function structFindings(structs: StructReport[], opts?: RuleOptions): Finding[] {
   const t = thresholds(opts);
+  const context = opts?.context ?? [];
   const out: Finding[] = [];
-  const rules: (() => Finding[])[] = [
-    () => mc121(structs),
-    () => mc131(structs, t.bindingPointerFields, opts?.context),
-    () => mc141(structs, t.maxPointerDepth),
-    () => mc151(structs, t.paddingWaste),
-  ];
-  for (const r of rules) {
-    try {
-      for (const f of r()) out.push(f); // not push(...): past ~125,000 arguments it overflows the stack
-    } catch {
-      // never let one rule break the analysis
-    }
+  for (const r of RULES) {
+    const run = r.structs;
+    if (run) runIsolated(r, structs, (s) => run(s, t, context), out);
   }
   return dedupe(out).sort(byPosition);
 }
 
-/** Diff rules: MC161 and MC141's new cycles, on the head side of a base/head diff. */
+/** Diff rules (MC161, MC141's new cycles) on the head side of a base/head diff. */
 export function diffFindings(diff: Diff, opts?: RuleOptions): Finding[] {
   const t = thresholds(opts);
   const out: Finding[] = [];
-  try {
-    for (const f of mc161(diff, t.gcScanGrowth)) out.push(f);
-  } catch { /* see structFindings */ }
-  try {
-    for (const d of diff.structs) {
-      const f = mc141NewCycle(d);
-      if (f) out.push(f);
-    }
-  } catch { /* see structFindings */ }
+  for (const r of RULES) {
+    const run = r.diff;
+    if (run) runIsolated(r, diff.structs, (structs) => run({ ...diff, structs }, t), out);
+  }
   return dedupe(out).sort(byPosition);
 }
 
 /**
  * Apply a rule configuration: severities are overridden, "off" rules dropped. Unknown rule ids
- * in the config are ignored; findings of rules not in the config keep their severity.
+ * in the config are ignored; findings of rules not in the config keep their default severity.
  */
 export function applyRuleConfig<T extends Finding>(findings: T[], config: RuleConfig | undefined): T[] {
   if (!config) return findings;

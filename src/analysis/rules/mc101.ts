@@ -2,7 +2,7 @@
 // json.NewDecoder(...).Decode, io.Copy into a buffer, a huge ParseMultipartForm) without
 // wrapping it in http.MaxBytesReader / io.LimitReader first.
 import type { Node } from "web-tree-sitter";
-import type { PendingFinding } from "../model.ts";
+import type { PendingHit, Rule } from "./rule.ts";
 import {
   type Ev, type FileFacts, type FnInfo, assignSides, callArgs, callee,
   eventsByOuter, evalInt, exprKey, findDecl, fnsOf, isIgnored, isPkgCall, lineOf, localName, params,
@@ -10,8 +10,6 @@ import {
 } from "./ast.ts";
 
 export const MC101 = "MC101";
-/** ParseMultipartForm keeps up to this many bytes in memory before spilling to disk. */
-export const DEFAULT_MULTIPART_LIMIT = 64 << 20;
 
 const GIN = ["github.com/gin-gonic/gin"];
 const ECHO = ["github.com/labstack/echo/v4", "github.com/labstack/echo", "github.com/labstack/echo/v5"];
@@ -202,9 +200,9 @@ function decodes(call: Node, evs: Ev[]): boolean {
   return false;
 }
 
-export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}): PendingFinding[] {
-  const limit = opts.multipartLimit ?? DEFAULT_MULTIPART_LIMIT;
-  const out: PendingFinding[] = [];
+export function mc101(facts: FileFacts, opts: { multipartLimit: number }): PendingHit[] {
+  const limit = opts.multipartLimit;
+  const out: PendingHit[] = [];
   const byOuter = eventsByOuter(facts);
   const wrapped = maxBytesHandled(facts);
   const callsAt = new Map<number, Ev>();
@@ -314,7 +312,7 @@ export function mc101(facts: FileFacts, opts: { multipartLimit?: number } = {}):
   return out.filter((f) => !isIgnored(facts, f.line, MC101));
 }
 
-function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefined, ev: Ev): PendingFinding {
+function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefined, ev: Ev): PendingHit {
   const line = rd.call.startPosition.row + 1;
   const srcKey = rd.src ? exprKey(rd.src) : `${h.req}.Body`;
   const bodyExpr = srcKey && srcKey.endsWith(".Body") ? srcKey : `${h.req}.Body`;
@@ -330,7 +328,7 @@ function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefine
       `Cap it first: ${bodyExpr} = http.MaxBytesReader(${h.writer ?? "w"}, ${bodyExpr}, 10<<20) (10 MiB), ` +
       `or read through io.LimitReader.`;
   }
-  const f: PendingFinding = { rule: MC101, severity: "warning", file: facts.path, line, message };
+  const f: PendingHit = { file: facts.path, line, message };
   // A suggestion only when the read's argument is the body itself (not an alias taken earlier),
   // the statement begins its own line, and net/http is imported under a known name.
   const stmt = ev.stmt;
@@ -347,3 +345,18 @@ function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefine
   }
   return f;
 }
+
+export const rule = {
+  id: MC101,
+  title: "Unbounded request body",
+  defaultSeverity: "warning",
+  docs: "docs/rules/MC101.md",
+  thresholds: {
+    multipartMaxMemory: {
+      // ParseMultipartForm keeps up to this many bytes in memory before spilling to disk.
+      default: 64 << 20,
+      description: "ParseMultipartForm memory limits above this many bytes are reported",
+    },
+  },
+  syntax: (facts, t) => mc101(facts, { multipartLimit: t.multipartMaxMemory }),
+} satisfies Rule;

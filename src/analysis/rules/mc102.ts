@@ -1,7 +1,7 @@
 // MC102 unbounded decompression: io.ReadAll, io.Copy or bytes.Buffer.ReadFrom over a gzip,
 // zlib, flate, bzip2, lzw or zstd reader, with no io.LimitReader / io.CopyN bound.
 import type { Node } from "web-tree-sitter";
-import type { PendingFinding } from "../model.ts";
+import type { PendingHit, Rule } from "./rule.ts";
 import {
   type Ev, type FileFacts, assignSides, callArgs, callee, eventsByOuter, exprKey, findDecl,
   isIgnored, isPkgCall, unparen,
@@ -126,8 +126,8 @@ function ratio(kind: string): string {
   return `${kind} output is not bounded by its input size`;
 }
 
-export function mc102(facts: FileFacts): PendingFinding[] {
-  const out: PendingFinding[] = [];
+export function mc102(facts: FileFacts): PendingHit[] {
+  const out: PendingHit[] = [];
   for (const [outer, evs] of eventsByOuter(facts)) {
     for (const ev of evs) {
       if (ev.kind !== "call") continue;
@@ -155,7 +155,7 @@ export function mc102(facts: FileFacts): PendingFinding[] {
       if (!kind) continue;
       const line = call.startPosition.row + 1;
       out.push({
-        rule: MC102, severity: "warning", file: facts.path, line,
+        file: facts.path, line,
         message: `${what} over a ${kind} reader has no bound on the decompressed size: ${ratio(kind)}, ` +
           `so a small hostile input can exhaust memory or disk. ` +
           `Bound the output: read through io.LimitReader(r, max+1) and fail when more than max bytes arrive, ` +
@@ -165,3 +165,12 @@ export function mc102(facts: FileFacts): PendingFinding[] {
   }
   return out.filter((f) => !isIgnored(facts, f.line, MC102));
 }
+
+export const rule = {
+  id: MC102,
+  title: "Unbounded decompression",
+  defaultSeverity: "warning",
+  docs: "docs/rules/MC102.md",
+  thresholds: {},
+  syntax: (facts) => mc102(facts),
+} satisfies Rule;

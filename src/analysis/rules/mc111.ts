@@ -2,7 +2,7 @@
 // pointers, and the function neither resets x before the Put nor defers a reset. Also a Put of a
 // non-pointer value (staticcheck SA6002): the conversion to interface{} allocates on every Put.
 import type { Node } from "web-tree-sitter";
-import type { PendingFinding } from "../model.ts";
+import type { PendingHit, Rule } from "./rule.ts";
 import {
   type Ev, type FileFacts, assignSides, callArgs, callee, canonType, eventsByOuter, exprKey,
   exprType, findDecl, isIgnored, typeText, unparen,
@@ -266,8 +266,8 @@ function resettingMethods(facts: FileFacts): Set<string> {
   return out;
 }
 
-export function mc111(facts: FileFacts): PendingFinding[] {
-  const out: PendingFinding[] = [];
+export function mc111(facts: FileFacts): PendingHit[] {
+  const out: PendingHit[] = [];
   const pkgPools = packagePools(facts);
   if (!pkgPools.size && !facts.poolFields.size && !facts.text.includes("sync.Pool")) return out;
   let resetting: Set<string> | undefined;
@@ -298,7 +298,7 @@ export function mc111(facts: FileFacts): PendingFinding[] {
       const structValue = /^[A-Za-z_]\w*$/.test(t) && facts.structs.has(t);
       if (t.startsWith("[]") || t === "string" || structValue) {
         out.push({
-          rule: MC111, severity: "warning", file: facts.path, line,
+          file: facts.path, line,
           message: `${pool}.Put(${arg.text.slice(0, 60)}) stores a non-pointer value (${t === "[]" ? "a slice" : structValue ? `a ${t} struct` : t.replace(/(?:[\w.-]+\/)+/g, "")}): ` +
             `converting it to interface{} allocates ${structValue ? "a copy of the struct" : `a ${t === "string" ? 16 : 24}-byte header`} on every Put ` +
             `(staticcheck SA6002), which costs what the pool was meant to save. Put a pointer instead (*[]byte, or a struct pointer).`,
@@ -339,8 +339,8 @@ export function mc111(facts: FileFacts): PendingFinding[] {
       } else if (st.fields.size) {
         continue;
       }
-      const f: PendingFinding = {
-        rule: MC111, severity: "warning", file: facts.path, line,
+      const f: PendingHit = {
+        file: facts.path, line,
         message: `${pool}.Put(${name}) returns a *${typeName} to the pool without resetting it` +
           (unreset && st.fields.size ? ` (fields not cleared: ${unreset.join(", ")})` : "") +
           `: while pooled it keeps everything its pointer fields reference alive (until reuse or until two GC cycles ` +
@@ -354,3 +354,12 @@ export function mc111(facts: FileFacts): PendingFinding[] {
   }
   return out.filter((f) => !isIgnored(facts, f.line, MC111));
 }
+
+export const rule = {
+  id: MC111,
+  title: "sync.Pool put without reset",
+  defaultSeverity: "warning",
+  docs: "docs/rules/MC111.md",
+  thresholds: {},
+  syntax: (facts) => mc111(facts),
+} satisfies Rule;

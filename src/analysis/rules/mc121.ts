@@ -2,7 +2,8 @@
 // interface{} / any (a lone interface field does not fire). Each slot is two words (16 bytes on 64-bit), and storing a value that is not
 // pointer-shaped (int, string, struct, slice...) heap-allocates a copy of it. Storing a pointer,
 // map, chan or func does not allocate: the interface holds the pointer itself.
-import type { Finding, StructReport } from "../model.ts";
+import type { StructReport } from "../model.ts";
+import type { Hit, Rule } from "./rule.ts";
 import { fieldsOf, firstLayout, structIgnored, generated } from "./structs.ts";
 
 export const MC121 = "MC121";
@@ -48,8 +49,8 @@ export function boxing(type: string): { kind: "field" | "slice" | "array" | "map
   return parts.length ? { kind: "map", slots: parts.join(" and ") } : undefined;
 }
 
-export function mc121(structs: StructReport[]): Finding[] {
-  const out: Finding[] = [];
+export function mc121(structs: StructReport[]): Hit[] {
+  const out: Hit[] = [];
   for (const s of structs) {
     if (generated(s) || structIgnored(s, MC121)) continue;
     const fl = firstLayout(s);
@@ -65,7 +66,7 @@ export function mc121(structs: StructReport[]): Finding[] {
     if (!hits.length) continue;
     const parts = hits.map((h) => `${h.name} ${h.type} (${slot} B ${h.slots})`);
     out.push({
-      rule: MC121, severity: "notice", file: s.file, line: hits[0].line,
+      file: s.file, line: hits[0].line,
       endLine: hits.length > 1 ? hits[hits.length - 1].line : undefined,
       message: `${s.name} stores values as interfaces: ${parts.join("; ")}. Each interface slot is two words ` +
         `(${slot} bytes on ${word * 8}-bit) and storing a value that is not pointer-shaped (an int, string, ` +
@@ -76,3 +77,12 @@ export function mc121(structs: StructReport[]): Finding[] {
   }
   return out;
 }
+
+export const rule = {
+  id: MC121,
+  title: "Interface boxing in containers",
+  defaultSeverity: "notice",
+  docs: "docs/rules/MC121.md",
+  thresholds: {},
+  structs: (structs) => mc121(structs),
+} satisfies Rule;

@@ -1,11 +1,11 @@
 // MC131 pointer-heavy binding structs: structs decoded from requests or rows (json, form,
 // binding, gorm, db, yaml tags) whose fields are pointers to small scalars or to structs. Each
 // such field that is present costs one heap allocation per decode and one pointer hop per read.
-import type { Finding, StructReport } from "../model.ts";
-import { allocBytes, baseTypeName, fieldsOf, firstLayout, structIgnored, tagValue, generated } from "./structs.ts";
+import type { StructReport } from "../model.ts";
+import type { Hit, Rule } from "./rule.ts";
+import { allocBytes, fieldsOf, firstLayout, structIgnored, tagValue, generated } from "./structs.ts";
 
 export const MC131 = "MC131";
-export const DEFAULT_BINDING_POINTER_FIELDS = 3;
 const TAG_KEYS = ["json", "form", "binding", "gorm", "db", "yaml"];
 const SCALARS: Record<string, number> = {
   bool: 1, int8: 1, uint8: 1, byte: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, rune: 4, float32: 4,
@@ -18,8 +18,8 @@ const KNOWN_STRUCTS: Record<string, number> = {
 /** Names that announce PATCH / partial-update semantics, where pointers are the point. */
 const PATCH_NAME = /patch|update|partial|optional|override|diff/i;
 
-export function mc131(structs: StructReport[], minFields = DEFAULT_BINDING_POINTER_FIELDS, context: StructReport[] = []): Finding[] {
-  const out: Finding[] = [];
+export function mc131(structs: StructReport[], minFields: number, context: StructReport[] = []): Hit[] {
+  const out: Hit[] = [];
   const local = new Map<string, StructReport>();
   for (const s of [...context, ...structs]) local.set(`${s.package}\0${s.name}`, s);
   for (const s of structs) {
@@ -49,7 +49,7 @@ export function mc131(structs: StructReport[], minFields = DEFAULT_BINDING_POINT
     const depth = firstLayout(s)?.layout.pointerDepth;
     const line = fields.find((f) => f.name === hits[0].name)?.line ?? s.line;
     out.push({
-      rule: MC131, severity: "notice", file: s.file, line,
+      file: s.file, line,
       message: `${s.name} is a binding struct with ${hits.length} pointer fields (${hits.map((h) => `${h.name} ${h.type}`).join(", ")}). ` +
         `Decoding a fully populated value makes ${hits.length} extra heap allocations (about ${total} bytes from the ` +
         `allocator) on top of the struct itself` + (depth ? `, and reads go through up to ${depth} pointer hops` : "") +
@@ -60,3 +60,14 @@ export function mc131(structs: StructReport[], minFields = DEFAULT_BINDING_POINT
   }
   return out;
 }
+
+export const rule = {
+  id: MC131,
+  title: "Pointer-heavy binding struct",
+  defaultSeverity: "notice",
+  docs: "docs/rules/MC131.md",
+  thresholds: {
+    bindingPointerFields: { default: 3, description: "pointer fields a binding struct needs before it is reported" },
+  },
+  structs: (structs, t, context) => mc131(structs, t.bindingPointerFields, context),
+} satisfies Rule;

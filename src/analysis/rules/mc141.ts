@@ -1,15 +1,16 @@
 // MC141 deep pointer chains: a struct whose pointer depth exceeds the threshold (default 4).
 // New pointer cycles are reported from the diff (see diffFindings in index.ts).
-import type { Finding, StructReport, StructDiff } from "../model.ts";
+import type { StructReport, StructDiff } from "../model.ts";
+import { DEFAULT_THRESHOLDS as LAYOUT_THRESHOLDS } from "../diff.ts";
+import type { Hit, Rule } from "./rule.ts";
 import { firstLayout, structIgnored, generated } from "./structs.ts";
 
 export const MC141 = "MC141";
-export const DEFAULT_MAX_POINTER_DEPTH = 4;
 
 const BUILTIN = /^(u?int(8|16|32|64)?|uintptr|float(32|64)|complex(64|128)|bool|byte|rune|string|error|any)$/;
 
-export function mc141(structs: StructReport[], maxDepth = DEFAULT_MAX_POINTER_DEPTH): Finding[] {
-  const out: Finding[] = [];
+export function mc141(structs: StructReport[], maxDepth: number): Hit[] {
+  const out: Hit[] = [];
   for (const s of structs) {
     if (generated(s) || structIgnored(s, MC141)) continue;
     const fl = firstLayout(s);
@@ -29,7 +30,7 @@ export function mc141(structs: StructReport[], maxDepth = DEFAULT_MAX_POINTER_DE
     }
     if (skip) continue;
     out.push({
-      rule: MC141, severity: "notice", file: s.file, line: s.line,
+      file: s.file, line: s.line,
       message: `${s.name} reaches data through ${l.pointerDepth} pointer hops (${l.pointerChain.join(" -> ")}), ` +
         `more than ${maxDepth}. Each hop is a dependent load (a likely cache miss, about 100 ns from DRAM) and ` +
         `one more object for the GC to mark. Embed the inner structs by value where they are not shared or ` +
@@ -40,7 +41,7 @@ export function mc141(structs: StructReport[], maxDepth = DEFAULT_MAX_POINTER_DE
 }
 
 /** A pointer cycle that the base side did not have. */
-export function mc141NewCycle(d: StructDiff): Finding | undefined {
+export function mc141NewCycle(d: StructDiff): Hit | undefined {
   if (!d.base || !d.head || !d.head.source && !d.head.layouts) return undefined;
   if (structIgnored(d.head, MC141)) return undefined;
   const h = firstLayout(d.head)?.layout;
@@ -53,9 +54,22 @@ export function mc141NewCycle(d: StructDiff): Finding | undefined {
   const names = h.pointerChain.slice(1).map((x) => x.replace(/^(\*|\[\d*\]|map\[[^\]]*\]|chan\s+)+/, "").split(".").pop());
   if (!names.includes(d.name) || d.fieldChanges.length === 0) return undefined;
   return {
-    rule: MC141, severity: "notice", file: d.file, line: d.line,
+    file: d.file, line: d.line,
     message: `${d.name} is now on a pointer cycle (${h.pointerChain.join(" -> ")}). Values on a cycle ` +
       `keep each other alive as long as any one is reachable, and walking them has no natural end; make sure ` +
       `the back-reference is needed (an index or ID often serves).`,
   };
 }
+
+export const rule = {
+  id: MC141,
+  title: "Deep pointer chain or new cycle",
+  defaultSeverity: "notice",
+  docs: "docs/rules/MC141.md",
+  thresholds: {
+    // The same number as the layout regression "pointer-depth" (config: thresholds.maxPointerDepth).
+    maxPointerDepth: { default: LAYOUT_THRESHOLDS.maxPointerDepth, description: "pointer depth beyond this is reported" },
+  },
+  structs: (structs, t) => mc141(structs, t.maxPointerDepth),
+  diff: (diff) => diff.structs.flatMap((d) => mc141NewCycle(d) ?? []),
+} satisfies Rule;

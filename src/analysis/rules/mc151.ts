@@ -1,10 +1,10 @@
 // MC151 padding waste: a struct that could shrink by reordering its fields by at least the
 // threshold (default 8 bytes), or whose reordered size falls into a smaller allocator size class.
-import type { Finding, StructReport } from "../model.ts";
+import type { StructReport } from "../model.ts";
+import type { Hit, Rule } from "./rule.ts";
 import { allocBytes, firstLayout, keepOrder, structIgnored, generated } from "./structs.ts";
 
 export const MC151 = "MC151";
-export const DEFAULT_PADDING_WASTE = 8;
 
 /**
  * A struct whose first field is a plain 64-bit integer with "atomic" mentioned in its field
@@ -19,8 +19,8 @@ function atomicFirst(s: StructReport): boolean {
   return groups.some((g) => /atomic/i.test(g.text));
 }
 
-export function mc151(structs: StructReport[], threshold = DEFAULT_PADDING_WASTE): Finding[] {
-  const out: Finding[] = [];
+export function mc151(structs: StructReport[], threshold: number): Hit[] {
+  const out: Hit[] = [];
   for (const s of structs) {
     if (generated(s) || structIgnored(s, MC151) || keepOrder(s) || atomicFirst(s)) continue;
     const fl = firstLayout(s);
@@ -32,7 +32,7 @@ export function mc151(structs: StructReport[], threshold = DEFAULT_PADDING_WASTE
     const classOpt = allocBytes(l.optimalSize);
     if (saved < threshold && classOpt >= classNow) continue;
     out.push({
-      rule: MC151, severity: "notice", file: s.file, line: s.line,
+      file: s.file, line: s.line,
       message: `${s.name} is ${l.size} bytes on ${fl.arch}, ${l.padding} of them padding; ordering its fields as ` +
         `${orderText(l.optimalOrder)} makes it ${l.optimalSize} bytes (${saved} bytes, ` +
         `${Math.round((saved / l.size) * 100)}% less` +
@@ -47,3 +47,14 @@ export function mc151(structs: StructReport[], threshold = DEFAULT_PADDING_WASTE
 function orderText(order: string[], max = 40): string {
   return order.length <= max ? order.join(", ") : `${order.slice(0, max).join(", ")}, … (${order.length - max} more)`;
 }
+
+export const rule = {
+  id: MC151,
+  title: "Padding waste",
+  defaultSeverity: "notice",
+  docs: "docs/rules/MC151.md",
+  thresholds: {
+    paddingWaste: { default: 8, description: "bytes a reorder must save (or drop a size class) to be reported" },
+  },
+  structs: (structs, t) => mc151(structs, t.paddingWaste),
+} satisfies Rule;

@@ -1,14 +1,14 @@
 // MC161 GC scan growth: between base and head of a PR, a struct's pointer bytes (the prefix the
 // GC must scan) grew by at least the threshold (default 16 bytes), by more than the best field
 // order's pointer bytes grew: the growth comes from where the new fields were put.
-import type { Diff, Finding } from "../model.ts";
+import type { Diff } from "../model.ts";
+import type { Hit, Rule } from "./rule.ts";
 import { firstLayout, keepOrder, structIgnored } from "./structs.ts";
 
 export const MC161 = "MC161";
-export const DEFAULT_GC_SCAN_GROWTH = 16;
 
-export function mc161(diff: Diff, threshold = DEFAULT_GC_SCAN_GROWTH): Finding[] {
-  const out: Finding[] = [];
+export function mc161(diff: Diff, threshold: number): Hit[] {
+  const out: Hit[] = [];
   for (const d of diff.structs) {
     if (!d.base || !d.head) continue;
     if (structIgnored(d.head, MC161) || keepOrder(d.head)) continue;
@@ -21,7 +21,7 @@ export function mc161(diff: Diff, threshold = DEFAULT_GC_SCAN_GROWTH): Finding[]
     const optGrowth = hl.optimalPtrBytes - b.optimalPtrBytes;
     if (growth < threshold || growth - optGrowth < threshold) continue;
     out.push({
-      rule: MC161, severity: "warning", file: d.file, line: d.line,
+      file: d.file, line: d.line,
       message: `The GC now scans ${hl.ptrBytes} bytes of every ${d.name} instead of ${b.ptrBytes} (+${growth}) on ${h.arch}, ` +
         `because pointer-holding fields sit after non-pointer data. With pointer fields first it would scan ` +
         `${hl.optimalPtrBytes} bytes, ${hl.ptrBytes - hl.optimalPtrBytes} fewer (the best order grew by ${optGrowth}). ` +
@@ -32,3 +32,14 @@ export function mc161(diff: Diff, threshold = DEFAULT_GC_SCAN_GROWTH): Finding[]
   }
   return out;
 }
+
+export const rule = {
+  id: MC161,
+  title: "GC scan growth",
+  defaultSeverity: "warning",
+  docs: "docs/rules/MC161.md",
+  thresholds: {
+    gcScanGrowth: { default: 16, description: "growth of pointer bytes beyond what the best order would need" },
+  },
+  diff: (diff, t) => mc161(diff, t.gcScanGrowth),
+} satisfies Rule;

@@ -1,12 +1,18 @@
-// .github/memcheck.yml: schema, defaults, loading, and the defaults table for the README.
+// .github/memcheck.yml: schema, defaults, merging, and the defaults table for the README. The one
+// config of every front end: the app loads the file from the default branch (github/config.ts),
+// the CLI from the repository, --config FILE, or not at all (--no-config).
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { ALL_ARCHS, type Arch, type Thresholds } from "./analysis/model.ts";
-import { DEFAULT_THRESHOLDS } from "./analysis/diff.ts";
-import { DEFAULT_THRESHOLDS as RULE_THRESHOLDS, type RuleConfig, type RuleOptions } from "./analysis/rules/index.ts";
+import { ALL_ARCHS, type Arch, type Thresholds } from "../analysis/model.ts";
+import { DEFAULT_THRESHOLDS } from "../analysis/diff.ts";
+import { DEFAULT_THRESHOLDS as RULE_THRESHOLDS, type RuleConfig, type RuleOptions } from "../analysis/rules/index.ts";
 
 export const CONFIG_PATH = ".github/memcheck.yml";
 
 export type RuleSetting = RuleConfig[string];
+
+/** The archs a review lays out when nothing says otherwise: the app and the CLI alike. */
+export const DEFAULT_ARCHS: readonly Arch[] = ["amd64", "arm64"];
 
 export interface Limits {
   /** Go files fetched per side (base or head). */
@@ -37,7 +43,7 @@ export interface MemcheckConfig {
 }
 
 export const DEFAULT_CONFIG: MemcheckConfig = {
-  archs: ["amd64", "arm64"],
+  archs: [...DEFAULT_ARCHS],
   thresholds: { ...DEFAULT_THRESHOLDS },
   ruleThresholds: {
     bindingPointerFields: RULE_THRESHOLDS.bindingPointerFields,
@@ -137,43 +143,19 @@ export function parseConfig(raw: unknown): ConfigResult {
   };
 }
 
-/** The subset of Probot's octokit the loader needs (octokit.config from @probot/octokit-plugin-config). */
-export interface ConfigOctokit {
-  config: { get(o: { owner: string; repo: string; path: string }): Promise<{ config: Record<string, unknown>; files: { config: unknown }[] }> };
-}
-
 /**
- * Read .github/memcheck.yml from the default branch (with `_extends` and the org `.github` repo
- * fallback, as Probot's context.config does). A YAML syntax error becomes an error result.
+ * Parse the text of a memcheck.yml (`source` names it in errors). A YAML syntax error is an error
+ * result, as a schema error is; an empty file is the defaults.
  */
-export async function loadConfig(octokit: ConfigOctokit, owner: string, repo: string): Promise<ConfigResult> {
-  let got;
+export function parseConfigText(text: string, source = CONFIG_PATH): ConfigResult {
+  let raw: unknown;
   try {
-    got = await octokit.config.get({ owner, repo, path: CONFIG_PATH });
-  } catch (e: any) {
-    const status = e?.status;
-    if (status && status >= 500) throw e; // transient: let the job retry
-    if (status === 403 || status === 401) throw e;
-    return { ok: false, error: `Could not read ${CONFIG_PATH}: ${String(e?.message ?? e).split("\n")[0].slice(0, 300)}` };
+    raw = parseYaml(text);
+  } catch (e) {
+    return { ok: false, error: `Invalid ${source}: ${String((e as Error).message).split("\n")[0].slice(0, 300)}` };
   }
-  const found = got.files.some((f) => f.config !== null);
-  if (!found) return parseConfig(null);
-  return parseConfig(got.config);
-}
-
-/** Paths the review ignores: prefixes ("vendor/"), path segments ("testdata/" anywhere) and globs with `*`. */
-export function isIgnored(path: string, ignore: string[]): boolean {
-  for (const pat of ignore) {
-    if (pat.includes("*")) {
-      const re = new RegExp("^" + pat.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*") + "(/|$)");
-      if (re.test(path)) return true;
-    } else if (pat.endsWith("/")) {
-      if (path.startsWith(pat) || path.includes("/" + pat)) return true;
-    } else if (path === pat || path.startsWith(pat + "/")) {
-      return true;
-    }
-  }
-  return false;
+  const r = parseConfig(raw);
+  return r.ok || source === CONFIG_PATH ? r : { ok: false, error: r.error.replace(CONFIG_PATH, source) };
 }
 
 /** Markdown table of every key and its default, for the README and docs. */
