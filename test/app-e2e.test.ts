@@ -12,6 +12,7 @@ import { createServer } from "../src/main.ts";
 import { createReviewQueue, jobIdFor } from "../src/queue/index.ts";
 import { defaultPipeline } from "../src/github/default-pipeline.ts";
 import { createWorkerRuntime } from "../worker/runtime.ts";
+import { until } from "./support/processes.ts";
 import { makeProbot, mockRepo, sendWebhook, fixture, redisForFile, REDIS_URL, API, HEAD, HEAD2, type TestServer } from "./app-support.ts";
 
 // Golden payloads; regenerate with MEMCHECK_UPDATE_GOLDEN=1 after a deliberate report change.
@@ -51,16 +52,16 @@ test("pull_request.opened -> queue -> worker -> check run and review with a sugg
     const delivery = "0b9e1c70-ac3f-11ef-9a1e-5d6c2a1b0001";
     const r = await sendWebhook(server, "pull_request", fixture("pull_request.opened"), delivery);
     assert.equal(r.status, 200);
-    const job = await queue.queue.getJob(jobIdFor(delivery));
-    assert.ok(job, "job enqueued");
-    const result = await job!.waitUntilFinished(events, 60000);
+    // The intake job (queued check run) adds the review job under the same id.
+    const job = await until("the review job", () => queue.queue.getJob(jobIdFor(delivery)));
+    const result = await job.waitUntilFinished(events, 60000);
     assert.equal(result.status, "done");
 
-    // The webhook created the check run, queued, at once.
+    // The intake created the check run, queued, at once.
     assert.deepEqual(cap.checkCreates, [{ name: "memcheck", head_sha: HEAD, status: "queued", external_id: delivery }]);
-    // Then: in_progress, and the result (before the review).
-    assert.equal(cap.checkUpdates[0].status, "in_progress");
-    const done = cap.checkUpdates[1];
+    // Then the result (before the review); in_progress only if the review took long (a cold engine may).
+    assert.ok(cap.checkUpdates.filter((u) => u.status === "in_progress").length <= 1);
+    const done = cap.checkUpdates.find((u) => u.status === "completed");
     const { completed_at, ...rest } = done;
     assert.match(completed_at, /^\d{4}-\d\d-\d\dT/);
     if (process.env.MEMCHECK_UPDATE_GOLDEN) {
@@ -68,7 +69,7 @@ test("pull_request.opened -> queue -> worker -> check run and review with a sugg
       writeFileSync(GOLDEN_REVIEW, JSON.stringify(cap.reviews[0], null, 2) + "\n");
     }
     assert.deepEqual(rest, JSON.parse(readFileSync(GOLDEN_CHECK, "utf8")));
-    assert.equal(cap.checkUpdates.length, 2);
+    assert.equal(cap.checkUpdates.filter((u) => u.status !== "in_progress").length, 1);
     assert.deepEqual(cap.reviews, [JSON.parse(readFileSync(GOLDEN_REVIEW, "utf8"))]);
     // The parts that matter, spelled out: a failing conclusion, the regression on the changed
     // line of Order, and the suggestion block covering Coupon's body.
@@ -95,8 +96,8 @@ test("a synchronize webhook on the same PR posts no duplicate comments", async (
     const delivery = "0b9e1c70-ac3f-11ef-9a1e-5d6c2a1b0002";
     const r = await sendWebhook(server, "pull_request", fixture("pull_request.synchronize"), delivery);
     assert.equal(r.status, 200);
-    const job = await queue.queue.getJob(jobIdFor(delivery));
-    const result = await job!.waitUntilFinished(events, 60000);
+    const job = await until("the review job", () => queue.queue.getJob(jobIdFor(delivery)));
+    const result = await job.waitUntilFinished(events, 60000);
     assert.equal(result.status, "done");
     assert.deepEqual(result.comments, { created: 0, deleted: 0, kept: 2, fallback: false });
     assert.equal(cap.reviews.length, 0);

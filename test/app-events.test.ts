@@ -4,7 +4,9 @@ import http from "node:http";
 import nock from "nock";
 import { Redis } from "ioredis";
 import { createApp, refusedMarker } from "../src/app.ts";
-import { createReviewQueue, jobIdFor, type ReviewJobData, type ReviewQueue } from "../src/queue/index.ts";
+import { claimReplay, createReviewQueue, jobIdFor, type IntakeEvent, type ReviewJobData, type ReviewQueue } from "../src/queue/index.ts";
+import { runIntake } from "../src/github/publish-intake.ts";
+import { supersededOutput } from "../src/github/publish.ts";
 import { makeProbot, startServer, sendWebhook, fixture, deletePrefix, REDIS_URL, API, HEAD, HEAD2, BASE, type TestServer, FakeQueue, eventAppPerTest } from "./app-support.ts";
 
 
@@ -15,60 +17,99 @@ function token() {
   return nock(API).post("/app/installations/42/access_tokens").reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" });
 }
 
-test("pull_request.opened creates a queued check run, then enqueues", async () => {
-  token();
-  let checkBody: any;
-  const scope = nock(API)
-    .post("/repos/acme/shop/check-runs", (b) => ((checkBody = b), true))
-    .reply(201, { id: 555 });
+/** Run the intake step of the first submitted event against nock, capturing the review jobs. */
+async function intake(event?: IntakeEvent, o: { replaced?: ReviewJobData } = {}) {
+  const probot = makeProbot();
+  const reviews: ReviewJobData[] = [];
+  const ev = event ?? app.queue.events[0]!;
+  const result = await runIntake({ data: ev, attemptsMade: 0 }, {
+    auth: async (id) => (await probot.auth(id)) as never,
+    enqueueReview: async (d) => (reviews.push(d), { id: jobIdFor(d.deliveryId), duplicate: false, ...(o.replaced ? { replaced: o.replaced } : {}) }),
+  });
+  return { result, reviews };
+}
+
+function openPr(o: { head?: string; draft?: boolean; state?: string } = {}) {
+  return nock(API).get("/repos/acme/shop/pulls/7").reply(200, {
+    number: 7, state: o.state ?? "open", draft: o.draft ?? false,
+    head: { sha: o.head ?? HEAD, ref: "coupon", repo: { id: 5001 } }, base: { sha: BASE, ref: "main", repo: { id: 5001 } },
+  });
+}
+
+test("pull_request.opened: the handler makes no GitHub call and submits one intake event", async () => {
+  // nock has no route at all: any GitHub call from the handler would fail the request (500).
   const r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-open-1");
   assert.equal(r.status, 200);
-  assert.deepEqual(checkBody, { name: "memcheck", head_sha: HEAD, status: "queued", external_id: "d-open-1" });
-  assert.equal(app.queue.jobs.length, 1);
-  const j = app.queue.jobs[0]!;
-  assert.deepEqual({ ...j, at: 0 }, {
-    v: 1, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD,
-    trigger: "pull_request", deliveryId: "d-open-1", checkRunId: 555, at: 0,
+  assert.equal(app.queue.events.length, 1);
+  assert.deepEqual({ ...app.queue.events[0]!, at: 0 }, {
+    v: 1, trigger: "pull_request", action: "opened", installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD,
+    draft: false, deliveryId: "d-open-1", replayKey: `pr/42/acme/shop#7@${HEAD}/opened`, at: 0,
   });
-  assert.ok(scope.isDone());
+});
+
+test("intake of a push: a queued check run, then the review job with its id", async () => {
+  await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-open-2");
+  token();
+  openPr();
+  let checkBody: any;
+  nock(API).post("/repos/acme/shop/check-runs", (b) => ((checkBody = b), true)).reply(201, { id: 555 });
+  const { result, reviews } = await intake();
+  assert.equal(result.status, "enqueued");
+  assert.deepEqual(checkBody, { name: "memcheck", head_sha: HEAD, status: "queued", external_id: "d-open-2" });
+  assert.deepEqual({ ...reviews[0]!, at: 0 }, {
+    v: 1, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD,
+    trigger: "pull_request", deliveryId: "d-open-2", checkRunId: 555, at: 0,
+  });
+  assert.deepEqual(nock.pendingMocks(), []);
+});
+
+test("intake of a stale push (its head is no longer the PR's): no run, no review, nothing superseded", async () => {
+  await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-stale-1");
+  token();
+  openPr({ head: HEAD2 });
+  const { result, reviews } = await intake();
+  assert.equal(result.status, "stale");
+  assert.equal(reviews.length, 0);
+  assert.deepEqual(nock.pendingMocks(), []);
 });
 
 test("a bad signature is rejected and nothing is enqueued", async () => {
   const r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-bad", { secret: "wrong" });
   assert.equal(r.status, 400);
-  assert.equal(app.queue.jobs.length, 0);
+  assert.equal(app.queue.events.length, 0);
 });
 
-test("a draft PR is skipped unless the config says drafts: true", async () => {
+test("a draft PR is skipped by the intake unless the config says drafts: true", async () => {
+  assert.equal((await sendWebhook(app.server, "pull_request", fixture("pull_request.opened.draft"), "d-draft-1")).status, 200);
+  assert.equal(app.queue.events[0]!.trigger === "pull_request" && app.queue.events[0]!.draft, true);
   token();
+  openPr({ draft: true });
   nock(API)
     .get(/\/repos\/acme\/shop\/contents\/.*memcheck\.yml/)
     .reply(404, { message: "Not Found" })
     .get(/\/repos\/acme\/\.github\/contents\/.*memcheck\.yml/)
     .reply(404, { message: "Not Found" });
-  let r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened.draft"), "d-draft-1");
-  assert.equal(r.status, 200);
-  assert.equal(app.queue.jobs.length, 0);
+  let out = await intake();
+  assert.equal(out.result.status, "draft");
+  assert.equal(out.reviews.length, 0);
   assert.deepEqual(nock.pendingMocks(), []);
 
+  token();
+  openPr({ draft: true });
   nock(API)
     .get(/\/repos\/acme\/shop\/contents\/.*memcheck\.yml/)
     .reply(200, "drafts: true\n", { "content-type": "application/vnd.github.raw; charset=utf-8" })
     .post("/repos/acme/shop/check-runs")
     .reply(201, { id: 556 });
-  r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened.draft"), "d-draft-2");
-  assert.equal(r.status, 200);
-  assert.equal(app.queue.jobs.length, 1);
+  out = await intake();
+  assert.equal(out.reviews.length, 1);
   assert.deepEqual(nock.pendingMocks(), []);
 });
 
-test("a redelivered webhook (same X-GitHub-Delivery) creates no second check run or job", async () => {
-  token();
-  nock(API).post("/repos/acme/shop/check-runs").reply(201, { id: 1 });
+test("a redelivered webhook (same X-GitHub-Delivery) submits once", async () => {
   assert.equal((await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-same")).status, 200);
-  // No nock for a second check run: a second POST would fail the request with a 500.
   assert.equal((await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-same")).status, 200);
-  assert.equal(app.queue.jobs.length, 1);
+  assert.equal(app.queue.events.length, 1);
 });
 
 test("when enqueueing fails (Redis down) the webhook answers 5xx", async () => {
@@ -77,7 +118,10 @@ test("when enqueueing fails (Redis down) the webhook answers 5xx", async () => {
   assert.ok(r.status >= 500, `status ${r.status}`);
 });
 
-test("/memcheck from a collaborator: 👀 reaction, then a job with the parsed archs", async () => {
+test("/memcheck from a collaborator: no call in the handler; the intake reacts 👀, then a job with the parsed archs", async () => {
+  const r = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created"), "d-cmd-1");
+  assert.equal(r.status, 200);
+  assert.equal(app.queue.events[0]!.trigger, "command");
   token();
   let reaction: any;
   nock(API)
@@ -85,11 +129,10 @@ test("/memcheck from a collaborator: 👀 reaction, then a job with the parsed a
     .reply(200, { permission: "write", role_name: "triage", user: { login: "alice" } })
     .post("/repos/acme/shop/issues/comments/3001/reactions", (b) => ((reaction = b), true))
     .reply(201, { id: 1, content: "eyes" });
-  const r = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created"), "d-cmd-1");
-  assert.equal(r.status, 200);
+  const { reviews } = await intake();
   assert.deepEqual(reaction, { content: "eyes" });
-  assert.equal(app.queue.jobs.length, 1);
-  const j = app.queue.jobs[0]!;
+  assert.equal(reviews.length, 1);
+  const j = reviews[0]!;
   assert.equal(j.trigger, "command");
   assert.equal(j.pull, 7);
   assert.equal(j.headSha, "");
@@ -98,6 +141,8 @@ test("/memcheck from a collaborator: 👀 reaction, then a job with the parsed a
 });
 
 test("/memcheck from a stranger gets one polite reply and nothing else", async () => {
+  const r = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created.stranger"), "d-str-1");
+  assert.equal(r.status, 200);
   token();
   let reply: any;
   nock(API)
@@ -108,37 +153,40 @@ test("/memcheck from a stranger gets one polite reply and nothing else", async (
     .reply(200, [{ id: 1, user: { login: "alice", type: "User" }, body: "hi" }])
     .post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true))
     .reply(201, { id: 9 });
-  const r = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created.stranger"), "d-str-1");
-  assert.equal(r.status, 200);
+  let out = await intake();
+  assert.equal(out.result.status, "refused");
   assert.ok(reply.body.startsWith(refusedMarker("mallory")));
   assert.match(reply.body, /@mallory .*triage access/);
-  assert.equal(app.queue.jobs.length, 0);
+  assert.equal(out.reviews.length, 0);
   assert.deepEqual(nock.pendingMocks(), []);
 
   // Second time: our marker is already on the PR, so no second reply.
+  await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created.stranger"), "d-str-2");
+  token();
   nock(API)
     .get("/repos/acme/shop/collaborators/mallory/permission")
     .reply(404, { message: "Not Found" })
     .get("/repos/acme/shop/issues/7/comments")
     .query(true)
     .reply(200, [{ id: 9, user: { login: "memcheck[bot]", type: "Bot" }, body: reply.body }]);
-  const r2 = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created.stranger"), "d-str-2");
-  assert.equal(r2.status, 200);
-  assert.equal(app.queue.jobs.length, 0);
+  out = await intake(app.queue.events[1]!);
+  assert.equal(out.result.status, "refused");
+  assert.equal(out.reviews.length, 0);
   assert.deepEqual(nock.pendingMocks(), []);
 });
 
-test("a bot's /memcheck comment is ignored without any API call", async () => {
+test("a bot's /memcheck comment is ignored without any API call or Redis write", async () => {
   const r = await sendWebhook(app.server, "issue_comment", fixture("issue_comment.created.bot"), "d-bot-1");
   assert.equal(r.status, 200);
-  assert.equal(app.queue.jobs.length, 0);
+  assert.equal(app.queue.events.length, 0);
 });
 
 test("/memcheck with an unknown argument replies with help and enqueues nothing", async () => {
-  token();
-  let reply: any;
   const p = fixture("issue_comment.created");
   p.comment.body = "/memcheck arch=sparc64 `rm -rf /`";
+  await sendWebhook(app.server, "issue_comment", p, "d-help-1");
+  token();
+  let reply: any;
   nock(API)
     .get("/repos/acme/shop/collaborators/alice/permission")
     .reply(200, { permission: "admin", role_name: "admin" })
@@ -146,32 +194,33 @@ test("/memcheck with an unknown argument replies with help and enqueues nothing"
     .reply(201, {})
     .post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true))
     .reply(201, { id: 10 });
-  const r = await sendWebhook(app.server, "issue_comment", p, "d-help-1");
-  assert.equal(r.status, 200);
+  const { result, reviews } = await intake();
+  assert.equal(result.status, "help");
   assert.match(reply.body, /unknown arch `sparc64`/);
   assert.match(reply.body, /memcheck commands/);
-  assert.equal(app.queue.jobs.length, 0);
+  assert.equal(reviews.length, 0);
 });
 
 test("check_suite.rerequested for a fork PR (no pull_requests) enqueues by head SHA", async () => {
-  token();
-  nock(API).post("/repos/acme/shop/check-runs", (b) => b.head_sha === HEAD && b.status === "queued").reply(201, { id: 77 });
   const r = await sendWebhook(app.server, "check_suite", fixture("check_suite.rerequested.fork"), "d-suite-1");
   assert.equal(r.status, 200);
-  assert.equal(app.queue.jobs.length, 1);
-  assert.equal(app.queue.jobs[0]!.pull, null);
-  assert.equal(app.queue.jobs[0]!.headSha, HEAD);
-  assert.equal(app.queue.jobs[0]!.checkRunId, 77);
-  assert.equal(app.queue.jobs[0]!.trigger, "rerequested");
+  token();
+  nock(API).post("/repos/acme/shop/check-runs", (b) => b.head_sha === HEAD && b.status === "queued").reply(201, { id: 77 });
+  const { reviews } = await intake();
+  assert.equal(reviews.length, 1);
+  assert.equal(reviews[0]!.pull, null);
+  assert.equal(reviews[0]!.headSha, HEAD);
+  assert.equal(reviews[0]!.checkRunId, 77);
+  assert.equal(reviews[0]!.trigger, "rerequested");
 });
 
 test("check_run.rerequested re-enqueues with the PR from the payload", async () => {
+  await sendWebhook(app.server, "check_run", fixture("check_run.rerequested"), "d-run-1");
   token();
   nock(API).post("/repos/acme/shop/check-runs").reply(201, { id: 78 });
-  const r = await sendWebhook(app.server, "check_run", fixture("check_run.rerequested"), "d-run-1");
-  assert.equal(r.status, 200);
-  assert.equal(app.queue.jobs[0]!.pull, 7);
-  assert.equal(app.queue.jobs[0]!.baseSha, BASE);
+  const { reviews } = await intake();
+  assert.equal(reviews[0]!.pull, 7);
+  assert.equal(reviews[0]!.baseSha, BASE);
 });
 
 // Real Redis: the queue itself.
@@ -224,9 +273,9 @@ test("real queue with Redis unreachable: the webhook answers 5xx (GitHub marks t
   }
 });
 
-test("real Redis: a burst of pushes closes the replaced job's queued check run as superseded", async () => {
+test("real Redis: a burst of pushes closes the replaced job's queued check run, naming both commits", async () => {
   const q2 = createReviewQueue({ redisUrl: REDIS_URL, settings: { name: "burst", prefix: PREFIX, debounceMs: 60000 } });
-  const srv = await startServer(createApp({ queue: q2 }), makeProbot());
+  const probot = makeProbot();
   let closed: any;
   nock(API)
     .post("/app/installations/42/access_tokens")
@@ -237,18 +286,52 @@ test("real Redis: a burst of pushes closes the replaced job's queued check run a
     .reply(201, { id: 602 })
     .patch("/repos/acme/shop/check-runs/601", (b) => ((closed = b), true))
     .reply(200, { id: 601 });
+  const deps = { auth: async (id: number) => (await probot.auth(id)) as never, enqueueReview: (d: ReviewJobData) => q2.enqueue(d) };
+  const ev = (delivery: string, head: string, action: string): IntakeEvent => ({
+    v: 1, trigger: "pull_request", action, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: head, draft: false, deliveryId: delivery, replayKey: `k-${delivery}`, at: Date.now(),
+  });
   try {
-    assert.equal((await sendWebhook(srv, "pull_request", fixture("pull_request.opened"), "burst-1")).status, 200);
-    assert.equal((await sendWebhook(srv, "pull_request", fixture("pull_request.synchronize"), "burst-2")).status, 200);
-    assert.deepEqual(closed, { status: "completed", conclusion: "skipped", output: { title: "Superseded", summary: "A newer commit (3333333) is reviewed instead." } });
+    openPr({ head: HEAD });
+    assert.equal((await runIntake({ data: ev("burst-1", HEAD, "opened"), attemptsMade: 0 }, deps)).status, "enqueued");
+    openPr({ head: HEAD2 });
+    assert.equal((await runIntake({ data: ev("burst-2", HEAD2, "synchronize"), attemptsMade: 0 }, deps)).status, "enqueued");
+    assert.deepEqual(closed, { status: "completed", conclusion: "skipped", output: supersededOutput(HEAD, HEAD2) });
+    assert.match(closed.output.summary, /for commit 2222222\. The pull request's head is now 3333333/);
     const jobs = await q2.queue.getJobs(["delayed", "waiting", "active"]);
     assert.deepEqual(jobs.map((j) => [j.data.headSha, j.data.checkRunId]), [[HEAD2, 602]]);
     assert.deepEqual(nock.pendingMocks(), []);
   } finally {
-    await srv.close();
     await q2.queue.obliterate({ force: true });
     await q2.close();
   }
+});
+
+test("real Redis: a replayed payload (same content, new delivery id) is a duplicate; the original's retry is not", async () => {
+  const s = { prefix: PREFIX, name: "replay", replayWindowMs: 60_000 };
+  assert.equal(await claimReplay(redis, s, "pr/42/acme/shop#7@x/opened", "r-1"), true);
+  assert.equal(await claimReplay(redis, s, "pr/42/acme/shop#7@x/opened", "r-1"), true, "a retry of the same delivery");
+  assert.equal(await claimReplay(redis, s, "pr/42/acme/shop#7@x/opened", "r-2"), false, "the replay");
+  assert.equal(await claimReplay(redis, s, "pr/42/acme/shop#7@x/synchronize", "r-3"), true, "another action");
+});
+
+test("the same signed body under a new delivery id: submitted twice, but the intake drops the replay", async () => {
+  const body = fixture("pull_request.opened");
+  await sendWebhook(app.server, "pull_request", body, "d-replay-1");
+  await sendWebhook(app.server, "pull_request", body, "d-replay-2");
+  assert.equal(app.queue.events.length, 2);
+  assert.equal(app.queue.events[0]!.replayKey, app.queue.events[1]!.replayKey);
+  const s = { prefix: PREFIX, name: "replay2", replayWindowMs: 60_000 };
+  const probot = makeProbot();
+  const claim = (k: string, d: string) => claimReplay(redis, s, k, d);
+  token();
+  openPr();
+  nock(API).post("/repos/acme/shop/check-runs").reply(201, { id: 1 });
+  const reviews: ReviewJobData[] = [];
+  const deps = { auth: async (id: number) => (await probot.auth(id)) as never, claimReplay: claim, enqueueReview: async (d: ReviewJobData) => (reviews.push(d), { id: "x", duplicate: false }) };
+  assert.equal((await runIntake({ data: app.queue.events[0]!, attemptsMade: 0 }, deps)).status, "enqueued");
+  assert.equal((await runIntake({ data: app.queue.events[1]!, attemptsMade: 0 }, deps)).status, "replay");
+  assert.equal(reviews.length, 1);
+  assert.deepEqual(nock.pendingMocks(), []);
 });
 
 test("createServer: extra routes (e.g. /healthz) run before the webhook middleware; others get 404", async () => {

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import nock from "nock";
-import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
+import { jobIdFor, type IntakeEvent, type ReviewJobData } from "../src/queue/index.ts";
 import { readTree, blobSha } from "./support/tree.ts";
 import { REDIS_URL, deletePrefix } from "./support/redis.ts";
 import { before, after, beforeEach, afterEach } from "node:test";
@@ -150,7 +150,8 @@ export function mockRepo(o: RepoMockOptions = {}): Captured {
   const cap: Captured = { checkCreates: [], checkUpdates: [], reviews: [], deletedComments: [], issueComments: [], issueCommentUpdates: [], blobFetches: [] };
   const api = nock(API);
   api.post("/app/installations/42/access_tokens").optionally().reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" });
-  api.get(`/repos/acme/shop/pulls/${pull}`).optionally().reply(200, {
+  // Read by the intake step and by the review job.
+  api.get(`/repos/acme/shop/pulls/${pull}`).optionally().times(3).reply(200, {
     number: pull,
     state: o.prState ?? "open",
     draft: false,
@@ -202,6 +203,8 @@ export function mockRepo(o: RepoMockOptions = {}): Captured {
  */
 export class FakeQueue {
   jobs: ReviewJobData[] = [];
+  /** What the handlers submitted (the intake step runs in the worker). */
+  events: IntakeEvent[] = [];
   deliveries = new Set<string>();
   /** Simulate Redis being down. */
   fail = false;
@@ -210,6 +213,13 @@ export class FakeQueue {
     this.jobs.push(d);
     this.deliveries.add(d.deliveryId);
     return { id: jobIdFor(d.deliveryId), duplicate: false };
+  }
+  async submit(e: IntakeEvent) {
+    if (this.fail) throw new Error("connect ECONNREFUSED 127.0.0.1:6379");
+    const duplicate = this.deliveries.has(e.deliveryId);
+    if (!duplicate) this.events.push(e);
+    this.deliveries.add(e.deliveryId);
+    return { id: jobIdFor(e.deliveryId), duplicate };
   }
   async hasDelivery(id: string) {
     if (this.fail) throw new Error("connect ECONNREFUSED 127.0.0.1:6379");

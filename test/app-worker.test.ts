@@ -11,6 +11,7 @@ import type { Pipeline } from "../src/github/pipeline.ts";
 import { MemoryBlobCache } from "../src/github/snapshot.ts";
 import { findingMarker, parseMarker } from "../src/report/review.ts";
 import { createReviewQueue, createReviewWorker, type ReviewJobData } from "../src/queue/index.ts";
+import { ReviewLimitError } from "../src/review/limits.ts";
 import { makeProbot, mockRepo, deletePrefix, REDIS_URL, BASE, HEAD, HEAD2, API } from "./app-support.ts";
 
 function analysis(): Analysis {
@@ -75,9 +76,10 @@ test("fetches touched packages plus same-module imports at base and head; tests 
   // money.go and go.mod are identical at base and head: one fetch each thanks to the blob cache.
   assert.equal(cap.blobFetches.length, 5);
   assert.equal(new Set(cap.blobFetches).size, 5);
-  assert.deepEqual(cap.checkUpdates.map((u) => u.status), ["in_progress", "completed"]);
-  assert.equal(cap.checkUpdates[1].conclusion, "success");
-  assert.equal(cap.checkUpdates[1].output.summary, "summary; skipped 0");
+  // A fast review writes its result only: no in_progress right before completed.
+  assert.deepEqual(cap.checkUpdates.map((u) => u.status), ["completed"]);
+  assert.equal(cap.checkUpdates[0].conclusion, "success");
+  assert.equal(cap.checkUpdates[0].output.summary, "summary; skipped 0");
   assert.equal(cap.reviews.length, 0);
 });
 
@@ -105,7 +107,7 @@ test("more than 50 annotations go out in batches of 50, the first with the concl
   deps.pipeline = fakePipeline({ annotations: () => anns, conclusion: () => "failure" });
   const cap = mockRepo();
   await runReview(job(), deps);
-  const outs = cap.checkUpdates.slice(1);
+  const outs = cap.checkUpdates;
   assert.deepEqual(outs.map((u) => u.output.annotations.length), [50, 50, 20]);
   assert.equal(outs[0].conclusion, "failure");
   assert.equal(outs[0].status, "completed");
@@ -249,4 +251,45 @@ test("the last failed attempt before any result closes the check run as neutral 
   const last = cap.checkUpdates.at(-1);
   assert.equal(last.conclusion, "neutral");
   assert.equal(last.output.title, "memcheck could not finish");
+});
+
+test("a slow review marks the run in_progress once, before the result", async () => {
+  deps.pipeline = fakePipeline({ review: async () => (await new Promise((r) => setTimeout(r, 150)), { base: analysis(), head: analysis(), diff: EMPTY_DIFF }) });
+  const cap = mockRepo();
+  await runReview(job(), { ...deps, inProgressAfterMs: 20 });
+  assert.deepEqual(cap.checkUpdates.map((u) => u.status), ["in_progress", "completed"]);
+});
+
+test("ReviewLimitError: the run is completed neutral with its title and summary, and the job does not retry", async () => {
+  deps.pipeline = fakePipeline({ review: async () => { throw new ReviewLimitError("memcheck could not finish", "This PR's Go code is too large to analyse within the limits: 5 MB > 1 MB."); } });
+  const cap = mockRepo();
+  const r = await runReview(job(), deps);
+  assert.equal(r.status, "limit");
+  const last = cap.checkUpdates.at(-1);
+  assert.equal(last.status, "completed");
+  assert.equal(last.conclusion, "neutral");
+  assert.equal(last.output.title, "memcheck could not finish");
+  assert.match(last.output.summary, /too large to analyse/);
+});
+
+test("a /memcheck job records its run id at creation (before any other write)", async () => {
+  const cap = mockRepo();
+  const saved: ReviewJobData[] = [];
+  const j = { ...job({ trigger: "command", headSha: "", baseSha: "", checkRunId: undefined, options: { commentId: 1, sender: "alice" } }), updateData: async (d: ReviewJobData) => void saved.push(structuredClone(d)) };
+  await runReview(j, deps);
+  assert.equal(cap.checkCreates.length, 1);
+  assert.equal(cap.checkCreates[0].status, "in_progress");
+  assert.equal(saved[0]!.checkRunId, 556, "the first record is the run id");
+  assert.notEqual(saved[0]!.publish?.resultPosted, true);
+});
+
+test("a retry after the result was posted never re-opens the run and sends only the annotations not yet posted", async () => {
+  const anns = Array.from({ length: 120 }, (_, i) => ({ path: "order/order.go", start_line: 10, end_line: 10, annotation_level: "warning" as const, message: `n${i}` }));
+  deps.pipeline = fakePipeline({ annotations: () => anns, conclusion: () => "failure" });
+  const cap = mockRepo();
+  await runReview({ ...job({ publish: { checkRunId: 555, resultPosted: true, annotationsPosted: 100 } }), attemptsMade: 1 }, deps);
+  assert.equal(cap.checkUpdates.length, 1);
+  assert.equal(cap.checkUpdates[0].status, undefined);
+  assert.equal(cap.checkUpdates[0].conclusion, undefined);
+  assert.deepEqual(cap.checkUpdates[0].output.annotations.map((a: any) => a.message), anns.slice(100).map((a) => a.message));
 });

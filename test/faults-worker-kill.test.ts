@@ -9,7 +9,8 @@ import { Redis } from "ioredis";
 import { createReviewQueue, jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
 import { parseMarker } from "../src/report/review.ts";
 import { FakeGitHub } from "./support/fake-github.ts";
-import { spawnWorker, waitForJob, type Child } from "./support/processes.ts";
+import { spawnWorker, until, waitForJob, type Child } from "./support/processes.ts";
+import { STICKY_MARKER } from "../src/report/markdown.ts";
 import { loadFixturePull, workerEnv, EXPECTED_REVIEW, BASE, HEAD, INSTALLATION } from "./support/pr-fixture.ts";
 import { REDIS_URL, deletePrefix } from "./support/redis.ts";
 
@@ -57,7 +58,7 @@ function assertOneReviewNoDuplicates(gh: FakeGitHub) {
   assert.deepEqual(comments.map((c) => [c.path, c.line]), EXPECTED_REVIEW.comments.map((c: any) => [c.path, c.line]));
 }
 
-async function scenario(name: string, holdWhat: (gh: FakeGitHub) => ReturnType<FakeGitHub["hold"]>) {
+async function scenario(name: string, holdWhat: (gh: FakeGitHub) => ReturnType<FakeGitHub["hold"]>, via?: "intake" | "command") {
   const gh = await new FakeGitHub().start();
   loadFixturePull(gh);
   const settings = { name, prefix: PREFIX, debounceMs: 0, attempts: 3 };
@@ -67,16 +68,22 @@ async function scenario(name: string, holdWhat: (gh: FakeGitHub) => ReturnType<F
     const held = holdWhat(gh);
     const first = spawnWorker(env);
     children.push(first);
-    const { id } = await q.enqueue(jobData(gh, `${name}-1`));
-    assert.equal(id, jobIdFor(`${name}-1`));
+    gh.permissions.set("alice", "write");
+    const delivery = `${name}-1`;
+    const common = { v: 1 as const, installationId: INSTALLATION, owner: "acme", repo: "shop", deliveryId: delivery, replayKey: `k-${delivery}`, at: Date.now() };
+    if (via === "intake") await q.submit({ ...common, trigger: "pull_request", action: "opened", pull: 7, baseSha: BASE, headSha: HEAD, draft: false });
+    else if (via === "command") await q.submit({ ...common, trigger: "command", pull: 7, commentId: 3001, sender: "alice", line: "/memcheck" });
+    else await q.enqueue(jobData(gh, delivery));
+    const id = jobIdFor(delivery);
     // The job is provably mid-flight: the worker's request is being held by GitHub.
     await Promise.race([held.arrived, first.exited.then(() => assert.fail(`worker exited early:\n${first.output()}`))]);
-    assert.equal(await q.queue.getJobState(id), "active");
+    assert.equal(await (via && !(await q.queue.getJob(id)) ? q.intake : q.queue).getJobState(id), "active");
     assert.equal(await first.kill("SIGKILL"), null);
     held.release();
 
     const second = spawnWorker(env);
     children.push(second);
+    await until("the review job", () => q.queue.getJob(id), 45_000);
     const state = await waitForJob(q.queue, id, 45_000).catch((e) => assert.fail(`${e.message}\nsecond worker:\n${second.output()}`));
     const job = await q.queue.getJob(id);
     assert.equal(state, "completed", `failed: ${job?.failedReason}\n${second.output()}`);
@@ -86,8 +93,18 @@ async function scenario(name: string, holdWhat: (gh: FakeGitHub) => ReturnType<F
     return gh;
   } finally {
     await q.queue.obliterate({ force: true }).catch(() => {});
+    await q.intake.obliterate({ force: true }).catch(() => {});
     await q.close();
     await gh.close();
+  }
+}
+
+function assertNothingOpen(gh: FakeGitHub) {
+  const open = [...gh.checkRuns.values()].filter((r) => r.status !== "completed");
+  assert.deepEqual(open.map((r) => [r.id, r.status]), [], "no run left queued or in_progress");
+  for (const r of gh.checkRuns.values()) {
+    const msgs = gh.annotationsOf(r.id).map((a) => JSON.stringify(a));
+    assert.equal(new Set(msgs).size, msgs.length, "annotations posted once");
   }
 }
 
@@ -99,4 +116,31 @@ test("SIGKILL while fetching blobs: a second worker finishes the job; one conclu
 test("SIGKILL after GitHub stored the review but before the worker saw the answer: no second review", async () => {
   const gh = await scenario("kill-review", (gh) => gh.hold((r) => r.method === "POST" && /\/pulls\/7\/reviews$/.test(r.path), { commit: true }));
   assertOneReviewNoDuplicates(gh);
+});
+
+test("SIGKILL after GitHub created the queued run but before the intake saw it: one run, reviewed", async () => {
+  const gh = await scenario("kill-create", (gh) => gh.hold((r) => r.method === "POST" && r.path === "/repos/acme/shop/check-runs", { commit: true }), "intake");
+  assertOneReviewNoDuplicates(gh);
+  assertNothingOpen(gh);
+});
+
+test("SIGKILL after GitHub stored the completing PATCH: the run is not re-opened nor re-annotated; one review", async () => {
+  const gh = await scenario("kill-complete", (gh) => gh.hold((r) => r.method === "PATCH" && /\/check-runs\/\d+$/.test(r.path) && r.body?.conclusion === "failure", { commit: true }), "intake");
+  assertOneReviewNoDuplicates(gh);
+  assertNothingOpen(gh);
+  const run = gh.checkRunsFor(HEAD)[0]!;
+  assert.deepEqual(run.history.filter((b) => b?.conclusion).length, 1, "one completing write");
+});
+
+test("SIGKILL after a /memcheck job created its run: no orphan, no second run", async () => {
+  const gh = await scenario("kill-cmd-create", (gh) => gh.hold((r) => r.method === "POST" && r.path === "/repos/acme/shop/check-runs", { commit: true }), "command");
+  assertOneReviewNoDuplicates(gh);
+  assertNothingOpen(gh);
+});
+
+test("SIGKILL after GitHub stored the sticky comment: one sticky comment", async () => {
+  const gh = await scenario("kill-sticky", (gh) => gh.hold((r) => r.method === "POST" && r.path === "/repos/acme/shop/issues/7/comments", { commit: true }), "command");
+  assertOneReviewNoDuplicates(gh);
+  assertNothingOpen(gh);
+  assert.equal(gh.issueCommentsOf("acme", "shop", 7).filter((c) => String(c.body).includes(STICKY_MARKER)).length, 1);
 });

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import nock from "nock";
 import { findCommandLine, parseCommand, HELP_TEXT, MAX_LINE_CHARS, type Command } from "../src/github/commands.ts";
 import { createApp, refusedMarker } from "../src/app.ts";
+import { runIntake } from "../src/github/publish-intake.ts";
 import { ALL_ARCHS } from "../src/analysis/model.ts";
 import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
 import { makeProbot, startServer, sendWebhook, fixture, type TestServer, FakeQueue, eventAppPerTest } from "./app-support.ts";
@@ -111,6 +112,16 @@ test("property: any comment body parses into run, explain, help or nothing, quot
 
 const app = eventAppPerTest();
 
+/** Run the intake step (the worker's side: permission, reaction, replies) for every submitted event. */
+const reviews: ReviewJobData[] = [];
+beforeEach(() => void (reviews.length = 0));
+async function drain(): Promise<void> {
+  const probot = makeProbot();
+  for (const ev of app.queue.events.splice(0)) {
+    await runIntake({ data: ev, attemptsMade: 0 }, { auth: async (id) => (await probot.auth(id)) as never, enqueueReview: async (d) => (reviews.push(d), { id: jobIdFor(d.deliveryId), duplicate: false }) });
+  }
+}
+
 function comment(body: string, login = "alice", type = "User") {
   const p = fixture("issue_comment.created");
   p.comment.body = body;
@@ -141,24 +152,26 @@ test("app: hostile arguments from a collaborator get the help text, with nothing
     collaborator().post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true)).reply(201, { id: 10 });
     const r = await sendWebhook(app.server, "issue_comment", comment(body), `d-hostile-${i}`);
     assert.equal(r.status, 200);
+    await drain();
     assert.match(reply.body, /memcheck commands/);
     for (const bad of ["rm -rf", "$(", "<img", "@octocat", "\u202e", "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT"]) assert.ok(!reply.body.includes(bad), `${body.slice(0, 40)}: reply has ${bad}`);
     assert.deepEqual(nock.pendingMocks(), []);
   }
-  assert.equal(app.queue.jobs.length, 0);
+  assert.equal(reviews.length, 0);
 });
 
 test("app: a 1 MB comment with a command on its first line runs; with none, nothing is called", async () => {
   collaborator();
   const r = await sendWebhook(app.server, "issue_comment", comment("/memcheck arch=wasm\n" + "lorem ipsum\n".repeat(MB / 12)), "d-big-1");
   assert.equal(r.status, 200);
-  assert.equal(app.queue.jobs.length, 1);
-  assert.deepEqual(app.queue.jobs[0]!.options, { commentId: 3001, sender: "alice", archs: ["wasm"] });
+  await drain();
+  assert.equal(reviews.length, 1);
+  assert.deepEqual(reviews[0]!.options, { commentId: 3001, sender: "alice", archs: ["wasm"] });
   assert.deepEqual(nock.pendingMocks(), []);
-  // No command within the scanned prefix: no API call at all (nock would fail the request).
+  // No command within the scanned prefix: nothing submitted, so no API call at all.
   const r2 = await sendWebhook(app.server, "issue_comment", comment("x".repeat(MB) + "\n/memcheck"), "d-big-2");
   assert.equal(r2.status, 200);
-  assert.equal(app.queue.jobs.length, 1);
+  assert.equal(app.queue.events.length, 0);
 });
 
 test("app: homoglyph, fullwidth and zero-width lookalikes are not commands (no API call)", async () => {
@@ -166,7 +179,7 @@ test("app: homoglyph, fullwidth and zero-width lookalikes are not commands (no A
     const r = await sendWebhook(app.server, "issue_comment", comment(body), `d-look-${i}`);
     assert.equal(r.status, 200);
   }
-  assert.equal(app.queue.jobs.length, 0);
+  assert.equal(app.queue.events.length, 0);
 });
 
 test("app: bots are refused without any API call, whatever their type or which field says so", async () => {
@@ -185,7 +198,7 @@ test("app: bots are refused without any API call, whatever their type or which f
     const r = await sendWebhook(app.server, "issue_comment", p, `d-bot-${i}`);
     assert.equal(r.status, 200);
   }
-  assert.equal(app.queue.jobs.length, 0);
+  assert.equal(app.queue.events.length, 0);
 });
 
 test("app: a stranger's hostile command gets one refusal that quotes nothing of the comment", async () => {
@@ -197,9 +210,10 @@ test("app: a stranger's hostile command gets one refusal that quotes nothing of 
     .post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true)).reply(201, { id: 9 });
   const r = await sendWebhook(app.server, "issue_comment", comment("/memcheck explain $(id) <img src=x> @octocat \u202e", "mallory"), "d-str-hostile");
   assert.equal(r.status, 200);
+  await drain();
   assert.ok(reply.body.startsWith(refusedMarker("mallory")));
   for (const bad of ["$(", "<img", "@octocat", "\u202e", "explain"]) assert.ok(!reply.body.includes(bad), `refusal has ${bad}`);
-  assert.equal(app.queue.jobs.length, 0);
+  assert.equal(reviews.length, 0);
   assert.deepEqual(nock.pendingMocks(), []);
 });
 
@@ -210,5 +224,5 @@ test("app: a comment on an issue (not a pull request) or a closed pull request d
   const closed = comment("/memcheck");
   closed.issue.state = "closed";
   assert.equal((await sendWebhook(app.server, "issue_comment", closed, "d-closed-1")).status, 200);
-  assert.equal(app.queue.jobs.length, 0);
+  assert.equal(app.queue.events.length, 0);
 });

@@ -25,7 +25,7 @@ after(async () => {
 });
 afterEach(() => {
   // A rejected delivery must not reach the app: no job, no API call (none is mocked).
-  assert.equal(q.jobs.length, 0);
+  assert.equal(q.events.length, 0);
 });
 
 /** POST raw bytes with exactly these headers (node:http: fetch with a body breaks under nock). */
@@ -92,12 +92,9 @@ test("a replayed signature on a changed payload gets a 400", async () => {
 });
 
 test("control: the same body with its own signature is accepted", async () => {
-  const scope = nock("https://api.github.com")
-    .post("/app/installations/42/access_tokens").reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
-    .post("/repos/acme/shop/check-runs").reply(201, { id: 1 });
+  // The handler makes no GitHub call (the intake job does): nock has no route, and any call would fail.
   const r = await post(body, { ...base, "x-github-delivery": "d-sig-ok", "x-hub-signature-256": sign(body, SECRET) });
   assert.equal(r.status, 200);
-  assert.ok(scope.isDone());
-  assert.equal(q.jobs.length, 1);
-  q.jobs.length = 0;
+  assert.equal(q.events.length, 1);
+  q.events.length = 0;
 });

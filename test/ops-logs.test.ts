@@ -70,7 +70,9 @@ test("a full webhook -> worker run logs no installation token, private key, JWT 
     const delivery = "0b9e1c70-ac3f-11ef-9a1e-5d6c2a1b0a0a";
     const r = await sendWebhook(srv, "pull_request", fixture("pull_request.opened"), delivery, { secret: WEBHOOK_SECRET });
     assert.equal(r.status, 200);
-    const job = await queue.queue.getJob(jobIdFor(delivery));
+    // The intake job adds the review job under the same id.
+    let job = await queue.queue.getJob(jobIdFor(delivery));
+    for (let i = 0; !job && i < 200; i++) job = (await new Promise((r) => setTimeout(r, 50)), await queue.queue.getJob(jobIdFor(delivery)));
     const result = await job!.waitUntilFinished(events, 60000);
     assert.equal(result.status, "done");
     assert.ok(tokenCalls >= 1, "the installation token was minted (and used)");

@@ -14,12 +14,7 @@ import { createReviewQueue, DEFAULT_REDIS_URL } from "../src/queue/index.ts";
  */
 export async function startWorker(probot: Probot, health?: RedisHealth): Promise<WorkerRuntime> {
   await probot.ready(); // initialises probot.log (null until then)
-  const rt = createWorkerRuntime({ probot, pipeline: defaultPipeline() });
-  if (health) {
-    // BullMQ emits "error" for every failed reconnect attempt of every client it holds.
-    rt.worker.removeAllListeners("error");
-    rt.worker.on("error", (e) => health.noteError(e, "worker"));
-  }
+  const rt = createWorkerRuntime({ probot, pipeline: defaultPipeline(), noteError: health && ((e, what) => health.noteError(e, what)) });
   probot.log.info(`memcheck: worker on queue ${rt.worker.name}`);
   return rt;
 }

@@ -2,7 +2,7 @@
 // answer the webhook route gives (GitHub sees exactly that), and enqueue results from the queue.
 import type http from "node:http";
 import type { Route } from "./server.ts";
-import type { QueueLike } from "../app.ts";
+import type { QueueLike } from "../queue/index.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** outcome label from an HTTP status: ok (2xx/3xx), rejected (4xx, e.g. a bad signature), error (5xx). */
@@ -31,16 +31,16 @@ export function webhookObserver(metrics: Pick<Metrics, "webhooks">, webhooksPath
   };
 }
 
-/** Wrap the queue the app enqueues into, counting jobs by trigger and result (new / duplicate). */
+/** Wrap the queue the app submits into, counting deliveries by trigger and result (new / duplicate). */
 export function instrumentQueue<Q extends QueueLike>(queue: Q, metrics: Pick<Metrics, "enqueued">): Q {
-  const enqueue: QueueLike["enqueue"] = async (data) => {
-    const r = await queue.enqueue(data);
-    metrics.enqueued.inc({ trigger: data.trigger, result: r.duplicate ? "duplicate" : "new" });
+  const submit: QueueLike["submit"] = async (event) => {
+    const r = await queue.submit(event);
+    metrics.enqueued.inc({ trigger: event.trigger, result: r.duplicate ? "duplicate" : "new" });
     return r;
   };
   return new Proxy(queue, {
     get(target, prop, receiver) {
-      if (prop === "enqueue") return enqueue;
+      if (prop === "submit") return submit;
       const v = Reflect.get(target, prop, receiver);
       return typeof v === "function" ? v.bind(target) : v;
     },

@@ -7,6 +7,7 @@ import { Queue, Worker, type ConnectionOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Metrics } from "./metrics.ts";
 import type { RedisHealth } from "./redis-state.ts";
+import { keepJobScheduler } from "../queue/scheduler.ts";
 
 export interface Delivery {
   id: number;
@@ -134,8 +135,6 @@ export interface Sweeper {
 
 export const SWEEP_SCHEDULER_ID = "memcheck-sweep";
 
-/** How often the schedule is checked for having vanished (a flushed or failed-over Redis). */
-export const SCHEDULE_CHECK_MS = 60_000;
 
 /**
  * Schedule the sweep every intervalMs on `<queueName>-sweeper` (same prefix as the review queue, so
@@ -159,36 +158,19 @@ export async function startSweeper(o: {
   const queue = new Queue(name, { connection: o.connection as ConnectionOptions, prefix: o.prefix });
   const onError = (what: string) => (e: Error) => (o.health ? o.health.noteError(e, what) : o.log?.error({ err: e?.message }, `memcheck: ${what} error`));
   queue.on("error", onError("sweeper queue"));
-  const schedule = () => queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: s.intervalMs }, { name: "sweep", opts: { removeOnComplete: 20, removeOnFail: 50, attempts: 1 } });
-  await schedule();
-  // Redis can come back empty (restarted without persistence, flushed, failed over to an empty
-  // replica): the schedule is then gone, and failed deliveries would never be redelivered. Recreate
-  // it when it is missing, checked on every reconnect and periodically; after a reconnect also sweep
-  // at once, for the deliveries answered 503 while Redis was away.
-  let closed = false;
-  const heal = async (reason: "reconnect" | "check") => {
-    if (closed) return;
-    try {
-      if (!(await queue.getJobScheduler(SWEEP_SCHEDULER_ID))) {
-        await schedule();
-        o.log?.warn({ reason }, "memcheck: sweeper schedule was missing (Redis lost its data); recreated");
-      }
-      if (reason === "reconnect") {
-        // One immediate sweep per 30 s window, however many servers see the reconnect.
-        await queue.add("sweep", {}, { jobId: `sweep-after-reconnect-${Math.floor(Date.now() / 30_000)}`, removeOnComplete: 20, removeOnFail: 50, attempts: 1 });
-      }
-    } catch {
-      /* Redis went away again: the next reconnect or check retries */
-    }
-  };
-  const onReady = () => void heal("reconnect");
-  let ready = false;
-  // The first "ready" is the initial connection (the schedule was just created).
-  const onConnectionReady = () => (ready ? onReady() : (ready = true));
-  if (o.connection.status === "ready") ready = true;
-  o.connection.on("ready", onConnectionReady);
-  const check = setInterval(() => void heal("check"), Math.min(o.checkEveryMs ?? SCHEDULE_CHECK_MS, s.intervalMs));
-  check.unref();
+  // Failed deliveries must be redelivered even after Redis came back empty; after a reconnect also
+  // sweep at once, for the deliveries answered 503 while Redis was away.
+  const kept = await keepJobScheduler({
+    queue,
+    connection: o.connection,
+    id: SWEEP_SCHEDULER_ID,
+    everyMs: s.intervalMs,
+    jobName: "sweep",
+    checkEveryMs: o.checkEveryMs,
+    log: o.log,
+    // One immediate sweep per 30 s window, however many servers see the reconnect.
+    onReconnect: () => queue.add("sweep", {}, { jobId: `sweep-after-reconnect-${Math.floor(Date.now() / 30_000)}`, removeOnComplete: 20, removeOnFail: 50, attempts: 1 }),
+  });
   const worker = new Worker(
     name,
     async () => {
@@ -210,9 +192,7 @@ export async function startSweeper(o: {
     queue,
     worker,
     async close() {
-      closed = true;
-      clearInterval(check);
-      o.connection.off("ready", onConnectionReady);
+      kept.stop();
       await worker.close();
       await queue.close();
     },

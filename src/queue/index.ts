@@ -25,6 +25,10 @@ export interface ReviewJobData {
   checkRunId?: number;
   /** Epoch ms of the webhook; the newest registration for a PR wins. */
   at: number;
+  /** What this job has written to GitHub so far (recorded before the next write). */
+  publish?: PublishState;
+  /** The PR was a draft when the webhook came (the intake checks the config's `drafts`). */
+  draft?: boolean;
   options?: {
     archs?: Arch[];
     /** `/memcheck explain TypeName`. */
@@ -33,6 +37,76 @@ export interface ReviewJobData {
     commentId?: number;
     sender?: string;
   };
+}
+
+/**
+ * What a webhook handler hands over: the payload fields the intake step needs, nothing fetched.
+ * The intake job (worker side, src/github/publish-intake.ts) does every GitHub call: the queued
+ * check run, the config check for drafts, the `/memcheck` permission check, reaction and replies.
+ */
+export type IntakeEvent =
+  | (IntakeCommon & {
+      trigger: "pull_request";
+      action: string;
+      pull: number;
+      baseSha: string;
+      headSha: string;
+      draft: boolean;
+    })
+  | (IntakeCommon & {
+      trigger: "rerequested";
+      /** null for a fork PR: the review job finds the PR by head SHA. */
+      pull: number | null;
+      baseSha: string;
+      headSha: string;
+    })
+  | (IntakeCommon & {
+      trigger: "command";
+      pull: number;
+      commentId: number;
+      sender: string;
+      /** The first `/memcheck` line of the comment (bounded by findCommandLine). */
+      line: string;
+    });
+
+interface IntakeCommon {
+  v: 1;
+  installationId: number;
+  owner: string;
+  repo: string;
+  deliveryId: string;
+  /** Identity of the payload's content: the same content under a new delivery id is a replay. */
+  replayKey: string;
+  at: number;
+  /** Set by the intake step itself (job.updateData) so a retried intake continues, never repeats. */
+  progress?: {
+    checkRunId?: number;
+    replied?: boolean;
+    enqueued?: boolean;
+    /** The queued run of the push this one replaced, being closed as superseded. */
+    closing?: { runId: number; runSha: string };
+  };
+}
+
+/** What the webhook server needs from the queue: one Redis write per accepted delivery. */
+export interface QueueLike {
+  submit(event: IntakeEvent): Promise<{ id: string; duplicate: boolean }>;
+}
+
+/** What a job has written to GitHub so far. Lives in the job's data (`publish`). */
+export interface PublishState {
+  checkRunId?: number;
+  /** The run shows in_progress (written once, only when the analysis is slow). */
+  inProgress?: boolean;
+  /** The conclusion is on the run: nothing may change it any more. */
+  resultPosted?: boolean;
+  /** Annotations confirmed on the run (GitHub appends them, so never send one twice). */
+  annotationsPosted?: number;
+  /** A write sent whose answer was not seen: verify before sending anything else. */
+  pending?: { kind: "result" } | { kind: "annotations"; expectAfter: number };
+  /** The review with inline comments is done (posted, or nothing to post). */
+  reviewDone?: boolean;
+  stickyId?: number;
 }
 
 export interface QueueSettings {
@@ -49,6 +123,10 @@ export interface QueueSettings {
   /** Stalled-job check interval (MEMCHECK_STALLED_MS, default 30000). */
   stalledInterval: number;
   concurrency: number;
+  /** Intake jobs run on their own worker so a busy review worker never delays the queued check run. */
+  intakeConcurrency: number;
+  /** The same payload (installation, repo, PR, head, action) again within this window is a replay. */
+  replayWindowMs: number;
 }
 
 function intEnv(env: NodeJS.ProcessEnv, key: string, dflt: number, min = 0): number {
@@ -69,6 +147,8 @@ export function queueSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Queu
     lockDuration: intEnv(env, "MEMCHECK_LOCK_MS", 30000, 1000),
     stalledInterval: intEnv(env, "MEMCHECK_STALLED_MS", 30000, 500),
     concurrency: intEnv(env, "MEMCHECK_CONCURRENCY", 2, 1),
+    intakeConcurrency: intEnv(env, "MEMCHECK_INTAKE_CONCURRENCY", 8, 1),
+    replayWindowMs: intEnv(env, "MEMCHECK_REPLAY_WINDOW_MS", 15 * 60_000),
   };
 }
 
@@ -120,12 +200,49 @@ export function latestKey(s: Pick<QueueSettings, "prefix" | "name">, d: Pick<Rev
   return `${s.prefix}:${s.name}:memcheck-latest:${dedupIdFor({ owner: d.owner, repo: d.repo, pull: d.pull, headSha: d.headSha })}`;
 }
 
+/** The intake queue beside the review queue `name` (same prefix, so a Cluster hash tag applies). */
+export function intakeQueueName(name: string): string {
+  return `${name}-intake`;
+}
+
+export const INTAKE_JOB_NAME = "intake";
+
+export function intakeJobOptions(s: QueueSettings, e: IntakeEvent): JobsOptions {
+  return {
+    // A redelivery (same X-GitHub-Delivery) is a no-op while the job is kept.
+    jobId: jobIdFor(e.deliveryId),
+    attempts: s.attempts,
+    backoff: { type: "memcheck", delay: Math.min(s.backoffMs, 2000) },
+    removeOnComplete: { age: 24 * 3600, count: 20_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+  };
+}
+
+/** Key that remembers a payload's content (IntakeEvent.replayKey) for the replay window. */
+export function replayKey(s: Pick<QueueSettings, "prefix" | "name">, key: string): string {
+  return `${s.prefix}:${s.name}:memcheck-replay:${safeId(key)}`;
+}
+
+/**
+ * Claim a payload's content for this delivery. False when another delivery carried the same
+ * content within the window (a replay); true for the first one and for its own retries.
+ */
+export async function claimReplay(redis: Redis, s: Pick<QueueSettings, "prefix" | "name" | "replayWindowMs">, key: string, deliveryId: string): Promise<boolean> {
+  if (s.replayWindowMs <= 0) return true;
+  const k = replayKey(s, key);
+  const set = await redis.set(k, deliveryId, "PX", s.replayWindowMs, "NX");
+  if (set === "OK") return true;
+  return (await redis.get(k)) === deliveryId;
+}
+
 /** How long a webhook delivery stays claimed by the handler that saw it first (hasDelivery). */
 export const DELIVERY_CLAIM_MS = 30_000;
 
-export interface ReviewQueue {
+export interface ReviewQueue extends QueueLike {
   settings: QueueSettings;
   queue: Queue<ReviewJobData>;
+  /** Where webhook handlers submit (see IntakeEvent). */
+  intake: Queue<IntakeEvent>;
   /** The queue's Redis client (for the latest-head keys). */
   redis: Redis;
   /**
@@ -149,17 +266,28 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
   const queue = new Queue<ReviewJobData>(settings.name, { connection: redis as ConnectionOptions, prefix: settings.prefix });
   // Surface connection errors through the add() rejection rather than as unhandled events.
   queue.on("error", () => {});
+  const intake = new Queue<IntakeEvent>(intakeQueueName(settings.name), { connection: redis as ConnectionOptions, prefix: settings.prefix });
+  intake.on("error", () => {});
   return {
     settings,
     queue,
+    intake,
     redis,
+    async submit(event) {
+      // The webhook's only write. Any failure (Redis down) propagates: the answer is a 5xx and
+      // GitHub marks the delivery failed (the redelivery sweeper picks it up).
+      await ready(redis);
+      const o = intakeJobOptions(settings, event);
+      const job = await intake.add(INTAKE_JOB_NAME as never, event as never, o);
+      return { id: job.id ?? "", duplicate: job.id !== o.jobId };
+    },
     async enqueue(data) {
       await ready(redis);
       const o = jobOptions(settings, data);
       // Record the newest head for this PR first (7 days TTL); the worker reads it. Commands carry
       // no head SHA (the worker uses the PR's head), so they do not register one.
       const prevRaw = data.headSha && data.trigger !== "command" ? await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600, "GET") : null;
-      const job = await queue.add(JOB_NAME as any, data as any, o);
+      const job = await queue.add(JOB_NAME as never, data as never, o);
       const out: { id: string; duplicate: boolean; replaced?: ReviewJobData } = { id: job.id ?? "", duplicate: job.id !== o.jobId };
       if (prevRaw) {
         try {
@@ -183,6 +311,7 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
     },
     async close() {
       await queue.close();
+      await intake.close();
       if (ownConnection) redis.disconnect();
     },
   };
@@ -236,6 +365,18 @@ export function workerOptions(s: QueueSettings, connection: Redis): WorkerOption
     stalledInterval: s.stalledInterval,
     maxStalledCount: 2,
   };
+}
+
+export function createIntakeWorker(
+  processor: Processor<IntakeEvent>,
+  opts: { connection: Redis; settings?: Partial<QueueSettings>; autorun?: boolean },
+): Worker<IntakeEvent> {
+  const settings = { ...queueSettingsFromEnv(), ...opts.settings };
+  return new Worker<IntakeEvent>(intakeQueueName(settings.name), processor, {
+    ...workerOptions(settings, opts.connection),
+    concurrency: settings.intakeConcurrency,
+    autorun: opts.autorun ?? true,
+  });
 }
 
 export function createReviewWorker(

@@ -187,6 +187,15 @@ export class FakeGitHub {
     return this.repoState(owner, repo).issueComments.get(n) ?? [];
   }
 
+  /** Collaborator roles for /collaborators/{user}/permission (default "read"). */
+  readonly permissions = new Map<string, string>();
+
+  /** Every annotation sent to a run, in order (GitHub appends them across updates). */
+  annotationsOf(id: number): any[] {
+    const c = this.checkRuns.get(id);
+    return (c?.history ?? []).flatMap((h) => h?.output?.annotations ?? []);
+  }
+
   checkRunsFor(headSha: string): CheckRunState[] {
     return [...this.checkRuns.values()].filter((c) => c.head_sha === headSha);
   }
@@ -376,6 +385,20 @@ export class FakeGitHub {
       const id = this.nextId++;
       this.checkRuns.set(id, { id, owner: owner!, repo: repo!, name: body?.name, head_sha: body?.head_sha, status: body?.status ?? "queued", conclusion: body?.conclusion, external_id: body?.external_id, output: body?.output, history: [body] });
       return [201, { id, head_sha: body?.head_sha, status: body?.status }];
+    }
+    if (method === "GET" && (m = rest.match(/^\/check-runs\/(\d+)$/))) {
+      const c = this.checkRuns.get(Number(m[1]));
+      if (!c) return [404, { message: "Not Found" }];
+      return [200, { id: c.id, name: c.name, head_sha: c.head_sha, status: c.status, conclusion: c.conclusion ?? null, external_id: c.external_id ?? null, output: { title: c.output?.title ?? null, summary: c.output?.summary ?? null, annotations_count: this.annotationsOf(c.id).length } }];
+    }
+    if (method === "GET" && (m = rest.match(/^\/commits\/([0-9a-f]{40})\/check-runs$/))) {
+      const name = info.query.get("check_name");
+      const runs = [...this.checkRuns.values()].filter((c) => c.owner === owner && c.repo === repo && c.head_sha === m![1] && (!name || c.name === name));
+      return [200, { total_count: runs.length, check_runs: runs.map((c) => ({ id: c.id, name: c.name, head_sha: c.head_sha, status: c.status, conclusion: c.conclusion ?? null, external_id: c.external_id ?? null })) }];
+    }
+    if (method === "GET" && (m = rest.match(/^\/collaborators\/([^/]+)\/permission$/))) {
+      const role = this.permissions.get(m[1]!) ?? "read";
+      return [200, { permission: role === "triage" ? "read" : role, role_name: role, user: { login: m[1] } }];
     }
     if (method === "PATCH" && (m = rest.match(/^\/check-runs\/(\d+)$/))) {
       const c = this.checkRuns.get(Number(m[1]));
