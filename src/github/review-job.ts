@@ -13,6 +13,7 @@ import { truncateBytes as truncateUtf8 } from "../report/format.ts";
 import { STICKY_MARKER } from "../report/markdown.ts";
 import { GitHubTreeSnapshot, type BlobCache } from "./snapshot.ts";
 import type { ReviewObservation } from "../ops/metrics.ts";
+import { isReviewLimitError } from "../review/limits.ts";
 
 export const MAX_OUTPUT_BYTES = 65535;
 export const ANNOTATIONS_PER_CALL = 50;
@@ -219,6 +220,12 @@ export async function runReview(job: Pick<Job<ReviewJobData>, "data" | "attempts
     });
     return { status: "done", headSha, conclusion, stages, comments };
   } catch (e: any) {
+    // A review stopped by a limit (too large, too slow, too much memory) says so on the check run
+    // and is not retried: the same input would hit the same limit again.
+    if (isReviewLimitError(e)) {
+      if (!resultPosted) await finishCheck("neutral", e.title, e.summary, data.headSha);
+      throw new UnrecoverableError(e.message);
+    }
     const permanent = e instanceof UnrecoverableError || isPermanent(e);
     const last = permanent || job.attemptsMade + 1 >= (job.opts?.attempts ?? 1);
     if (last && checkRunId && !resultPosted && !(e instanceof UnrecoverableError)) {
