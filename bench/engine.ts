@@ -92,3 +92,36 @@ export async function benchEngine(): Promise<Record<string, string>> {
   console.log(`peak RSS: ${out.peakRssMB} MB`);
   return out;
 }
+
+/**
+ * Pathological inputs within the default limits (issue 12): n struct types linked by pointers,
+ * declared leaf first, so every walk reuses the next type's memoised chain. Parsed once; the
+ * figure is the layout (resolution, pointer walk) alone, in-process, and the heap it leaves.
+ */
+export async function benchPathological(sizes = [5_000, 10_000, 20_000]): Promise<Record<string, string>> {
+  const { analyzeParsed, parseSource } = await import("../src/analysis/index.ts");
+  await loadGoGrammar();
+  const out: Record<string, string> = {};
+  for (const n of sizes) {
+    let text = "package chain\n\n";
+    for (let i = 0; i < n; i++) {
+      const j = n - 1 - i;
+      text += j + 1 < n ? `type T${j} struct { next *T${j + 1}; v int }\n` : `type T${j} struct { v int }\n`;
+    }
+    const decls = parseSource({ path: "chain/chain.go", text }, {});
+    globalThis.gc?.();
+    const heap0 = process.memoryUsage().heapUsed;
+    const t0 = performance.now();
+    const a = analyzeParsed([decls], [{ dir: ".", path: "example.com/chain" }], { archs: ["amd64"] });
+    const ms = performance.now() - t0;
+    const heapMB = (process.memoryUsage().heapUsed - heap0) / 1e6;
+    const depth = a.structs.find((s) => s.name === "T0")?.layouts.amd64?.pointerDepth;
+    console.log(`pointer chain of ${n} types (${(text.length / 1e3).toFixed(0)} KB), leaf first: layout ${ms.toFixed(0)} ms, heap +${heapMB.toFixed(0)} MB, T0 depth ${depth}`);
+    out[`chain${n}`] = `${ms.toFixed(0)} ms, +${heapMB.toFixed(0)} MB`;
+  }
+  return out;
+}
+
+if (process.argv[1]?.endsWith("engine.ts") && process.argv[2] === "pathological") {
+  await benchPathological(process.argv.slice(3).map(Number).filter((n) => n > 0).length ? process.argv.slice(3).map(Number) : undefined);
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run build`: compile src/ and worker/ to dist/ (tsconfig.build.json, incremental) and copy the
-// one non-TypeScript module the compiled code loads (the parse pool's worker-thread entry).
+// non-TypeScript modules the compiled code loads (the worker-thread entries).
 // Assets (grammars/*.wasm, src/analysis/stdlib-table.json) are read from the package root, not dist/.
 //
 // `--if-needed` (npm's prestart/preworker): where TypeScript is not installed (a production image,
@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const built = ["dist/src/main.js", "dist/worker/index.js", "dist/src/parse-worker-boot.mjs"].every((f) => existsSync(root + f));
+const built = ["dist/src/main.js", "dist/worker/index.js", "dist/src/parse-worker-boot.mjs", "dist/src/analysis-thread-boot.mjs"].every((f) => existsSync(root + f));
 
 let tsc;
 try {
@@ -26,4 +26,5 @@ try {
 const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
 if (r.status !== 0) process.exit(r.status ?? 1);
 mkdirSync(root + "dist/src", { recursive: true });
-copyFileSync(root + "src/parse-worker-boot.mjs", root + "dist/src/parse-worker-boot.mjs");
+// The worker-thread entries: each boots the compiled .js beside it, or tsx in a checkout.
+for (const boot of ["parse-worker-boot.mjs", "analysis-thread-boot.mjs"]) copyFileSync(`${root}src/${boot}`, `${root}dist/src/${boot}`);

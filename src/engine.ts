@@ -42,6 +42,10 @@ export class ParseCache {
     return v;
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   set(key: string, v: FileDecls): void {
     this.entries.set(key, v);
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);

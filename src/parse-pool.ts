@@ -12,6 +12,8 @@ export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
 /** Files are sent in batches up to this size; a batch that times out is retried file by file. */
 const BATCH_BYTES = 256 * 1024;
 export const DEFAULT_PARSE_TIMEOUT_MS = 10_000;
+/** A worker that has not loaded its grammar by then is treated as failed. */
+const BOOT_TIMEOUT_MS = 120_000;
 
 export function defaultThreads(): number {
   return Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
@@ -39,6 +41,7 @@ export class ParsePool {
   private idle: Worker[] = [];
   private queue: { task: Task; options: AnalyzeOptions }[] = [];
   private closed = false;
+  private ready = new WeakSet<Worker>();
 
   constructor(
     readonly threads = defaultThreads(),
@@ -112,6 +115,15 @@ export class ParsePool {
   private spawn(): Worker {
     const w = new Worker(new URL("./parse-worker-boot.mjs", import.meta.url));
     this.workers.add(w);
+    // A file's budget starts when its worker can parse: booting (tsx, the grammar) on a loaded
+    // machine can take seconds, which must not make a small file look hostile.
+    const onReady = (m: { ready?: boolean }) => {
+      if (!m?.ready) return;
+      this.ready.add(w);
+      w.off("message", onReady);
+      w.emit("memcheck:ready");
+    };
+    w.on("message", onReady);
     return w;
   }
 
@@ -128,6 +140,7 @@ export class ParsePool {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      w.off("memcheck:ready", start);
       w.off("message", onMessage);
       w.off("error", onError);
       w.off("exit", onExit);
@@ -150,14 +163,24 @@ export class ParsePool {
       }
       this.pump();
     };
-    const onMessage = (msg: { decls: FileDecls[] }) => finish(msg.decls);
+    const onMessage = (msg: { decls?: FileDecls[]; ready?: boolean }) => {
+      if (msg.decls) finish(msg.decls);
+    };
     const onError = (err: Error) => finish(undefined, `the parser failed (${err.message})`);
     const onExit = (code: number) => finish(undefined, `the parser exited (${code})`);
     const limit = budgetMs(this.timeoutMs, task.files);
-    const timer = setTimeout(() => finish(undefined, `parsing took over ${Math.round(limit / 1000)} s`), limit);
+    let timer = setTimeout(() => finish(undefined, `the parser did not start within ${BOOT_TIMEOUT_MS / 1000} s`), BOOT_TIMEOUT_MS);
+    const start = () => {
+      w.off("memcheck:ready", start);
+      if (settled) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(undefined, `parsing took over ${Math.round(limit / 1000)} s`), limit);
+      w.postMessage({ files: task.files, options });
+    };
     w.on("message", onMessage);
     w.on("error", onError);
     w.on("exit", onExit);
-    w.postMessage({ files: task.files, options });
+    if (this.ready.has(w)) start();
+    else w.on("memcheck:ready", start);
   }
 }

@@ -11,6 +11,7 @@ interface Request {
 }
 
 await loadGoGrammar();
+parentPort!.postMessage({ ready: true });
 parentPort!.on("message", async (req: Request) => {
   const hazards = req.options.rules ? await hazardCollector() : undefined;
   const decls = req.files.map((f) => parseSource(f, req.options, hazards));

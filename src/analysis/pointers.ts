@@ -10,12 +10,27 @@ export interface PointerReach {
   cyclic: boolean;
 }
 
-interface Walk extends PointerReach {
+/**
+ * A chain as a shared linked list: a walk prepends one hop to its best successor's chain without
+ * copying it. (Copying made a chain of n types cost O(n²) memory: 20,000 types took GBs.)
+ */
+interface Hops {
+  label: string;
+  next?: Hops;
+  length: number;
+  /** The last labels of the chain (shared with `next` once the chain is long). */
+  tail: string[];
+}
+
+interface Walk {
+  depth: number;
+  chain?: Hops;
+  cyclic: boolean;
   /** The named type where an unfinished cycle closes; results inside it are not memoised. */
   openAt?: string;
 }
 
-const LEAF: Walk = { depth: 0, chain: [], cyclic: false };
+const LEAF: Walk = { depth: 0, cyclic: false };
 /** Bound on visited nodes per struct, so hostile graphs cannot take unbounded time. */
 const STEP_BUDGET = 20_000;
 /**
@@ -24,6 +39,26 @@ const STEP_BUDGET = 20_000;
  * still reports a depth in the hundreds (a lower bound), far above any threshold.
  */
 const MAX_NESTING = 500;
+/** A reported chain keeps its first and last hops; the middle of a longer one is elided. */
+const CHAIN_HEAD = 24;
+const CHAIN_TAIL = 8;
+
+function prepend(label: string, next: Hops | undefined): Hops {
+  const length = (next?.length ?? 0) + 1;
+  const tail = length <= CHAIN_TAIL ? [label, ...(next?.tail ?? [])] : next!.tail;
+  return { label, next, length, tail };
+}
+
+/** The labels to report: all of a short chain; head, "… n more hops …", tail of a long one. */
+function labels(chain: Hops | undefined): string[] {
+  if (!chain) return [];
+  const out: string[] = [];
+  const whole = chain.length <= CHAIN_HEAD + CHAIN_TAIL + 1;
+  for (let h: Hops | undefined = chain; h && (whole || out.length < CHAIN_HEAD); h = h.next) out.push(h.label);
+  if (whole) return out;
+  out.push(`… ${chain.length - CHAIN_HEAD - CHAIN_TAIL} more hops …`);
+  return [...out, ...chain.tail];
+}
 
 export class PointerGraph {
   private memo = new Map<string, Walk>();
@@ -31,7 +66,7 @@ export class PointerGraph {
   reach(root: RType): PointerReach {
     const state = { steps: 0, nesting: 0, stack: [] as string[] };
     const r = this.visit(root, state);
-    return { depth: r.depth, chain: r.chain, cyclic: r.cyclic };
+    return { depth: r.depth, chain: labels(r.chain), cyclic: r.cyclic };
   }
 
   private visit(t: RType, state: { steps: number; nesting: number; stack: string[] }): Walk {
@@ -40,7 +75,7 @@ export class PointerGraph {
     if (key) {
       const m = this.memo.get(key);
       if (m) return m;
-      if (state.stack.includes(key)) return { depth: 0, chain: [], cyclic: true, openAt: key };
+      if (state.stack.includes(key)) return { depth: 0, cyclic: true, openAt: key };
       state.stack.push(key);
     }
     state.nesting++;
@@ -55,7 +90,7 @@ export class PointerGraph {
       for (const hop of t.hops) {
         const target = hop.target();
         const sub = target ? this.visit(target, state) : LEAF;
-        consider({ depth: sub.depth + 1, chain: [hop.label, ...sub.chain], cyclic: sub.cyclic, openAt: sub.openAt });
+        consider({ depth: sub.depth + 1, chain: prepend(hop.label, sub.chain), cyclic: sub.cyclic, openAt: sub.openAt });
       }
     }
     state.nesting--;

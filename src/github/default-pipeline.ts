@@ -2,6 +2,7 @@
 import { review } from "../pipeline.ts";
 import { ParseCache } from "../engine.ts";
 import { ParsePool, defaultThreads } from "../parse-pool.ts";
+import { AnalysisThreads, type AnalysisBudget } from "../analysis-thread.ts";
 import { checkAnnotations, checkSummary, checkTitle, conclusion, layoutDiagram, parseMarker, reviewComments } from "../report/index.ts";
 import type { Pipeline } from "./pipeline.ts";
 
@@ -10,24 +11,46 @@ export function withoutSuggestions(body: string): string {
   return body.replace(/(`{3,})suggestion\n[\s\S]*?\n\1\n?/g, "");
 }
 
-export function defaultPipeline(o: { parseCache?: ParseCache; threads?: number; pool?: ParsePool } = {}): Pipeline {
-  // Parsed declarations are shared across jobs: the base of a PR is shared by every PR on the branch.
-  const cache = o.parseCache ?? new ParseCache(Number(process.env.MEMCHECK_PARSE_CACHE_ENTRIES) || 20_000);
-  // PR code is untrusted: every file is parsed in a worker thread under a time budget, so a file
-  // that sends tree-sitter exponential is skipped with a note instead of blocking the worker.
-  const pool = o.pool ?? new ParsePool(o.threads ?? defaultThreads(), Number(process.env.MEMCHECK_PARSE_TIMEOUT_MS) || undefined);
+export interface DefaultPipelineOptions {
+  /** Parse threads (inside each analysis thread, or of the in-process pool). */
+  threads?: number;
+  /** Budgets of one review; default from MEMCHECK_JOB_MEMORY_MB and MEMCHECK_JOB_SECONDS. */
+  budget?: Partial<AnalysisBudget>;
+  /** The analysis threads to use (tests share or inspect them). */
+  analysisThreads?: AnalysisThreads;
+  /**
+   * Analyse on the calling thread instead (no memory or time budget: only for trusted input and
+   * tests that substitute the cache or the pool).
+   */
+  inProcess?: { parseCache?: ParseCache; pool?: ParsePool };
+}
+
+export function defaultPipeline(o: DefaultPipelineOptions = {}): Pipeline {
+  const cacheEntries = Number(process.env.MEMCHECK_PARSE_CACHE_ENTRIES) || 20_000;
+  const parseTimeoutMs = Number(process.env.MEMCHECK_PARSE_TIMEOUT_MS) || undefined;
+  // PR code is untrusted. The whole review runs in an analysis thread under a memory and a time
+  // budget, so no PR can block the worker's event loop (BullMQ's lock renewal) or exhaust its heap;
+  // inside it, every file is parsed in a parse thread under its own time budget, so a file that
+  // sends tree-sitter exponential is skipped with a note. Each analysis thread keeps its parse
+  // cache across jobs (the base of a PR is shared by every PR on the branch).
+  const threads = o.inProcess
+    ? undefined
+    : (o.analysisThreads ?? new AnalysisThreads({ budget: o.budget, parseThreads: o.threads ?? defaultThreads(), parseTimeoutMs, cacheEntries }));
+  const cache = o.inProcess ? (o.inProcess.parseCache ?? new ParseCache(cacheEntries)) : undefined;
+  const pool = o.inProcess ? (o.inProcess.pool ?? new ParsePool(o.threads ?? defaultThreads(), parseTimeoutMs)) : undefined;
   return {
     async review(base, head, i) {
-      return review(base, head, {
+      const options = {
         archs: i.archs,
         thresholds: i.thresholds,
         ruleThresholds: i.ruleThresholds,
         ruleConfig: i.rules,
         changedLines: i.changedLines,
         maxFileBytes: i.maxFileBytes,
-        cache,
-        pool,
-      });
+      };
+      // Throws ReviewLimitError when the review overruns its budget.
+      if (threads) return threads.review(base, head, options);
+      return review(base, head, { ...options, cache, pool });
     },
     title: (d) => checkTitle(d),
     summary: (d, s) => checkSummary(d, { skipped: s.skipped }),

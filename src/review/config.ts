@@ -58,7 +58,8 @@ export const DEFAULT_CONFIG: MemcheckConfig = {
   limits: { maxFiles: 2000, maxBytes: 20 * 1024 * 1024, maxFileBytes: 1024 * 1024, maxPackages: 200, maxComments: 30 },
 };
 
-const archSchema = z.enum(ALL_ARCHS as unknown as [Arch, ...Arch[]]);
+// YAML reads `archs: [amd64, 386]` as a string and a number: GOARCH 386 is written bare by users.
+const archSchema = z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.enum(ALL_ARCHS as unknown as [Arch, ...Arch[]]));
 const ruleId = z.string().regex(/^MC\d{3}$/, "rule ids look like MC101");
 const ruleSetting = z.union([z.enum(["off", "error", "warning", "notice"]), z.literal(false)]).transform((v) => (v === false ? "off" : v));
 

@@ -1,0 +1,199 @@
+// Runs a whole review (src/pipeline.ts: analyse base and head, diff, rules) in a worker thread, with
+// a memory budget (the thread's V8 heap limit) and a wall-clock budget. The worker's event loop stays
+// free for BullMQ's lock renewal and everything else, whatever the PR holds; a review that overruns
+// either budget ends with a ReviewLimitError the job runner reports on the check run.
+import { Worker } from "node:worker_threads";
+import { wantsFile } from "./analysis/index.ts";
+import type { Snapshot } from "./analysis/model.ts";
+import type { Review, ReviewOptions } from "./pipeline.ts";
+import { defaultThreads, DEFAULT_PARSE_TIMEOUT_MS } from "./parse-pool.ts";
+import { ReviewLimitError } from "./review/limits.ts";
+
+/** MEMCHECK_JOB_MEMORY_MB: the V8 heap one review may use (its thread's old generation). */
+export const DEFAULT_JOB_MEMORY_MB = 1024;
+/** MEMCHECK_JOB_SECONDS: wall-clock time one review (base + head analysis, diff, rules) may take. */
+export const DEFAULT_JOB_SECONDS = 180;
+
+export interface AnalysisBudget {
+  memoryMb: number;
+  seconds: number;
+}
+
+export function budgetFromEnv(env: NodeJS.ProcessEnv = process.env): AnalysisBudget {
+  const num = (v: string | undefined, d: number) => {
+    const n = Number(v);
+    return v && Number.isFinite(n) && n > 0 ? n : d;
+  };
+  return { memoryMb: num(env.MEMCHECK_JOB_MEMORY_MB, DEFAULT_JOB_MEMORY_MB), seconds: num(env.MEMCHECK_JOB_SECONDS, DEFAULT_JOB_SECONDS) };
+}
+
+/** A snapshot's files, read on the main thread (I/O stays here) and sent as plain strings. */
+export interface SnapshotFiles {
+  label: string;
+  files: string[];
+  texts: string[];
+  hashes: (string | undefined)[];
+  /** Files that could not be read, with the reason (the engine reports them as diagnostics). */
+  failed: [string, string][];
+}
+
+/** What crosses to the thread: everything in ReviewOptions that is plain data. */
+export type ThreadReviewOptions = Omit<ReviewOptions, "cache" | "pool" | "onProgress" | "threads">;
+
+export interface ThreadRequest {
+  base: SnapshotFiles;
+  head: SnapshotFiles;
+  options: ThreadReviewOptions;
+  parseThreads: number;
+  parseTimeoutMs: number;
+  cacheEntries: number;
+}
+
+export type ThreadReply = { ok: true; result: Review } | { ok: false; message: string; stack?: string };
+
+const READ_CONCURRENCY = 16;
+
+/** Read every file the engine would read (Go files these options select, and go.mod files). */
+export async function readSnapshot(snapshot: Snapshot, options: ThreadReviewOptions): Promise<SnapshotFiles> {
+  const all = (await snapshot.paths()).filter((p) => wantsFile(p, options) || p === "go.mod" || p.endsWith("/go.mod"));
+  const out: SnapshotFiles = { label: snapshot.label, files: [], texts: [], hashes: [], failed: [] };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: READ_CONCURRENCY }, async () => {
+      while (next < all.length) {
+        const p = all[next++];
+        try {
+          const text = await snapshot.read(p);
+          out.files.push(p);
+          out.texts.push(text);
+          out.hashes.push(snapshot.hash?.(p));
+        } catch (err) {
+          out.failed.push([p, (err as Error).message]);
+        }
+      }
+    }),
+  );
+  return out;
+}
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+function sizeOf(s: SnapshotFiles): { files: number; bytes: number } {
+  return { files: s.files.length, bytes: s.texts.reduce((n, t) => n + t.length, 0) };
+}
+
+function limitError(what: string, base: SnapshotFiles, head: SnapshotFiles): ReviewLimitError {
+  const b = sizeOf(base);
+  const h = sizeOf(head);
+  return new ReviewLimitError(
+    "memcheck could not finish: this PR is too large to analyse",
+    `This PR's Go code is too large to analyse within the limits: ${what}. ` +
+      `It analysed ${h.files} Go files (${mb(h.bytes)} MB) at the head and ${b.files} (${mb(b.bytes)} MB) at the base.\n\n` +
+      "What can help: split the change into smaller pull requests, or skip generated and vendored code with " +
+      "`ignore` (and large files with `limits.maxFileBytes`) in `.github/memcheck.yml`. " +
+      "The operator of this memcheck installation can raise `MEMCHECK_JOB_SECONDS` and `MEMCHECK_JOB_MEMORY_MB`.",
+  );
+}
+
+export interface AnalysisThreadsOptions {
+  budget?: Partial<AnalysisBudget>;
+  /** Parse threads inside each analysis thread (default: the number of cores, at most 8). */
+  parseThreads?: number;
+  parseTimeoutMs?: number;
+  /** Parsed files cached per analysis thread (MEMCHECK_PARSE_CACHE_ENTRIES). */
+  cacheEntries?: number;
+}
+
+/**
+ * Analysis threads, one per review in flight. An idle thread is reused (its parse cache stays warm);
+ * one that overran a budget is terminated and replaced by a fresh one on the next review.
+ */
+export class AnalysisThreads {
+  readonly budget: AnalysisBudget;
+  private idle: Worker[] = [];
+  private all = new Set<Worker>();
+  private closed = false;
+
+  constructor(private o: AnalysisThreadsOptions = {}) {
+    this.budget = { ...budgetFromEnv(), ...o.budget };
+  }
+
+  async review(base: Snapshot, head: Snapshot, options: ThreadReviewOptions): Promise<Review> {
+    if (this.closed) throw new Error("analysis threads are closed");
+    const [baseFiles, headFiles] = await Promise.all([readSnapshot(base, options), readSnapshot(head, options)]);
+    const request: ThreadRequest = {
+      base: baseFiles,
+      head: headFiles,
+      options,
+      parseThreads: this.o.parseThreads ?? defaultThreads(),
+      parseTimeoutMs: this.o.parseTimeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS,
+      cacheEntries: this.o.cacheEntries ?? 20_000,
+    };
+    const worker = this.idle.pop() ?? this.spawn();
+    worker.ref();
+    return new Promise<Review>((resolve, reject) => {
+      let settled = false;
+      const finish = (keep: boolean, outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        worker.off("message", onMessage);
+        worker.off("error", onError);
+        worker.off("exit", onExit);
+        if (keep && !this.closed) {
+          worker.unref();
+          this.idle.push(worker);
+        } else {
+          this.all.delete(worker);
+          void worker.terminate();
+        }
+        outcome();
+      };
+      const onMessage = (reply: ThreadReply) =>
+        finish(true, () => {
+          if (reply.ok) resolve(reply.result);
+          else reject(Object.assign(new Error(reply.message), { stack: reply.stack ?? reply.message }));
+        });
+      const onError = (err: Error & { code?: string }) =>
+        finish(false, () =>
+          reject(
+            err.code === "ERR_WORKER_OUT_OF_MEMORY"
+              ? limitError(`the analysis needed more than its memory budget of ${this.budget.memoryMb} MB`, baseFiles, headFiles)
+              : err,
+          ),
+        );
+      const onExit = (code: number) => finish(false, () => reject(new Error(`the analysis thread exited (${code})`)));
+      const timer = setTimeout(
+        () => finish(false, () => reject(limitError(`the analysis did not finish within its time budget of ${this.budget.seconds} s`, baseFiles, headFiles))),
+        this.budget.seconds * 1000,
+      );
+      worker.on("message", onMessage);
+      worker.on("error", onError);
+      worker.on("exit", onExit);
+      worker.postMessage(request);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.all];
+    this.all.clear();
+    this.idle = [];
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+
+  private spawn(): Worker {
+    const memory = Math.max(16, Math.round(this.budget.memoryMb));
+    const w = new Worker(new URL("./analysis-thread-boot.mjs", import.meta.url), {
+      resourceLimits: { maxOldGenerationSizeMb: memory, maxYoungGenerationSizeMb: Math.min(64, Math.max(4, Math.round(memory / 16))) },
+    });
+    this.all.add(w);
+    // An idle thread that dies must not take the process with it (an unhandled 'error' would).
+    w.on("error", () => {});
+    w.on("exit", () => {
+      this.all.delete(w);
+      this.idle = this.idle.filter((x) => x !== w);
+    });
+    return w;
+  }
+}

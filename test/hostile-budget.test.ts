@@ -1,0 +1,182 @@
+// A job can always finish: PRs within the configured limits that used to block the worker's event
+// loop for minutes (a 20,000-type pointer chain, a 5 MB file under a large maxFileBytes) end with a
+// result or a ReviewLimitError within the job's budgets, the event loop stays free meanwhile, and
+// through the real worker such a PR ends with a completed check run that says what stopped it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { Probot } from "probot";
+import { AnalysisThreads } from "../src/analysis-thread.ts";
+import { isReviewLimitError, ReviewLimitError } from "../src/review/limits.ts";
+import type { Snapshot } from "../src/analysis/model.ts";
+import type { Review } from "../src/pipeline.ts";
+import { createReviewQueue, type ReviewJobData } from "../src/queue/index.ts";
+import { defaultPipeline } from "../src/github/default-pipeline.ts";
+import { createWorkerRuntime } from "../worker/runtime.ts";
+import { FakeGitHub, loadPullFromTrees } from "./support/fake-github.ts";
+import { waitForJob } from "./support/processes.ts";
+import { APP_ID, PRIVATE_KEY, SECRET, BASE, HEAD, INSTALLATION } from "./support/pr-fixture.ts";
+import { REDIS_URL, deletePrefix } from "./support/redis.ts";
+
+const MODULE = "module example.com/chain\n\ngo 1.21\n";
+
+/**
+ * n struct types over `files` files, each pointing at the next, declared leaf first: every walk
+ * reuses the next type's memoised chain, which used to be copied (O(n²) labels, GBs of heap).
+ */
+function pointerChain(n: number, files = 5): Map<string, string> {
+  const out = new Map<string, string>([["go.mod", MODULE]]);
+  const per = Math.ceil(n / files);
+  for (let f = 0; f < files; f++) {
+    let text = "package chain\n\n";
+    for (let i = f * per; i < Math.min(n, (f + 1) * per); i++) {
+      const j = n - 1 - i;
+      text += j + 1 < n ? `type T${j} struct { next *T${j + 1}; v int }\n` : `type T${j} struct { v int }\n`;
+    }
+    out.set(`chain/f${f}.go`, text);
+  }
+  return out;
+}
+
+function memorySnapshot(label: string, files: Map<string, string>): Snapshot {
+  return { label, paths: async () => [...files.keys()].sort(), read: async (p) => files.get(p)! };
+}
+
+const EMPTY_BASE = memorySnapshot("base", new Map([["go.mod", MODULE]]));
+
+async function settle(p: Promise<Review>): Promise<Review | ReviewLimitError> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isReviewLimitError(err)) return err;
+    throw err;
+  }
+}
+
+test("a 20,000-type pointer chain (778 KB, five files) ends within its budget, chains kept short", { timeout: 200_000 }, async () => {
+  const threads = new AnalysisThreads({ budget: { seconds: 150, memoryMb: 1024 }, parseThreads: 2, parseTimeoutMs: 120_000 });
+  try {
+    const r = await settle(threads.review(EMPTY_BASE, memorySnapshot("head", pointerChain(20_000)), { archs: ["amd64", "arm64"], rules: true }));
+    if (r instanceof ReviewLimitError) {
+      assert.match(r.summary, /too large to analyse within the limits/);
+      return;
+    }
+    assert.equal(r.head.structs.length, 20_000);
+    const t0 = r.head.structs.find((s) => s.name === "T0")!.layouts.amd64!;
+    assert.equal(t0.pointerDepth, 19_999, "the depth is exact: every hop is counted");
+    assert.ok(t0.pointerChain.length <= 34, `a reported chain is elided in the middle (${t0.pointerChain.length} labels)`);
+    assert.equal(t0.pointerChain[0], "T0");
+    assert.equal(t0.pointerChain.at(-1), "*T19999");
+    assert.ok(t0.pointerChain.some((l) => /more hops/.test(l)));
+  } finally {
+    await threads.close();
+  }
+});
+
+test("a 5 MB file under a large limits.maxFileBytes ends with a result or a ReviewLimitError", { timeout: 200_000 }, async () => {
+  const threads = new AnalysisThreads({ budget: { seconds: 60, memoryMb: 1024 }, parseThreads: 2, parseTimeoutMs: 120_000 });
+  try {
+    const chain = pointerChain(130_000, 1);
+    const text = chain.get("chain/f0.go")!;
+    assert.ok(text.length > 5_000_000, `${text.length} bytes`);
+    const r = await settle(threads.review(EMPTY_BASE, memorySnapshot("head", chain), { archs: ["amd64"], rules: true, maxFileBytes: 16 * 1024 * 1024 }));
+    if (r instanceof ReviewLimitError) assert.match(r.summary, /within the limits: the analysis (needed more than|did not finish within)/);
+    else assert.equal(r.head.structs.length, 130_000);
+  } finally {
+    await threads.close();
+  }
+});
+
+test("a memory budget too small for the PR ends with a ReviewLimitError, not a crash", { timeout: 120_000 }, async () => {
+  const threads = new AnalysisThreads({ budget: { seconds: 110, memoryMb: 24 }, parseThreads: 1 });
+  try {
+    const err = await threads.review(EMPTY_BASE, memorySnapshot("head", pointerChain(20_000)), { archs: ["amd64"] }).then(
+      () => assert.fail("a 24 MB heap cannot hold this review"),
+      (e: unknown) => e,
+    );
+    assert.ok(isReviewLimitError(err), String(err));
+    assert.match(err.title, /could not finish/);
+    assert.match(err.summary, /memory budget of 24 MB/);
+    assert.match(err.summary, /MEMCHECK_JOB_MEMORY_MB/);
+    // The threads recover: a small review right after succeeds on a fresh thread.
+  } finally {
+    await threads.close();
+  }
+  const fresh = new AnalysisThreads({ budget: { seconds: 110, memoryMb: 512 }, parseThreads: 1 });
+  try {
+    const ok = await fresh.review(EMPTY_BASE, memorySnapshot("head", pointerChain(10)), { archs: ["amd64"] });
+    assert.equal(ok.head.structs.length, 10);
+  } finally {
+    await fresh.close();
+  }
+});
+
+test("the event loop keeps running while a heavy review runs, and the time budget stops it", { timeout: 120_000 }, async () => {
+  const threads = new AnalysisThreads({ budget: { seconds: 3, memoryMb: 1024 }, parseThreads: 1, parseTimeoutMs: 120_000 });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 50);
+  try {
+    const err = await threads.review(EMPTY_BASE, memorySnapshot("head", pointerChain(130_000, 5)), { archs: ["amd64", "arm64", "386"], rules: true }).then(
+      () => assert.fail("130,000 types in 3 s"),
+      (e: unknown) => e,
+    );
+    assert.ok(isReviewLimitError(err), String(err));
+    assert.match(err.summary, /did not finish within its time budget of 3 s/);
+    // In-process, the layout of 130,000 types is one synchronous stretch: no tick could fire.
+    assert.ok(ticks >= 20, `the timer fired ${ticks} times during a 3 s review`);
+  } finally {
+    clearInterval(timer);
+    await threads.close();
+  }
+});
+
+// ---- through the real worker: real Redis, real BullMQ, the fake GitHub over HTTP ----
+
+const PREFIX = `mctest-budget-${process.pid}`;
+let redis: Redis;
+before(() => {
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  process.env.MEMCHECK_BOT_LOGIN = "memcheck[bot]";
+});
+after(async () => {
+  await deletePrefix(redis, PREFIX);
+  redis.disconnect();
+});
+
+test("through the worker, a pathological PR ends with a completed neutral check run that says what stopped it", { timeout: 120_000 }, async () => {
+  const gh = await new FakeGitHub().start();
+  const s = { name: "budget-e2e", prefix: PREFIX, debounceMs: 0, attempts: 3, backoffMs: 100, concurrency: 1 };
+  const q = createReviewQueue({ redisUrl: REDIS_URL, settings: s });
+  const probot = new Probot({ appId: APP_ID, privateKey: PRIVATE_KEY, secret: SECRET, baseUrl: gh.baseUrl, logLevel: "fatal" });
+  await probot.ready();
+  const rt = createWorkerRuntime({ probot, pipeline: defaultPipeline({ threads: 1, budget: { seconds: 1 } }), settings: s, redisUrl: REDIS_URL });
+  try {
+    const head = pointerChain(20_000);
+    const toBuffers = (m: Map<string, string>) => new Map([...m].map(([p, t]) => [p, Buffer.from(t)]));
+    const files = [...head.keys()].filter((p) => p.endsWith(".go")).map((filename) => {
+      const lines = head.get(filename)!.split("\n").length;
+      return { filename, status: "added", additions: lines, deletions: 0, changes: lines, patch: `@@ -0,0 +1,${lines} @@\n+package chain` };
+    });
+    loadPullFromTrees(gh, { owner: "acme", repo: "shop", number: 7, baseSha: BASE, headSha: HEAD, before: toBuffers(new Map([["go.mod", MODULE]])), after: toBuffers(head), files });
+    const data: ReviewJobData = {
+      v: 1, installationId: INSTALLATION, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD,
+      trigger: "pull_request", deliveryId: "budget-1", checkRunId: gh.createCheckRun("acme", "shop", HEAD), at: Date.now(),
+    };
+    const { id } = await q.enqueue(data);
+    assert.equal(await waitForJob(q.queue, id, 100_000), "failed", "a limit is final: the job is not retried");
+    const job = await q.queue.getJob(id);
+    assert.equal(job!.attemptsMade, 1, "one attempt only");
+    const runs = gh.checkRunsFor(HEAD);
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0]!.status, "completed");
+    assert.equal(runs[0]!.conclusion, "neutral");
+    assert.match(runs[0]!.output.title, /too large to analyse/);
+    assert.match(runs[0]!.output.summary, /this PR's Go code is too large to analyse within the limits: the analysis did not finish within its time budget of 1 s/i);
+    assert.equal(gh.reviews.length, 0);
+  } finally {
+    await rt.close();
+    await q.queue.obliterate({ force: true }).catch(() => {});
+    await q.close();
+    await gh.close();
+  }
+});
