@@ -21,6 +21,9 @@
 //   pointer-depth  head depth > maxPointerDepth and (base depth <= max, or the depth grew).
 //                  An added struct counts as base depth 0.
 //   new-cycle      cyclic on head and not on base; an added cyclic struct counts.
+// Each regression carries `facts` (from zero size, a pre-existing deep chain, a self-recursive or
+// already known cycle, an added struct): whether it fails the check is the fail policy's call
+// (src/review/conclusion.ts), not the diff's.
 import type {
   Analysis, Arch, ArchDelta, Diff, FieldChange, FieldLayout, Regression, StructDiff, StructLayout,
   StructReport, Thresholds,
@@ -124,24 +127,41 @@ function delta(before: StructLayout | undefined, after: StructLayout | undefined
   };
 }
 
+function cycleKey(members: readonly string[]): string {
+  return [...members].sort().join("|");
+}
+
+/** Every pointer cycle the base side has, by its member types. */
+function knownCycles(base: Analysis): Set<string> {
+  const out = new Set<string>();
+  for (const s of base.structs) {
+    for (const l of Object.values(s.layouts)) if (l?.cycle) out.add(cycleKey(l.cycle));
+  }
+  return out;
+}
+
 function regressionsFor(
-  name: string, arch: Arch, kind: "added" | "changed", d: ArchDelta, t: Thresholds,
+  name: string, arch: Arch, kind: "added" | "changed", d: ArchDelta, t: Thresholds, cycles: Set<string>,
 ): Regression[] {
   const out: Regression[] = [];
   const a = d.after;
   if (!a) return out;
   const b = d.before;
+  const added = kind === "added" ? { added: true } : {};
   if (kind === "changed" && b) {
+    const fromZero = b.size === 0 ? { fromZero: true } : {};
     if (t.sizeClassGrowth && d.sizeClassAfter > d.sizeClassBefore) {
       out.push({
         arch, kind: "size-class",
         message: `${name} grew ${b.size} → ${a.size} B on ${arch} (size class ${d.sizeClassBefore} → ${d.sizeClassAfter})`,
+        facts: { ...fromZero },
       });
     }
     if (d.padding > 0 && d.padding >= t.paddingGrowth) {
       out.push({
         arch, kind: "padding",
         message: `${name} padding grew ${b.padding} → ${a.padding} B on ${arch} (+${d.padding} B; optimal order is ${a.optimalSize} B)`,
+        facts: { ...fromZero },
       });
     }
   }
@@ -151,13 +171,20 @@ function regressionsFor(
     out.push({
       arch, kind: "pointer-depth",
       message: `${name} pointer depth ${b ? `${baseDepth} → ` : ""}${a.pointerDepth} on ${arch} exceeds ${t.maxPointerDepth}${chain}`,
+      facts: { ...added, ...(baseDepth > t.maxPointerDepth ? { preexisting: true } : {}) },
     });
   }
   if (t.newCycle && a.cyclic && !(b?.cyclic)) {
     const chain = a.pointerChain.length ? `: ${a.pointerChain.join(" → ")}` : "";
+    const members = a.cycle ?? [];
     out.push({
       arch, kind: "new-cycle",
       message: `${name} ${kind === "added" ? "is" : "became"} part of a pointer cycle on ${arch}${chain}`,
+      facts: {
+        ...added,
+        ...(members.length <= 1 ? { selfCycle: true } : {}),
+        ...(members.length && cycles.has(cycleKey(members)) ? { knownCycle: true } : {}),
+      },
     });
   }
   return out;
@@ -186,6 +213,7 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
   const h = mergeStructs(head.structs);
   const keys = [...h.keys()];
   for (const k of b.keys()) if (!h.has(k)) keys.push(k);
+  const cycles = knownCycles(base);
 
   const structs: StructDiff[] = [];
   for (const key of keys) {
@@ -208,7 +236,7 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
       differs = true;
       const d = delta(before, after);
       deltas[arch] = d;
-      if (kind !== "removed" && !silenced(hs)) regressions.push(...regressionsFor(ref.name, arch, kind, d, t));
+      if (kind !== "removed" && !silenced(hs)) regressions.push(...regressionsFor(ref.name, arch, kind, d, t, cycles));
       if (kind === "changed" && before && after && !fieldsCompared) {
         fieldsCompared = true;
         fc = fieldChanges(before.fields, after.fields);
