@@ -25,6 +25,7 @@ export function defaultPipeline(o: { parseCache?: ParseCache; threads?: number; 
         ruleConfig: i.rules,
         changedLines: i.changedLines,
         maxFileBytes: i.maxFileBytes,
+        hot: i.hot,
         cache,
         pool,
       });
