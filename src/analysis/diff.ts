@@ -140,8 +140,32 @@ function knownCycles(base: Analysis): Set<string> {
   return out;
 }
 
+/** The type name a chain hop points to: "*pkg.Node" -> "Node", "[]*T" -> "T". */
+function hopTypeName(label: string): string {
+  const bare = label.replace(/\s*\(hchan\)$/, "").replace(/^(\*|\[\d*\]|map\[[^\]]*\]|chan\s+)+/, "");
+  return bare.split(".").pop() ?? bare;
+}
+
+/**
+ * Names of the struct types on a chain that was already beyond the limit on the base side, per
+ * arch: a struct there that crosses the limit only extends that chain, it does not start one.
+ */
+function deepChainMembers(base: Analysis, max: number): Map<Arch, Set<string>> {
+  const out = new Map<Arch, Set<string>>();
+  for (const s of base.structs) {
+    for (const [arch, l] of Object.entries(s.layouts) as [Arch, StructLayout][]) {
+      if (!l || l.cyclic || l.pointerDepth <= max) continue;
+      let set = out.get(arch);
+      if (!set) out.set(arch, (set = new Set()));
+      for (const hop of l.pointerChain.slice(1)) set.add(hopTypeName(hop));
+    }
+  }
+  return out;
+}
+
 function regressionsFor(
   name: string, arch: Arch, kind: "added" | "changed", d: ArchDelta, t: Thresholds, cycles: Set<string>,
+  deepMembers: Map<Arch, Set<string>>,
 ): Regression[] {
   const out: Regression[] = [];
   const a = d.after;
@@ -171,7 +195,7 @@ function regressionsFor(
     out.push({
       arch, kind: "pointer-depth",
       message: `${name} pointer depth ${b ? `${baseDepth} → ` : ""}${a.pointerDepth} on ${arch} exceeds ${t.maxPointerDepth}${chain}`,
-      facts: { ...added, ...(baseDepth > t.maxPointerDepth ? { preexisting: true } : {}) },
+      facts: { ...added, ...(baseDepth > t.maxPointerDepth || deepMembers.get(arch)?.has(name) ? { preexisting: true } : {}) },
     });
   }
   if (t.newCycle && a.cyclic && !(b?.cyclic)) {
@@ -214,6 +238,7 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
   const keys = [...h.keys()];
   for (const k of b.keys()) if (!h.has(k)) keys.push(k);
   const cycles = knownCycles(base);
+  const deepMembers = deepChainMembers(base, t.maxPointerDepth);
 
   const structs: StructDiff[] = [];
   for (const key of keys) {
@@ -236,7 +261,7 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
       differs = true;
       const d = delta(before, after);
       deltas[arch] = d;
-      if (kind !== "removed" && !silenced(hs)) regressions.push(...regressionsFor(ref.name, arch, kind, d, t, cycles));
+      if (kind !== "removed" && !silenced(hs)) regressions.push(...regressionsFor(ref.name, arch, kind, d, t, cycles, deepMembers));
       if (kind === "changed" && before && after && !fieldsCompared) {
         fieldsCompared = true;
         fc = fieldChanges(before.fields, after.fields);

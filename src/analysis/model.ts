@@ -212,7 +212,10 @@ export interface RegressionFacts {
   added?: boolean;
   /** The struct had no size on the base side (a zero-size struct gained its first field). */
   fromZero?: boolean;
-  /** pointer-depth: the base side was already beyond the limit; only the existing chain grew. */
+  /**
+   * pointer-depth: the base side was already beyond the limit, or the struct sat on a chain that
+   * was (its parent's): only an existing chain grew.
+   */
   preexisting?: boolean;
   /** new-cycle: the cycle runs through one struct type only (a linked list or tree). */
   selfCycle?: boolean;
