@@ -116,6 +116,8 @@ export interface HistoryRow {
   /** Failures under the legacy policy (messages only). */
   legacyFailures: string[];
   notices: number;
+  /** Notices under the default policy: "message — reason". */
+  noticeLines: string[];
   findings: number;
   /** Struct names with a failure or notice. */
   types: string[];
@@ -205,7 +207,7 @@ export async function replayHistory(o: HistoryOptions): Promise<{ rows: HistoryR
 }
 
 function emptyRow(commit: HistoryCommit, error: string): HistoryRow {
-  return { commit, conclusion: "neutral", legacy: "neutral", failures: [], legacyFailures: [], notices: 0, findings: 0, types: [], ms: 0, error };
+  return { commit, conclusion: "neutral", legacy: "neutral", failures: [], legacyFailures: [], notices: 0, noticeLines: [], findings: 0, types: [], ms: 0, error };
 }
 
 function rowOf(commit: HistoryCommit, diff: Diff, legacyDiff: Diff): HistoryRow {
@@ -219,6 +221,7 @@ function rowOf(commit: HistoryCommit, diff: Diff, legacyDiff: Diff): HistoryRow 
       .concat(diff.findings.filter((f) => f.severity === "error").map((f) => `${f.rule} ${f.file}:${f.line} ${f.message}`)),
     legacyFailures: legacyDiff.regressions.map((r) => r.message),
     notices: diff.notices?.length ?? 0,
+    noticeLines: (diff.notices ?? []).map((r) => `${r.message}${r.reason ? ` — ${r.reason}` : ""}`),
     findings: diff.findings.length,
     types: [...types],
     ms: 0,
@@ -251,6 +254,8 @@ export function historyRowText(r: HistoryRow): string {
   const lines = [`${r.commit.sha.slice(0, 10)}  ${r.commit.date}  ${verdict.padEnd(7)}${legacy}  ${r.commit.subject.slice(0, 72)}${extra}`];
   for (const f of r.failures.slice(0, 5)) lines.push(`    ✗ ${f}`);
   if (r.failures.length > 5) lines.push(`    …and ${r.failures.length - 5} more`);
+  for (const n of r.noticeLines.slice(0, 3)) lines.push(`    ! ${n}`);
+  if (r.noticeLines.length > 3) lines.push(`    …and ${r.noticeLines.length - 3} more notices`);
   return lines.join("\n");
 }
 
