@@ -37,6 +37,14 @@ type Global struct{ b int }
 
 type Lonely struct{ a int }
 
+type Shard struct{ n int }
+
+type Shards struct {
+	all  []*Shard
+	byID map[int]*Shard
+	ch   chan *Shard
+}
+
 var g Global
 
 var pool = sync.Pool{New: func() any { return &Buf{} }}
@@ -46,7 +54,8 @@ var q chan Queued
 func handle(w http.ResponseWriter, r *http.Request) {
 	o := &Order{}
 	_ = o
-	_ = model.Row{}
+	_ = &model.Row{}
+	_ = Lonely{}
 }
 
 func batch(a []Item) map[string]Item {
@@ -88,7 +97,7 @@ test("evidence of many values: handler, pool, loop, containers, held by value", 
   const lv = (n: string) => p[n]?.level;
   assert.equal(lv("example.com/shop.Order"), "many");
   assert.match(p["example.com/shop.Order"].evidence[0].text, /per request/);
-  assert.equal(p["example.com/shop.Order"].evidence[0].line, 38);
+  assert.equal(p["example.com/shop.Order"].evidence[0].line, 46);
   assert.equal(p["example.com/shop.Order"].evidence[0].file, "shop.go");
   assert.equal(lv("example.com/shop.Buf"), "many");
   assert.match(p["example.com/shop.Buf"].evidence[0].text, /sync\.Pool/);
@@ -113,6 +122,8 @@ test("evidence of one value: package vars, main, config-like names; few without 
   assert.equal(p["example.com/shop.ServerConfig"].evidence[0].kind, "singleton-name");
   assert.equal(p["example.com/shop.Lonely"].level, "few");
   assert.deepEqual(p["example.com/shop.Lonely"].evidence, []);
+  // A few long-lived objects passed around as []*T, map[K]*T, chan *T: not evidence of many.
+  assert.equal(p["example.com/shop.Shard"].level, "few");
   // A channel element once is not enough on its own.
   assert.equal(p["example.com/shop.Queued"].level, "few");
 });

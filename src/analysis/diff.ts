@@ -127,8 +127,12 @@ function delta(before: StructLayout | undefined, after: StructLayout | undefined
   };
 }
 
+/**
+ * A cycle's identity: its members' type names without their import paths, so a module path change
+ * (`.../v3` to `.../v4`) or a moved package does not make every existing cycle look new.
+ */
 function cycleKey(members: readonly string[]): string {
-  return [...members].sort().join("|");
+  return members.map((m) => m.slice(m.lastIndexOf(".") + 1)).sort().join("|");
 }
 
 /** Every pointer cycle the base side has, by its member types. */

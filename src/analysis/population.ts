@@ -25,8 +25,8 @@ export interface TypeRef {
 }
 
 export type PopulationFact =
-  | { kind: "container"; ref: TypeRef; line: number; text: string }
-  | { kind: "alloc"; ref: TypeRef; line: number; text: string; loop: boolean; handler: boolean; pool: boolean; mainInit: boolean; packageLevel: boolean }
+  | { kind: "container"; ref: TypeRef; line: number; text: string; byPointer: boolean }
+  | { kind: "alloc"; ref: TypeRef; line: number; text: string; heap: boolean; loop: boolean; handler: boolean; pool: boolean; mainInit: boolean; packageLevel: boolean }
   | { kind: "package-var"; ref: TypeRef; line: number; text: string };
 
 /** Container evidence in this many distinct places makes a type "many" on its own. */
@@ -60,11 +60,14 @@ const QUERY_SOURCE = `
 
 let query: Query | undefined;
 
-function typeRefOf(node: Node | null): TypeRef | undefined {
+function typeRefOf(node: Node | null, pointer?: { seen: boolean }): TypeRef | undefined {
   let n = node;
   for (let i = 0; n && i < 4; i++) {
     switch (n.type) {
       case "pointer_type":
+        if (pointer) pointer.seen = true;
+        n = n.namedChild(0);
+        continue;
       case "parenthesized_type":
         n = n.namedChild(0);
         continue;
@@ -127,8 +130,9 @@ export function populationFacts(root: Node): PopulationFact[] {
     const line = node.startPosition.row + 1;
     switch (c.name) {
       case "container": {
-        const ref = typeRefOf(node);
-        if (ref) out.push({ kind: "container", ref, line, text: short(node.parent?.text ?? node.text) });
+        const pointer = { seen: false };
+        const ref = typeRefOf(node, pointer);
+        if (ref) out.push({ kind: "container", ref, line, text: short(node.parent?.text ?? node.text), byPointer: pointer.seen });
         break;
       }
       case "new-fn":
@@ -140,8 +144,9 @@ export function populationFacts(root: Node): PopulationFact[] {
         const ref = typeRefOf(node);
         if (!ref) break;
         const at = c.name === "alloc" ? node.parent! : node.parent!.parent!;
-        const text = c.name === "alloc" ? `${node.parent?.parent?.type === "unary_expression" ? "&" : ""}${short(node.text)}{…}` : `new(${short(node.text)})`;
-        out.push({ kind: "alloc", ref, line, text, ...allocContext(at) });
+        const heap = c.name !== "alloc" || node.parent?.parent?.type === "unary_expression";
+        const text = c.name === "alloc" ? `${heap ? "&" : ""}${short(node.text)}{…}` : `new(${short(node.text)})`;
+        out.push({ kind: "alloc", ref, line, text, heap, ...allocContext(at) });
         break;
       }
       case "pkg-var": {
@@ -170,6 +175,8 @@ function lastSegment(importPath: string): string {
 
 interface Acc {
   containers: Map<string, PopulationEvidence>;
+  /** Places where the container holds the values themselves (`[]T`, not `[]*T`). */
+  byValuePlaces: number;
   strong: PopulationEvidence[];
   one: PopulationEvidence[];
   held: PopulationEvidence[];
@@ -192,7 +199,7 @@ export function populations(files: FactFile[], structs: StructReport[], hot: rea
   const acc = new Map<string, Acc>();
   const accOf = (key: string): Acc => {
     let a = acc.get(key);
-    if (!a) acc.set(key, (a = { containers: new Map(), strong: [], one: [], held: [] }));
+    if (!a) acc.set(key, (a = { containers: new Map(), byValuePlaces: 0, strong: [], one: [], held: [] }));
     return a;
   };
 
@@ -218,11 +225,16 @@ export function populations(files: FactFile[], structs: StructReport[], hot: rea
       const a = accOf(key);
       const ev = (kind: PopulationEvidence["kind"], text: string): PopulationEvidence => ({ kind, text, file: f.path, line: fact.line });
       if (fact.kind === "container") {
-        a.containers.set(`${f.path}:${fact.line}`, ev("container", `\`${fact.text}\``));
+        const place = `${f.path}:${fact.line}`;
+        if (!fact.byPointer && !a.containers.has(place)) a.byValuePlaces++;
+        if (!a.containers.has(place)) a.containers.set(place, ev("container", `\`${fact.text}\``));
       } else if (fact.kind === "package-var") {
         a.one.push(ev("package-var", `package-level \`var ${fact.text}\``));
       } else if (fact.pool) {
         a.strong.push(ev("pool", `pooled (\`sync.Pool\` New returns \`${fact.text}\`)`));
+      } else if (!fact.heap && (fact.handler || fact.loop)) {
+        // A value literal in a loop or handler usually stays on the stack: no allocator size class.
+        continue;
       } else if (fact.handler) {
         a.strong.push(ev("handler", `allocated per request (\`${fact.text}\` in a handler)`));
       } else if (fact.loop) {
@@ -269,7 +281,9 @@ export function populations(files: FactFile[], structs: StructReport[], hot: rea
       else out.set(key, { level: "one", evidence: [{ kind: "singleton-name", text: `\`${s.name}\` names a per-process or per-configured-item type`, file: s.file, line: s.line }, ...(a?.one ?? []).slice(0, 2)] });
       continue;
     }
-    if (strong.length || containers.length >= MANY_CONTAINER_PLACES) {
+    // Containers alone: in enough places, and at least one holding the values themselves (a few
+    // long-lived objects, such as memtables or shards, are passed around in []*T everywhere).
+    if (strong.length || (containers.length >= MANY_CONTAINER_PLACES && (a?.byValuePlaces ?? 0) > 0)) {
       out.set(key, { level: "many", evidence: [...strong, ...containerSummary(containers)].slice(0, EVIDENCE_SHOWN) });
       continue;
     }
