@@ -36,6 +36,7 @@ type D8 struct{ s string }
 
 const shallow = (extra = "") => `package shallow
 
+//memcheck:hot
 type C0 struct{ n *C1 }
 type C1 struct{ n *C2 }
 type C2 struct{ n *C3 }
@@ -58,7 +59,8 @@ before(() => {
   write("zero/zero.go", "package zero\n\ntype Empty struct{}\n");
   write("deep/deep.go", chain());
   write("shallow/shallow.go", shallow());
-  write("cyc/cyc.go", "package cyc\n\ntype A struct {\n\tb *B\n\ts string\n}\n\ntype B struct{ s string }\n");
+  const perItem = "\nfunc Load(n int) {\n\tfor i := 0; i < n; i++ {\n\t\t_ = &A{}\n\t}\n}\n";
+  write("cyc/cyc.go", "package cyc\n\ntype A struct {\n\tb *B\n\ts string\n}\n\ntype B struct{ s string }\n" + perItem);
   commit("base");
   const grow = (pkg: string, name: string, doc = "") =>
     `package ${pkg}\n\n${doc}type ${name} struct {\n\tA int64\n\tB int64\n\tC bool\n\tD int64\n\tE int64\n}\n`;
@@ -74,7 +76,7 @@ before(() => {
   commit("deep chain grows by one");
   write("shallow/shallow.go", shallow("\n\tx *C5"));
   commit("chain crosses the depth limit");
-  write("cyc/cyc.go", "package cyc\n\ntype A struct {\n\tb *B\n\ts string\n}\n\ntype B struct {\n\ta *A\n\ts string\n}\n");
+  write("cyc/cyc.go", "package cyc\n\ntype A struct {\n\tb *B\n\ts string\n}\n\ntype B struct {\n\ta *A\n\ts string\n}\n" + perItem);
   commit("new cycle between two types");
   write("list/list.go", "package list\n\ntype Node struct {\n\tnext *Node\n\tv    string\n}\n");
   commit("self-linked list");
@@ -139,13 +141,13 @@ test("a pre-existing deep chain growing by one does not fail; crossing the limit
   assert.ok(grown.notices >= 1);
   const crossed = row("chain crosses the depth limit");
   assert.equal(crossed.conclusion, "failure");
-  assert.match(crossed.failures.join("\n"), /C0 pointer depth 4 → 5 on amd64 exceeds 4.* — this change takes the chain beyond the limit/);
+  assert.match(crossed.failures.join("\n"), /C0 pointer depth 4 → 5 on amd64 exceeds 4.* — this change takes the chain beyond the limit; C0 has many values: many: marked `\/\/memcheck:hot`/);
 });
 
 test("a new cycle between two types fails; a self-linked list does not", () => {
   const cyc = row("new cycle between two types");
   assert.equal(cyc.conclusion, "failure");
-  assert.match(cyc.failures.join("\n"), /became part of a pointer cycle.* — a new cycle through more than one struct type/);
+  assert.match(cyc.failures.join("\n"), /A became part of a pointer cycle.* — a new cycle through more than one struct type; A has many values: many: allocated in a loop/);
   const list = row("self-linked list");
   assert.notEqual(list.conclusion, "failure");
   assert.equal(list.legacy, "failure");

@@ -2,15 +2,17 @@
 // front end takes its conclusion from here: the app's check run and `memcheck diff`'s exit code
 // both call `conclusion()` / `isFailing()` on a diff this policy has sorted.
 //
-// A size matters in proportion to how many values carry it. Under the default policy:
-// - size-class crossing and padding growth fail only for a struct with evidence of many values
-//   (population.ts) or one marked hot (`//memcheck:hot` above it, or `hot:` in the config); for the
-//   others they are notices. A struct growing from zero size is not a size-class regression at all.
-// - pointer depth fails only when a PR pushes a struct's chain over the limit (the base side was
-//   within it); a chain that was already beyond it and grew, or a new struct's chain, is a notice
-//   (a new struct with many values still fails).
+// A layout costs in proportion to how many values carry it, so under the default policy a
+// regression fails the check only for a struct with evidence of many values (population.ts) or
+// marked hot (`//memcheck:hot` above it, or `hot:` in the config). Singletons never fail. For
+// those structs:
+// - a size-class crossing or padding growth fails. A struct growing from zero size is not a
+//   size-class regression at all (dropped, not even a notice).
+// - pointer depth fails only when the change creates a chain beyond the limit: the base side was
+//   within it and the struct was not on a chain already beyond it (a parent's).
 // - a new pointer cycle fails unless it runs through one struct type only (how Go writes linked
 //   lists and trees) or existed on the base side already (the struct only gained a path into it).
+// Everything else is a notice in the summary, with its reason.
 // The legacy policy fails on every regression the thresholds find (memcheck before this policy).
 import type { Diff, Population, Regression, StructDiff } from "../analysis/model.ts";
 import { describePopulation } from "../analysis/population.ts";
@@ -50,12 +52,13 @@ function judge(s: StructDiff, r: Regression, many: { yes: boolean; why: string }
         : { fails: false, reason: `no evidence of many ${s.name} values (${many.why}); fails only for types with many values or marked hot` };
     case "pointer-depth":
       if (f.preexisting) return { fails: false, reason: "the chain was already beyond the limit on the base side" };
-      if (f.added && !many.yes) return { fails: false, reason: `new type without evidence of many values (${many.why})` };
-      return { fails: true, reason: f.added ? `new type with many values: ${many.why}` : "this change takes the chain beyond the limit" };
+      if (!many.yes) return { fails: false, reason: `no evidence of many ${s.name} values (${many.why}); a deep chain fails only for types with many values or marked hot` };
+      return { fails: true, reason: `${f.added ? "a new type" : "this change takes the chain beyond the limit"}; ${s.name} has many values: ${many.why}` };
     case "new-cycle":
       if (f.selfCycle) return { fails: false, reason: "a self-recursive list or tree (one struct type pointing to itself)" };
       if (f.knownCycle) return { fails: false, reason: "the cycle already existed on the base side; this struct only gained a path into it" };
-      return { fails: true, reason: "a new cycle through more than one struct type" };
+      if (!many.yes) return { fails: false, reason: `no evidence of many ${s.name} values (${many.why}); a new cycle fails only for types with many values or marked hot` };
+      return { fails: true, reason: `a new cycle through more than one struct type; ${s.name} has many values: ${many.why}` };
   }
 }
 
