@@ -239,6 +239,15 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
   const archs = archOrder(base, head);
   const b = mergeStructs(base.structs);
   const h = mergeStructs(head.structs);
+  // Same directory and name, new import path (a module path change such as /v3 -> /v4): the same
+  // type, not a removal and an addition.
+  const byDirName = new Map([...b.entries()].map(([k, s]) => [`${s.dir}\0${s.name}`, k]));
+  for (const [k, s] of h) {
+    const old = b.has(k) ? undefined : byDirName.get(`${s.dir}\0${s.name}`);
+    if (old === undefined || h.has(old)) continue;
+    b.set(k, b.get(old)!);
+    b.delete(old);
+  }
   const keys = [...h.keys()];
   for (const k of b.keys()) if (!h.has(k)) keys.push(k);
   const cycles = knownCycles(base);
