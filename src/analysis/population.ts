@@ -143,7 +143,8 @@ export function populationFacts(root: Node): PopulationFact[] {
         if (c.name === "new-arg" && !newFn) break;
         const ref = typeRefOf(node);
         if (!ref) break;
-        const at = c.name === "alloc" ? node.parent! : node.parent!.parent!;
+        const at = c.name === "alloc" ? node.parent : node.parent?.parent;
+        if (!at) break;
         const heap = c.name !== "alloc" || node.parent?.parent?.type === "unary_expression";
         const text = c.name === "alloc" ? `${heap ? "&" : ""}${short(node.text)}{…}` : `new(${short(node.text)})`;
         out.push({ kind: "alloc", ref, line, text, heap, ...allocContext(at) });
@@ -199,7 +200,10 @@ export function populations(files: FactFile[], structs: StructReport[], hot: rea
   const acc = new Map<string, Acc>();
   const accOf = (key: string): Acc => {
     let a = acc.get(key);
-    if (!a) acc.set(key, (a = { containers: new Map(), byValuePlaces: 0, strong: [], one: [], held: [] }));
+    if (!a) {
+      a = { containers: new Map(), byValuePlaces: 0, strong: [], one: [], held: [] };
+      acc.set(key, a);
+    }
     return a;
   };
 
@@ -234,7 +238,6 @@ export function populations(files: FactFile[], structs: StructReport[], hot: rea
         a.strong.push(ev("pool", `pooled (\`sync.Pool\` New returns \`${fact.text}\`)`));
       } else if (!fact.heap && (fact.handler || fact.loop)) {
         // A value literal in a loop or handler usually stays on the stack: no allocator size class.
-        continue;
       } else if (fact.handler) {
         a.strong.push(ev("handler", `allocated per request (\`${fact.text}\` in a handler)`));
       } else if (fact.loop) {
@@ -253,7 +256,10 @@ export function populations(files: FactFile[], structs: StructReport[], hot: rea
         const key = held && resolve(held.ref);
         if (!key || key === holder) continue;
         let list = heldBy.get(holder);
-        if (!list) heldBy.set(holder, (list = []));
+        if (!list) {
+          list = [];
+          heldBy.set(holder, list);
+        }
         list.push({ key, file: f.path, line: field.line, holderName: t.name, how: held.how });
       }
     }
