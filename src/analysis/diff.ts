@@ -160,7 +160,10 @@ function deepChainMembers(base: Analysis, max: number): Map<Arch, Set<string>> {
     for (const [arch, l] of Object.entries(s.layouts) as [Arch, StructLayout][]) {
       if (!l || l.cyclic || l.pointerDepth <= max) continue;
       let set = out.get(arch);
-      if (!set) out.set(arch, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        out.set(arch, set);
+      }
       for (const hop of l.pointerChain.slice(1)) set.add(hopTypeName(hop));
     }
   }
