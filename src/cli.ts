@@ -9,7 +9,8 @@ import { LocalDirSnapshot, findEnclosingGoMod } from "./snapshot/local.ts";
 import { GitError, GitRevSnapshot, changedLines, repoRoot, resolveRef } from "./snapshot/git.ts";
 import { layoutTable } from "./report/layout-table.ts";
 import { layoutDiagram } from "./report/diagram.ts";
-import { checkSummary, isFailing } from "./report/markdown.ts";
+import { checkSummary } from "./report/markdown.ts";
+import { FAIL_POLICIES, isFailing, type FailPolicy } from "./review/conclusion.ts";
 import { textReport } from "./report/text.ts";
 import { toSarif } from "./report/sarif.ts";
 import { CONFIG_PATH, DEFAULT_ARCHS, parseConfig, parseConfigText, type MemcheckConfig } from "./review/config.ts";
@@ -236,6 +237,7 @@ Examples:
     .option("--all-findings", "report hazard findings on unchanged lines too")
     .option("--config <file>", `review config (default: the repository's ${CONFIG_PATH})`)
     .option("--no-config", "ignore any config file: the defaults")
+    .option("--policy <name>", "fail policy: default (layout regressions fail only for types with many values) or legacy (every regression fails)", parsePolicy, "default")
     .action(async (opts) => {
       const root = await repoRoot(opts.repo).catch(() => {
         throw new UsageError(`${opts.repo}: not a git repository`);
@@ -253,15 +255,37 @@ Examples:
         thresholds: config.thresholds,
         ruleThresholds: config.ruleThresholds,
         ruleConfig: config.rules,
+        hot: config.hot,
         changedLines: changed,
         allFindings: opts.allFindings,
         maxFileBytes: config.limits.maxFileBytes,
+        policy: opts.policy,
       }));
       if (opts.json) print(JSON.stringify(diff, (k, v) => (k === "source" || k === "base" || k === "head" ? undefined : v), 2));
       else if (opts.markdown) print(checkSummary(diff));
       else if (opts.sarif) print(JSON.stringify(toSarif(diff), null, 2));
       else print(textReport(diff));
       process.exitCode = isFailing(diff) ? 1 : 0;
+    });
+
+  common(program.command("history"))
+    .description("replay the last N first-parent commits that touch Go files: what the check would have concluded, and why")
+    .option("--repo <dir>", "repository", ".")
+    .option("-n, --count <n>", "commits to replay", positiveInt, 100)
+    .option("--since <date>", "only commits after this date (git's --since)")
+    .option("--json", "print rows and summary as JSON")
+    .action(async (opts) => {
+      const root = await repoRoot(opts.repo).catch(() => {
+        throw new UsageError(`${opts.repo}: not a git repository`);
+      });
+      const { replayHistory, historyRowText, historySummaryText } = await import("./history.ts");
+      const archs = opts.arch.length === 1 && opts.arch[0] === "amd64" && !process.argv.includes("--arch") ? undefined : opts.arch;
+      const { rows, summary } = await withPool(opts, (engine) => replayHistory({
+        repo: root, count: opts.count, since: opts.since, engine: { ...engine, archs },
+        onRow: opts.json ? undefined : (row) => print(historyRowText(row)),
+      }));
+      if (opts.json) print(JSON.stringify({ rows, summary }, null, 2));
+      else print(historySummaryText(summary));
     });
 
   common(program.command("check").argument("[paths...]", "directories (default .)"))
@@ -317,6 +341,11 @@ async function reviewedFindings<F extends { file: string }>(findings: F[], targe
     if (ok) out.push(f);
   }
   return out;
+}
+
+function parsePolicy(v: string): FailPolicy {
+  if (!(FAIL_POLICIES as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${FAIL_POLICIES.join(", ")}`);
+  return v as FailPolicy;
 }
 
 /** `./...` means "this directory and below", which is what every command does anyway. */

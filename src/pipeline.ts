@@ -4,6 +4,7 @@ import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
 import { diffAnalyses } from "./analysis/diff.ts";
 import { applyRuleConfig, diffFindings, structFindings, type RuleConfig, type RuleOptions } from "./analysis/rules/index.ts";
 import type { Analysis, Diff, Finding, Snapshot, Thresholds } from "./analysis/model.ts";
+import { applyPolicy, type FailPolicy } from "./review/conclusion.ts";
 
 export interface ReviewOptions extends EngineOptions {
   thresholds?: Partial<Thresholds>;
@@ -13,6 +14,10 @@ export interface ReviewOptions extends EngineOptions {
   /** Changed lines per file; when given, findings elsewhere are dropped (unless allFindings). */
   changedLines?: Map<string, Set<number>>;
   allFindings?: boolean;
+  /** Types marked hot in the config (`hot:`): their layout regressions fail whatever their population. */
+  hot?: readonly string[];
+  /** The fail policy (default: "default"; "legacy" fails on every regression). */
+  policy?: FailPolicy;
 }
 
 export interface Review {
@@ -40,7 +45,23 @@ export async function review(base: Snapshot, head: Snapshot, options: ReviewOpti
   const engine: EngineOptions = { ...options, rules: options.rules ?? true };
   const baseAnalysis = await analyzeSnapshot(base, { ...engine, rules: false });
   const headAnalysis = await analyzeSnapshot(head, engine);
+  return { base: baseAnalysis, head: headAnalysis, diff: reviewAnalyses(baseAnalysis, headAnalysis, options) };
+}
+
+/**
+ * Diff two analyses, add the struct rules' findings and sort regressions with the fail policy.
+ * `memcheck history` calls it directly, reusing one analysis as the next commit's base.
+ * `onlyDirs`, when given, keeps the structs of those directories only (what a PR review lists).
+ */
+export function reviewAnalyses(
+  baseAnalysis: Analysis, headAnalysis: Analysis, options: ReviewOptions & { onlyDirs?: Set<string> } = {},
+): Diff {
   const diff = diffAnalyses(baseAnalysis, headAnalysis, options.thresholds);
+  if (options.onlyDirs) {
+    const keep = options.onlyDirs;
+    diff.structs = diff.structs.filter((s) => keep.has((s.head ?? s.base)?.dir ?? ""));
+    diff.regressions = diff.structs.flatMap((s) => s.regressions);
+  }
   const ruleOptions: RuleOptions = {
     thresholds: { ...options.ruleThresholds, maxPointerDepth: options.thresholds?.maxPointerDepth },
     // Struct rules report only what the PR changed, but look types up among all head structs.
@@ -52,7 +73,8 @@ export async function review(base: Snapshot, head: Snapshot, options: ReviewOpti
   );
   if (options.changedLines && !options.allFindings) findings = onChangedLines(findings, options.changedLines);
   diff.findings = findings;
-  return { base: baseAnalysis, head: headAnalysis, diff };
+  applyPolicy(diff, { policy: options.policy, population: headAnalysis.population, hot: options.hot });
+  return diff;
 }
 
 /** Struct rules in a PR look only at structs the PR adds or changes. */

@@ -73,7 +73,7 @@ test("usage errors are one line and exit 2", () => {
   }
 });
 
-test("diff exits 1 on a regression and 0 without one", () => {
+test("diff exits 1 on a regression of a type with many values, 0 on a singleton's notice", () => {
   const dir = tempRepo();
   try {
     assert.equal(memcheck(["diff", "--base", "nosuchref"], dir).code, 2);
@@ -81,17 +81,31 @@ test("diff exits 1 on a regression and 0 without one", () => {
     writeFileSync(path.join(dir, "order/order.go"), "package order\n\ntype Order struct {\n\tID    int64\n\tTotal int64\n\tPaid  bool\n\tOpen  bool\n}\n");
     const ok = memcheck(["diff", "--base", "main"], dir);
     assert.equal(ok.code, 0, ok.out + ok.err);
-    // Growing 24 -> 40 bytes crosses size class 24 -> 48.
-    writeFileSync(path.join(dir, "order/order.go"), "package order\n\ntype Order struct {\n\tPaid  bool\n\tID    int64\n\tOpen  bool\n\tTotal int64\n\tNote  bool\n}\n");
+    // Growing 24 -> 40 bytes crosses size class 24 -> 48. Nothing says there are many Orders: a
+    // notice, not a failure (this test asserted a failure before the fail policy).
+    const grown = "\ntype Order struct {\n\tPaid  bool\n\tID    int64\n\tOpen  bool\n\tTotal int64\n\tNote  bool\n}\n";
+    writeFileSync(path.join(dir, "order/order.go"), `package order\n${grown}`);
+    const notice = memcheck(["diff", "--base", "main", "--json"], dir);
+    assert.equal(notice.code, 0, notice.err);
+    const nd = JSON.parse(notice.out);
+    assert.equal(nd.regressions.length, 0);
+    assert.ok(nd.notices.some((r: { kind: string; reason: string }) => r.kind === "size-class" && /no evidence of many/.test(r.reason)));
+    assert.equal(memcheck(["diff", "--base", "main", "--policy", "legacy"], dir).code, 1);
+    // Orders built per request in a handler: the same growth fails, and says why.
+    writeFileSync(path.join(dir, "order/order.go"), `package order\n\nimport "net/http"\n${grown}\nfunc handle(w http.ResponseWriter, r *http.Request) {\n\to := &Order{}\n\t_ = o\n}\n`);
     const bad = memcheck(["diff", "--base", "main", "--json"], dir);
     assert.equal(bad.code, 1, bad.err);
     const diff = JSON.parse(bad.out);
     assert.equal(diff.structs[0].name, "Order");
     assert.equal(diff.structs[0].deltas.amd64.sizeClassAfter, 48);
-    assert.ok(diff.regressions.some((r: { kind: string }) => r.kind === "size-class"));
+    const r = diff.regressions.find((x: { kind: string }) => x.kind === "size-class");
+    assert.match(r.reason, /many values: .*per request .*order\/order\.go:14/);
+    const text = memcheck(["diff", "--base", "main"], dir);
+    assert.equal(text.code, 1);
+    assert.match(text.out, /why: Order has many values/);
     const md = memcheck(["diff", "--base", "main", "--markdown"], dir);
     assert.equal(md.code, 1);
-    assert.match(md.out, /Order/);
+    assert.match(md.out, /Why it fails: Order has many values/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

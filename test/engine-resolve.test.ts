@@ -198,8 +198,28 @@ type L4 struct { x *int }
   assert.deepEqual(ab.pointerChain, ["A", "*B", "[]C", "map[string]*A", "*A"]);
   const deep = struct(a, "Deep").layouts.amd64!;
   assert.equal(deep.cyclic, false);
-  assert.equal(deep.pointerDepth, 5);
-  assert.deepEqual(deep.pointerChain, ["Deep", "*L1", "*L2", "*L3", "*L4", "*int"]);
+  // The last hop, to an int, is marked but never scanned by the GC: it ends the chain uncounted.
+  assert.equal(deep.pointerDepth, 4);
+  assert.deepEqual(deep.pointerChain, ["Deep", "*L1", "*L2", "*L3", "*L4"]);
+  // Cycle members tell a self-recursive list from a cycle through several types.
+  assert.deepEqual(node.cycle, ["example.com/m.Node"]);
+  assert.deepEqual([...(ab.cycle ?? [])].sort(), ["example.com/m.A", "example.com/m.B", "example.com/m.C"]);
+});
+
+test("pointer depth counts what the GC scans; channels are named as hchan", async () => {
+  const a = await analyze({
+    "go.mod": "module example.com/m\n",
+    "a.go": `package p
+type Bytes struct { b []byte; p *int64; m map[int]int; c chan int }
+type Msg struct { s string }
+type Pipe struct { c chan *Msg }
+`,
+  });
+  const bytes = struct(a, "Bytes").layouts.amd64!;
+  assert.equal(bytes.pointerDepth, 0, "every target is pointer-free");
+  const pipe = struct(a, "Pipe").layouts.amd64!;
+  assert.equal(pipe.pointerDepth, 2);
+  assert.deepEqual(pipe.pointerChain, ["Pipe", "chan *Msg (hchan)", "*Msg"]);
 });
 
 test("invalid code is reported, never thrown", async () => {

@@ -21,6 +21,9 @@
 //   pointer-depth  head depth > maxPointerDepth and (base depth <= max, or the depth grew).
 //                  An added struct counts as base depth 0.
 //   new-cycle      cyclic on head and not on base; an added cyclic struct counts.
+// Each regression carries `facts` (from zero size, a pre-existing deep chain, a self-recursive or
+// already known cycle, an added struct): whether it fails the check is the fail policy's call
+// (src/review/conclusion.ts), not the diff's.
 import type {
   Analysis, Arch, ArchDelta, Diff, FieldChange, FieldLayout, Regression, StructDiff, StructLayout,
   StructReport, Thresholds,
@@ -124,24 +127,72 @@ function delta(before: StructLayout | undefined, after: StructLayout | undefined
   };
 }
 
+/**
+ * A cycle's identity: its members' type names without their import paths, so a module path change
+ * (`.../v3` to `.../v4`) or a moved package does not make every existing cycle look new.
+ */
+function cycleKey(members: readonly string[]): string {
+  return members.map((m) => m.slice(m.lastIndexOf(".") + 1)).sort().join("|");
+}
+
+/** Every pointer cycle the base side has, by its member types. */
+function knownCycles(base: Analysis): Set<string> {
+  const out = new Set<string>();
+  for (const s of base.structs) {
+    for (const l of Object.values(s.layouts)) if (l?.cycle) out.add(cycleKey(l.cycle));
+  }
+  return out;
+}
+
+/** The type name a chain hop points to: "*pkg.Node" -> "Node", "[]*T" -> "T". */
+function hopTypeName(label: string): string {
+  const bare = label.replace(/\s*\(hchan\)$/, "").replace(/^(\*|\[\d*\]|map\[[^\]]*\]|chan\s+)+/, "");
+  return bare.split(".").pop() ?? bare;
+}
+
+/**
+ * Names of the struct types on a chain that was already beyond the limit on the base side, per
+ * arch: a struct there that crosses the limit only extends that chain, it does not start one.
+ */
+function deepChainMembers(base: Analysis, max: number): Map<Arch, Set<string>> {
+  const out = new Map<Arch, Set<string>>();
+  for (const s of base.structs) {
+    for (const [arch, l] of Object.entries(s.layouts) as [Arch, StructLayout][]) {
+      if (!l || l.cyclic || l.pointerDepth <= max) continue;
+      let set = out.get(arch);
+      if (!set) {
+        set = new Set();
+        out.set(arch, set);
+      }
+      for (const hop of l.pointerChain.slice(1)) set.add(hopTypeName(hop));
+    }
+  }
+  return out;
+}
+
 function regressionsFor(
-  name: string, arch: Arch, kind: "added" | "changed", d: ArchDelta, t: Thresholds,
+  name: string, arch: Arch, kind: "added" | "changed", d: ArchDelta, t: Thresholds, cycles: Set<string>,
+  deepMembers: Map<Arch, Set<string>>,
 ): Regression[] {
   const out: Regression[] = [];
   const a = d.after;
   if (!a) return out;
   const b = d.before;
+  const added = kind === "added" ? { added: true } : {};
   if (kind === "changed" && b) {
+    const fromZero = b.size === 0 ? { fromZero: true } : {};
     if (t.sizeClassGrowth && d.sizeClassAfter > d.sizeClassBefore) {
       out.push({
         arch, kind: "size-class",
         message: `${name} grew ${b.size} → ${a.size} B on ${arch} (size class ${d.sizeClassBefore} → ${d.sizeClassAfter})`,
+        facts: { ...fromZero },
       });
     }
     if (d.padding > 0 && d.padding >= t.paddingGrowth) {
       out.push({
         arch, kind: "padding",
         message: `${name} padding grew ${b.padding} → ${a.padding} B on ${arch} (+${d.padding} B; optimal order is ${a.optimalSize} B)`,
+        facts: { ...fromZero },
       });
     }
   }
@@ -151,13 +202,20 @@ function regressionsFor(
     out.push({
       arch, kind: "pointer-depth",
       message: `${name} pointer depth ${b ? `${baseDepth} → ` : ""}${a.pointerDepth} on ${arch} exceeds ${t.maxPointerDepth}${chain}`,
+      facts: { ...added, ...(baseDepth > t.maxPointerDepth || deepMembers.get(arch)?.has(name) ? { preexisting: true } : {}) },
     });
   }
   if (t.newCycle && a.cyclic && !(b?.cyclic)) {
     const chain = a.pointerChain.length ? `: ${a.pointerChain.join(" → ")}` : "";
+    const members = a.cycle ?? [];
     out.push({
       arch, kind: "new-cycle",
       message: `${name} ${kind === "added" ? "is" : "became"} part of a pointer cycle on ${arch}${chain}`,
+      facts: {
+        ...added,
+        ...(members.length <= 1 ? { selfCycle: true } : {}),
+        ...(members.length && cycles.has(cycleKey(members)) ? { knownCycle: true } : {}),
+      },
     });
   }
   return out;
@@ -184,8 +242,19 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
   const archs = archOrder(base, head);
   const b = mergeStructs(base.structs);
   const h = mergeStructs(head.structs);
+  // Same directory and name, new import path (a module path change such as /v3 -> /v4): the same
+  // type, not a removal and an addition.
+  const byDirName = new Map([...b.entries()].map(([k, s]) => [`${s.dir}\0${s.name}`, k]));
+  for (const [k, s] of h) {
+    const old = b.has(k) ? undefined : byDirName.get(`${s.dir}\0${s.name}`);
+    if (old === undefined || h.has(old)) continue;
+    b.set(k, b.get(old)!);
+    b.delete(old);
+  }
   const keys = [...h.keys()];
   for (const k of b.keys()) if (!h.has(k)) keys.push(k);
+  const cycles = knownCycles(base);
+  const deepMembers = deepChainMembers(base, t.maxPointerDepth);
 
   const structs: StructDiff[] = [];
   for (const key of keys) {
@@ -208,7 +277,7 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
       differs = true;
       const d = delta(before, after);
       deltas[arch] = d;
-      if (kind !== "removed" && !silenced(hs)) regressions.push(...regressionsFor(ref.name, arch, kind, d, t));
+      if (kind !== "removed" && !silenced(hs)) regressions.push(...regressionsFor(ref.name, arch, kind, d, t, cycles, deepMembers));
       if (kind === "changed" && before && after && !fieldsCompared) {
         fieldsCompared = true;
         fc = fieldChanges(before.fields, after.fields);

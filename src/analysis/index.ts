@@ -6,6 +6,7 @@ import { ModuleMap, fileBaseName, isListedDir, selectFiles, type Module } from "
 import { dirOf, parseGoMod } from "./gopath.ts";
 import { Resolver, Unresolved, buildPackageInfo, type PackageInfo, type PackageSource } from "./types.ts";
 import { PointerGraph } from "./pointers.ts";
+import { populations } from "./population.ts";
 import { structLayout } from "./layout.ts";
 import { wordSize } from "./sizes.ts";
 import { stdlibKey } from "./stdlib.ts";
@@ -166,7 +167,9 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
     s.resolved = !s.generic && s.unresolved.length === 0 && Object.keys(s.layouts).length > 0;
   }
   const findings = settleHazards(parsed.flatMap((f) => f.hazards), structs);
+  const population = Object.fromEntries(populations(parsed, structs));
   return {
+    population,
     schema: "memcheck.layout/v1",
     goos,
     archs,

@@ -63,6 +63,7 @@ export function structLayout(name: string, t: RType, graph: PointerGraph): Struc
     optimalOrder: reordered.map((f) => f.name),
     pointerDepth: reach.depth,
     cyclic: reach.cyclic,
+    ...(reach.cycle ? { cycle: reach.cycle } : {}),
     pointerChain: reach.depth > 0 || reach.cyclic ? [name, ...reach.chain] : [],
     pointerFields: fields.filter((f) => f.type.ptr > 0).length,
     fields: fieldLayouts,

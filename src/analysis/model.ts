@@ -73,6 +73,11 @@ export interface StructLayout {
   pointerDepth: number;
   /** True when the struct reaches a pointer cycle (is on one, or points into one): its depth is unbounded. */
   cyclic: boolean;
+  /**
+   * Canonical keys of the struct types on the pointer cycle this struct is on or reaches; one key
+   * is a self-recursive list or tree. Set only when cyclic.
+   */
+  cycle?: string[];
   /** e.g. ["Order", "*Customer", "*Address"]; for a cycle, the path back to its start. */
   pointerChain: string[];
   /** Number of fields whose type holds pointers. */
@@ -145,6 +150,8 @@ export interface Analysis {
   structs: StructReport[];
   diagnostics: Diagnostic[];
   findings: Finding[];
+  /** How many values each struct type has, by `${package}.${name}` (see population.ts). */
+  population?: Record<string, Population>;
   stats: { files: number; bytes: number; parseMs: number; layoutMs: number };
 }
 
@@ -194,6 +201,44 @@ export interface Regression {
   arch: Arch;
   kind: "size-class" | "padding" | "pointer-depth" | "new-cycle";
   message: string;
+  /** What the fail policy (src/review/conclusion.ts) weighs, found by the diff. */
+  facts?: RegressionFacts;
+  /** Why it fails the check, or why it is only a notice, with evidence (set by the fail policy). */
+  reason?: string;
+}
+
+export interface RegressionFacts {
+  /** The struct is new in this change. */
+  added?: boolean;
+  /** The struct had no size on the base side (a zero-size struct gained its first field). */
+  fromZero?: boolean;
+  /**
+   * pointer-depth: the base side was already beyond the limit, or the struct sat on a chain that
+   * was (its parent's): only an existing chain grew.
+   */
+  preexisting?: boolean;
+  /** new-cycle: the cycle runs through one struct type only (a linked list or tree). */
+  selfCycle?: boolean;
+  /** new-cycle: the base side already had this cycle; the struct only gained a path into it. */
+  knownCycle?: boolean;
+}
+
+/** How many values of a struct type the code suggests live at once (src/analysis/population.ts). */
+export type PopulationLevel = "many" | "few" | "one";
+
+export interface PopulationEvidence {
+  kind:
+    | "container" | "loop" | "handler" | "pool" | "held" | "hot"
+    | "package-var" | "main-init" | "singleton-name";
+  /** e.g. "`[]Order`", "`&Order{}` per request", "held by value in `Batch`". */
+  text: string;
+  file: string;
+  line: number;
+}
+
+export interface Population {
+  level: PopulationLevel;
+  evidence: PopulationEvidence[];
 }
 
 export interface StructDiff {
@@ -210,6 +255,8 @@ export interface StructDiff {
   deltas: Partial<Record<Arch, ArchDelta>>;
   fieldChanges: FieldChange[];
   regressions: Regression[];
+  /** Regressions the fail policy reports without failing (set by src/review/conclusion.ts). */
+  notices?: Regression[];
 }
 
 export interface Diff {
@@ -222,4 +269,8 @@ export interface Diff {
   diagnostics: Diagnostic[];
   /** Hazard findings on the head side. */
   findings: Finding[];
+  /** Regressions reported as notices, not failures (set by the fail policy). */
+  notices?: Regression[];
+  /** The fail policy that sorted regressions from notices, when one ran. */
+  policy?: "default" | "legacy";
 }

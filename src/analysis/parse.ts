@@ -5,6 +5,7 @@ import { goParser } from "./grammar.ts";
 import { readBuildConstraint, type BuildConstraint } from "./buildtags.ts";
 import { skimFunctionBodies } from "./skim.ts";
 import type { Diagnostic, PendingFinding, StructSource } from "./model.ts";
+import { populationFacts, type PopulationFact } from "./population-facts.ts";
 
 export type TypeExpr =
   | { k: "name"; name: string }
@@ -84,6 +85,8 @@ export interface FileDecls {
   diagnostics: Diagnostic[];
   hazards: PendingFinding[];
   bytes: number;
+  /** How many values of each type the code suggests (population.ts); from bodies only when hazards ran. */
+  population?: PopulationFact[];
 }
 
 export type HazardCollector = (root: Node, path: string, text: string) => PendingFinding[];
@@ -132,6 +135,11 @@ export function parseFile(path: string, original: string, hazards?: HazardCollec
     if (root.hasError && decls.diagnostics.length === 0) {
       const bad = firstError(root);
       decls.diagnostics.push({ file: path, line: bad ? bad.startPosition.row + 1 : undefined, message: "syntax error; kept what parsed" });
+    }
+    try {
+      decls.population = populationFacts(root);
+    } catch (err) {
+      decls.diagnostics.push({ file: path, message: printable(`population facts failed: ${(err as Error).message}`) });
     }
     if (hazards) {
       try {

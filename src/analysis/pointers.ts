@@ -1,6 +1,12 @@
 // Pointer-chain depth over the type graph: the longest chain of pointer hops (pointers, slices,
 // maps, channels) from a struct through the types it reaches. A cycle is reported as cyclic,
 // with its path, never as a number.
+//
+// Depth counts the hops the garbage collector follows into memory it must scan. A hop to an object
+// that holds no pointers (`[]byte`, `*int64`, a pointer-free struct, a channel or map of
+// pointer-free values) is marked but never scanned, so it ends the chain without adding to it. A
+// channel is a pointer to the runtime's `hchan`, whose buffer the GC scans when the element holds
+// pointers; its hop is named `chan T (hchan)`.
 import type { RType } from "./types.ts";
 
 export interface PointerReach {
@@ -8,6 +14,11 @@ export interface PointerReach {
   /** Hop labels, e.g. ["*Customer", "*Address"]; for a cycle it ends where the loop closes. */
   chain: string[];
   cyclic: boolean;
+  /**
+   * The named struct types on the loop the struct is on or reaches (canonical keys), so a diff can
+   * tell a new cycle from one that already existed. One member: a self-recursive list or tree.
+   */
+  cycle?: string[];
 }
 
 /**
@@ -26,6 +37,8 @@ interface Walk {
   depth: number;
   chain?: Hops;
   cyclic: boolean;
+  /** As PointerReach.cycle. */
+  cycle?: string[];
   /** The named type where an unfinished cycle closes; results inside it are not memoised. */
   openAt?: string;
 }
@@ -60,37 +73,54 @@ function labels(chain: Hops | undefined): string[] {
   return [...out, ...chain.tail];
 }
 
+/** A cycle through two or more struct types outranks a self-recursive one, which outranks none. */
+function rank(w: Walk): number {
+  if (!w.cyclic) return 0;
+  return (w.cycle?.length ?? 1) > 1 ? 2 : 1;
+}
+
+function hopLabel(label: string): string {
+  return label.startsWith("chan ") ? `${label} (hchan)` : label;
+}
+
 export class PointerGraph {
   private memo = new Map<string, Walk>();
 
   reach(root: RType): PointerReach {
-    const state = { steps: 0, nesting: 0, stack: [] as string[] };
+    const state = { steps: 0, nesting: 0, stack: [] as { key: string; struct: boolean }[] };
     const r = this.visit(root, state);
-    return { depth: r.depth, chain: labels(r.chain), cyclic: r.cyclic };
+    return { depth: r.depth, chain: labels(r.chain), cyclic: r.cyclic, ...(r.cycle ? { cycle: r.cycle } : {}) };
   }
 
-  private visit(t: RType, state: { steps: number; nesting: number; stack: string[] }): Walk {
+  private visit(t: RType, state: { steps: number; nesting: number; stack: { key: string; struct: boolean }[] }): Walk {
     if (++state.steps > STEP_BUDGET || state.nesting >= MAX_NESTING) return LEAF;
     const key = t.named;
     if (key) {
       const m = this.memo.get(key);
       if (m) return m;
-      if (state.stack.includes(key)) return { depth: 0, cyclic: true, openAt: key };
-      state.stack.push(key);
+      const at = state.stack.findIndex((e) => e.key === key);
+      if (at >= 0) {
+        const loop = state.stack.slice(at);
+        const structs = loop.filter((e) => e.struct).map((e) => e.key);
+        return { depth: 0, cyclic: true, openAt: key, cycle: structs.length ? structs : [key] };
+      }
+      state.stack.push({ key, struct: t.kind === "struct" });
     }
     state.nesting++;
     let best: Walk = LEAF;
     const consider = (w: Walk) => {
-      if (w.cyclic && !best.cyclic) best = w;
-      else if (!w.cyclic && !best.cyclic && w.depth > best.depth) best = w;
+      const rw = rank(w), rb = rank(best);
+      if (rw > rb || (rw === 0 && rb === 0 && w.depth > best.depth)) best = w;
     };
     if (t.fields) for (const f of t.fields) consider(this.visit(f.type, state));
     if (t.elem) consider(this.visit(t.elem, state));
     if (t.hops) {
       for (const hop of t.hops) {
         const target = hop.target();
+        // Pointer-free target: the GC marks it and stops there.
+        if (target && target.ptr === 0) continue;
         const sub = target ? this.visit(target, state) : LEAF;
-        consider({ depth: sub.depth + 1, chain: prepend(hop.label, sub.chain), cyclic: sub.cyclic, openAt: sub.openAt });
+        consider({ ...sub, depth: sub.depth + 1, chain: prepend(hopLabel(hop.label), sub.chain) });
       }
     }
     state.nesting--;

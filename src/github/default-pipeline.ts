@@ -47,6 +47,7 @@ export function defaultPipeline(o: DefaultPipelineOptions = {}): Pipeline {
         ruleConfig: i.rules,
         changedLines: i.changedLines,
         maxFileBytes: i.maxFileBytes,
+        hot: i.hot,
       };
       // Throws ReviewLimitError when the review overruns its budget.
       if (threads) return threads.review(base, head, options);

@@ -20,6 +20,8 @@ export interface ReviewInput {
   rules: Record<string, RuleSetting>;
   changedLines: ChangedLines;
   maxFileBytes: number;
+  /** `hot:` from the config: types whose layout regressions fail whatever their population. */
+  hot?: string[];
 }
 
 export interface Pipeline {

@@ -158,6 +158,7 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
       thresholds: config.thresholds,
       ruleThresholds: config.ruleThresholds,
       rules: config.rules,
+      hot: config.hot,
       changedLines: changed,
       maxFileBytes: limits.maxFileBytes,
     });

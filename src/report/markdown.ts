@@ -21,22 +21,8 @@ export interface SummaryOptions {
   fileUrl?: (file: string, line: number) => string;
 }
 
-export type Conclusion = "success" | "failure" | "neutral";
-
-/**
- * failure: any regression, or an error-level finding (on the lines the PR changed, as the pipeline
- * filters them); neutral: no struct changed and no findings; success otherwise. `memcheck diff`
- * exits 1 on exactly the same condition.
- */
-export function isFailing(diff: Diff): boolean {
-  return diff.regressions.length > 0 || diff.findings.some((f) => f.severity === "error");
-}
-
-export function conclusion(diff: Diff): Conclusion {
-  if (isFailing(diff)) return "failure";
-  if (diff.structs.length === 0 && diff.findings.length === 0) return "neutral";
-  return "success";
-}
+// The pass/fail decision lives in the review core; the formatter only renders it.
+export { conclusion, isFailing, type Conclusion } from "../review/conclusion.ts";
 
 /** The regression a struct is summed up by: the worst kind, preferring the primary arch. */
 function headlineRegression(s: StructDiff, archs: readonly Arch[]): Regression | undefined {
@@ -81,7 +67,8 @@ export function checkTitle(diff: Diff): string {
     const more = regressed.length > parts.length ? `, and ${regressed.length - parts.length} more` : "";
     return `${plural(regressed.length, "struct")} ${allGrew ? "grew" : "regressed"}: ${parts.join(", ")}${more}`;
   }
-  const findings = diff.findings.length ? ` · ${plural(diff.findings.length, "finding")}` : "";
+  const notices = diff.notices?.length ? ` · ${plural(diff.notices.length, "notice")}` : "";
+  const findings = `${notices}${diff.findings.length ? ` · ${plural(diff.findings.length, "finding")}` : ""}`;
   if (diff.structs.length) return `No memory regressions in ${plural(diff.structs.length, "changed struct")}${findings}`;
   return `No Go structs changed${findings}`;
 }
@@ -148,7 +135,8 @@ function render(diff: Diff, o: SummaryOptions, lim: Limits): string {
   out.push(`**${checkTitle(diff)}**`, "");
   out.push(
     `${plural(counts.changed, "struct")} changed, ${counts.added} added, ${counts.removed} removed` +
-    ` · ${plural(diff.regressions.length, "regression")} · ${plural(diff.findings.length, "finding")}` +
+    ` · ${plural(diff.regressions.length, "regression")}` +
+    `${diff.notices?.length ? ` · ${plural(diff.notices.length, "notice")}` : ""} · ${plural(diff.findings.length, "finding")}` +
     ` · ${archs.length > 1 ? `archs ${archs.join(", ")} (table: ${p})` : `arch ${p}`}`,
     "",
   );
@@ -178,6 +166,7 @@ function render(diff: Diff, o: SummaryOptions, lim: Limits): string {
       for (const g of groupRegressions(s.regressions)) {
         const also = g.archs.filter((a) => a !== g.first.arch);
         out.push(`- ${prose(g.first.message)}${also.length ? ` (also on ${also.join(", ")})` : ""}`);
+        if (g.first.reason) out.push(`  - Why it fails: ${prose(g.first.reason)}`);
       }
     }
     if (regressed.length > lim.rows) out.push(`- ${more(regressed.length - lim.rows, "more regressed structs")}`);
@@ -191,6 +180,20 @@ function render(diff: Diff, o: SummaryOptions, lim: Limits): string {
       out.push(layoutDiagram(s.head, arch).trimEnd());
       out.push("```", "", "</details>", "");
     }
+  }
+
+  const noticed = sorted.filter((s) => s.notices?.length);
+  if (noticed.length) {
+    out.push("### Notices (not failing)", "");
+    for (const s of noticed.slice(0, lim.rows)) {
+      for (const g of groupRegressions(s.notices ?? [])) {
+        const also = g.archs.filter((a) => a !== g.first.arch);
+        const why = g.first.reason ? ` — ${prose(g.first.reason)}` : "";
+        out.push(`- ${prose(g.first.message)}${also.length ? ` (also on ${also.join(", ")})` : ""}${why}`);
+      }
+    }
+    if (noticed.length > lim.rows) out.push(`- ${more(noticed.length - lim.rows, "more structs with notices")}`);
+    out.push("");
   }
 
   if (diff.findings.length) {

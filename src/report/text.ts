@@ -67,6 +67,18 @@ export function textReport(diff: Diff, opts: TextOptions = {}): string {
       for (const g of groupRegressions(s.regressions)) {
         const also = g.archs.filter((a) => a !== g.first.arch);
         out.push(`  ${c("red", "✗")} ${g.first.message}${also.length ? ` (also on ${also.join(", ")})` : ""}`);
+        if (g.first.reason) out.push(`      why: ${g.first.reason}`);
+      }
+    }
+  }
+
+  const noticed = sorted.filter((s) => s.notices?.length);
+  if (noticed.length) {
+    out.push("", c("bold", "Notices (not failing):"));
+    for (const s of noticed) {
+      for (const g of groupRegressions(s.notices ?? [])) {
+        out.push(`  ${c("yellow", "!")} ${g.first.message}`);
+        if (g.first.reason) out.push(`      ${c("dim", g.first.reason)}`);
       }
     }
   }

@@ -40,6 +40,8 @@ export interface MemcheckConfig {
   drafts: boolean;
   rules: Record<string, RuleSetting>;
   limits: Limits;
+  /** Types whose layout regressions fail the check whatever their population: `Name` or `pkg.Name`. */
+  hot: string[];
 }
 
 export const DEFAULT_CONFIG: MemcheckConfig = {
@@ -56,6 +58,7 @@ export const DEFAULT_CONFIG: MemcheckConfig = {
   drafts: false,
   rules: {},
   limits: { maxFiles: 2000, maxBytes: 20 * 1024 * 1024, maxFileBytes: 1024 * 1024, maxPackages: 200, maxComments: 30 },
+  hot: [],
 };
 
 // YAML reads `archs: [amd64, 386]` as a string and a number: GOARCH 386 is written bare by users.
@@ -98,6 +101,7 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    hot: z.array(z.string().min(1).max(300).regex(/^[\w./-]+$/, "a type name: Name or pkg.Name")).max(500).optional(),
     // Handled by Probot's config loader; allowed so a merged config still validates.
     _extends: z.string().optional(),
   })
@@ -140,6 +144,7 @@ export function parseConfig(raw: unknown): ConfigResult {
       drafts: c.drafts ?? d.drafts,
       rules: { ...(c.rules as Record<string, RuleSetting> | undefined) },
       limits: { ...d.limits, ...c.limits },
+      hot: c.hot ? [...new Set(c.hot)] : [...d.hot],
     },
   };
 }
@@ -181,6 +186,7 @@ export function defaultsMarkdownTable(): string {
     ["limits.maxFileBytes", String(d.limits.maxFileBytes), "larger files are skipped (and reported)"],
     ["limits.maxPackages", String(d.limits.maxPackages), "packages analysed per side"],
     ["limits.maxComments", String(d.limits.maxComments), "inline comments per review"],
+    ["hot", "[]", "types whose size-class/padding regressions fail the check even without evidence of many values (`Name` or `pkg.Name`; `//memcheck:hot` above a struct does the same)"],
   ];
   return ["| key | default | meaning |", "|---|---|---|", ...rows.map((r) => `| \`${r[0]}\` | \`${r[1]}\` | ${r[2]} |`)].join("\n");
 }

@@ -83,7 +83,12 @@ export class GitRevSnapshot implements Snapshot {
         while (pos < buf.length) {
           const nl = buf.indexOf(10, pos);
           const header = buf.subarray(pos, nl).toString();
-          const [sha, , size] = header.split(" ");
+          const [sha, type, size] = header.split(" ");
+          // "<sha> missing": an object a partial clone lacks; read() then rejects for that file.
+          if (type === "missing" || size === undefined) {
+            pos = nl + 1;
+            continue;
+          }
           const n = Number(size);
           byBlob.set(sha, buf.subarray(nl + 1, nl + 1 + n).toString("utf8"));
           pos = nl + 1 + n + 1;
