@@ -163,8 +163,10 @@ test("through the worker, a pathological PR ends with a completed neutral check 
       trigger: "pull_request", deliveryId: "budget-1", checkRunId: gh.createCheckRun("acme", "shop", HEAD), at: Date.now(),
     };
     const { id } = await q.enqueue(data);
-    assert.equal(await waitForJob(q.queue, id, 100_000), "failed", "a limit is final: the job is not retried");
+    // A limit is final: the job ends (completed, with status "limit") after one attempt.
+    assert.equal(await waitForJob(q.queue, id, 100_000), "completed");
     const job = await q.queue.getJob(id);
+    assert.equal(job!.returnvalue?.status, "limit");
     assert.equal(job!.attemptsMade, 1, "one attempt only");
     const runs = gh.checkRunsFor(HEAD);
     assert.equal(runs.length, 1);
