@@ -35,7 +35,9 @@ module.exports = {
       from: { path: "^src/review/" },
       to: {
         path: [
-          "^src/(github|queue|ops)/", "^worker/", "^src/(app|main|cli)\\.ts$",
+          "^src/(github|queue|ops)/",
+          "^worker/",
+          "^src/(app|main|cli)\\.ts$",
           "(^|/)node_modules/(probot|bullmq|ioredis|@octokit|express|@bull-board)/",
         ],
       },
@@ -47,7 +49,9 @@ module.exports = {
       from: { path: "^src/report/" },
       to: {
         path: [
-          "^src/(github|queue|ops)/", "^worker/", "^src/(app|main)\\.ts$",
+          "^src/(github|queue|ops)/",
+          "^worker/",
+          "^src/(app|main)\\.ts$",
           "(^|/)node_modules/(probot|bullmq|ioredis|@octokit|@bull-board)/",
         ],
       },

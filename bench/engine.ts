@@ -40,7 +40,9 @@ export async function benchEngine(): Promise<Record<string, string>> {
   const one = await analyzeSnapshot(snapshot, { threads: 1 });
   const oneMs = performance.now() - t0;
   const structs = one.structs.length;
-  console.log(`engine (read+parse+layout), 1 thread: ${rate(bytes, oneMs)}, ${Math.round(structs / (oneMs / 1000))} structs/s (${structs} structs)`);
+  console.log(
+    `engine (read+parse+layout), 1 thread: ${rate(bytes, oneMs)}, ${Math.round(structs / (oneMs / 1000))} structs/s (${structs} structs)`,
+  );
 
   const threads = os.availableParallelism?.() ?? os.cpus().length;
   const cache = new ParseCache();
@@ -116,12 +118,21 @@ export async function benchPathological(sizes = [5_000, 10_000, 20_000]): Promis
     const ms = performance.now() - t0;
     const heapMB = (process.memoryUsage().heapUsed - heap0) / 1e6;
     const depth = a.structs.find((s) => s.name === "T0")?.layouts.amd64?.pointerDepth;
-    console.log(`pointer chain of ${n} types (${(text.length / 1e3).toFixed(0)} KB), leaf first: layout ${ms.toFixed(0)} ms, heap +${heapMB.toFixed(0)} MB, T0 depth ${depth}`);
+    console.log(
+      `pointer chain of ${n} types (${(text.length / 1e3).toFixed(0)} KB), leaf first: layout ${ms.toFixed(0)} ms, heap +${heapMB.toFixed(0)} MB, T0 depth ${depth}`,
+    );
     out[`chain${n}`] = `${ms.toFixed(0)} ms, +${heapMB.toFixed(0)} MB`;
   }
   return out;
 }
 
 if (process.argv[1]?.endsWith("engine.ts") && process.argv[2] === "pathological") {
-  await benchPathological(process.argv.slice(3).map(Number).filter((n) => n > 0).length ? process.argv.slice(3).map(Number) : undefined);
+  await benchPathological(
+    process.argv
+      .slice(3)
+      .map(Number)
+      .filter((n) => n > 0).length
+      ? process.argv.slice(3).map(Number)
+      : undefined,
+  );
 }

@@ -31,7 +31,9 @@ import { GitHubTreeSnapshot, MemoryBlobCache } from "../src/github/snapshot.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const LATENCY = Number(process.env.BENCH_GH_LATENCY_MS ?? 50);
-const SIZES: [files: number, prs: number][] = (process.env.BENCH_FETCH_SIZES ?? "20:5,100:3,1000:2").split(",").map((x) => x.split(":").map(Number) as [number, number]);
+const SIZES: [files: number, prs: number][] = (process.env.BENCH_FETCH_SIZES ?? "20:5,100:3,1000:2")
+  .split(",")
+  .map((x) => x.split(":").map(Number) as [number, number]);
 /**
  * before: today's code, a worker started from BENCH_FETCH_BEFORE_ROOT (a checkout of main without
  * this change, e.g. `git archive main | tar -x -C scratch/before` plus a node_modules link);
@@ -45,7 +47,11 @@ const ONLY_MODES = (process.env.BENCH_FETCH_MODES ?? `${BEFORE_ROOT ? "before," 
 function spawnWorkerIn(root: string, env: Record<string, string>): Child {
   const base: Record<string, string> = {};
   for (const k of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[k]) base[k] = process.env[k]!;
-  const proc = spawn(process.execPath, ["--import", "tsx", "worker/index.ts"], { cwd: root, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", "worker/index.ts"], {
+    cwd: root,
+    env: { ...base, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   proc.stdout?.on("data", (c) => (out += c));
   proc.stderr?.on("data", (c) => (out += c));
@@ -82,7 +88,9 @@ const median = (xs: number[]) => {
 export async function benchFetch(): Promise<FetchRow[]> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   let n = 9000;
-  console.log(`fake GitHub latency ${LATENCY} ms; sizes ${SIZES.map(([f, c]) => `${c} × ${f} files`).join(", ")}; modes ${ONLY_MODES.join(", ")} (jobs interleaved across modes)`);
+  console.log(
+    `fake GitHub latency ${LATENCY} ms; sizes ${SIZES.map(([f, c]) => `${c} × ${f} files`).join(", ")}; modes ${ONLY_MODES.join(", ")} (jobs interleaved across modes)`,
+  );
   const gh = await new FakeGitHub({ latencyMs: LATENCY }).start();
   const prefix = `mcbench-fetch-${process.pid}`;
   // One worker per mode, each on its own queue; the jobs run one at a time, alternating modes, so
@@ -94,9 +102,17 @@ export async function benchFetch(): Promise<FetchRow[]> {
     const q = createReviewQueue({ redisUrl: REDIS_URL, settings: { name, prefix, debounceMs: 0, attempts: 1 } });
     if (mode === "before" && !BEFORE_ROOT) throw new Error("mode before needs BENCH_FETCH_BEFORE_ROOT");
     const env = {
-      APP_ID: String(APP_ID), PRIVATE_KEY, WEBHOOK_SECRET: SECRET, REDIS_URL, ...gh.env(),
-      MEMCHECK_QUEUE: name, MEMCHECK_QUEUE_PREFIX: prefix, MEMCHECK_BOT_LOGIN: "memcheck[bot]",
-      MEMCHECK_ATTEMPTS: "1", MEMCHECK_CONCURRENCY: "1", LOG_LEVEL: "warn",
+      APP_ID: String(APP_ID),
+      PRIVATE_KEY,
+      WEBHOOK_SECRET: SECRET,
+      REDIS_URL,
+      ...gh.env(),
+      MEMCHECK_QUEUE: name,
+      MEMCHECK_QUEUE_PREFIX: prefix,
+      MEMCHECK_BOT_LOGIN: "memcheck[bot]",
+      MEMCHECK_ATTEMPTS: "1",
+      MEMCHECK_CONCURRENCY: "1",
+      LOG_LEVEL: "warn",
       ...(threshold ? { MEMCHECK_ARCHIVE_THRESHOLD: threshold } : {}),
     };
     const worker = mode === "before" ? spawnWorkerIn(BEFORE_ROOT!, env) : spawnWorker(env);
@@ -105,17 +121,31 @@ export async function benchFetch(): Promise<FetchRow[]> {
   type Mode = (typeof modes)[number];
   const runJob = async (m: Mode, p: GenPr, tag: string): Promise<Sample> => {
     const data: ReviewJobData = {
-      v: 1, installationId: 7000 + p.number, owner: "acme", repo: "big", pull: p.number, baseSha: p.baseSha, headSha: p.headSha,
-      trigger: "pull_request", deliveryId: `${m.name}-${tag}-${p.number}`, checkRunId: gh.createCheckRun("acme", "big", p.headSha), at: Date.now(),
+      v: 1,
+      installationId: 7000 + p.number,
+      owner: "acme",
+      repo: "big",
+      pull: p.number,
+      baseSha: p.baseSha,
+      headSha: p.headSha,
+      trigger: "pull_request",
+      deliveryId: `${m.name}-${tag}-${p.number}`,
+      checkRunId: gh.createCheckRun("acme", "big", p.headSha),
+      at: Date.now(),
     };
     gh.resetCalls();
     const t0 = performance.now();
     const id = (await m.q.enqueue(data)).id;
     // until() retries a callback that throws, so a failed job is returned, then thrown
-    const state = await until(`job ${id}`, async () => {
-      const st = await m.q.queue.getJobState(id);
-      return st === "completed" || st === "failed" ? st : undefined;
-    }, 600_000, 20);
+    const state = await until(
+      `job ${id}`,
+      async () => {
+        const st = await m.q.queue.getJobState(id);
+        return st === "completed" || st === "failed" ? st : undefined;
+      },
+      600_000,
+      20,
+    );
     if (state === "failed") throw new Error(`job failed: ${(await m.q.queue.getJob(id))?.failedReason}\n${m.worker.output().slice(-3000)}`);
     const ms = performance.now() - t0;
     const result = (await m.q.queue.getJob(id))!.returnvalue;
@@ -144,14 +174,27 @@ export async function benchFetch(): Promise<FetchRow[]> {
           load(gh, [p]);
           const sample = await runJob(m, p, "cold");
           m.rows.set(files, [...(m.rows.get(files) ?? []), sample]);
-          console.log(JSON.stringify({ mode: m.mode, files, ms: Math.round(sample.ms), fetch: sample.fetch, calls: sample.calls, blobs: sample.blobs, archives: sample.archives, kib: Math.round(sample.bytes / 1024) }));
+          console.log(
+            JSON.stringify({
+              mode: m.mode,
+              files,
+              ms: Math.round(sample.ms),
+              fetch: sample.fetch,
+              calls: sample.calls,
+              blobs: sample.blobs,
+              archives: sample.archives,
+              kib: Math.round(sample.bytes / 1024),
+            }),
+          );
         }
       }
     }
     for (const m of modes) {
       for (const [files, per] of m.rows) {
         rows.push({
-          mode: m.mode, files, jobs: per.length,
+          mode: m.mode,
+          files,
+          jobs: per.length,
           "wall ms/job": Math.round(median(per.map((x) => x.ms))),
           "fetch ms": Math.round(median(per.map((x) => x.fetch))),
           "API calls/job": Math.round(median(per.map((x) => x.calls))),
@@ -174,9 +217,14 @@ export async function benchFetch(): Promise<FetchRow[]> {
     redis.disconnect();
   }
   rows.sort((a, b) => a.files - b.files || ONLY_MODES.indexOf(a.mode) - ONLY_MODES.indexOf(b.mode));
-  console.log("\n| files/PR | mode | jobs | wall ms/job (median) | fetch ms | API calls/job | blob GETs/job | archives/job | KiB from GitHub/job |");
+  console.log(
+    "\n| files/PR | mode | jobs | wall ms/job (median) | fetch ms | API calls/job | blob GETs/job | archives/job | KiB from GitHub/job |",
+  );
   console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.files} | ${r.mode} | ${r.jobs} | ${r["wall ms/job"]} | ${r["fetch ms"]} | ${r["API calls/job"]} | ${r["blob GETs/job"]} | ${r["archives/job"]} | ${r["KiB/job"]} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.files} | ${r.mode} | ${r.jobs} | ${r["wall ms/job"]} | ${r["fetch ms"]} | ${r["API calls/job"]} | ${r["blob GETs/job"]} | ${r["archives/job"]} | ${r["KiB/job"]} |`,
+    );
   return rows;
 }
 
@@ -209,7 +257,11 @@ export async function benchSnapshots(): Promise<SnapshotRow[]> {
     }
   }
   const gh = await new FakeGitHub({ latencyMs: LATENCY }).start();
-  const kit = new ProbotOctokit({ auth: "ghs_bench", baseUrl: gh.baseUrl, log: { debug() {}, info() {}, warn() {}, error() {} } } as never) as unknown as Parameters<Open>[0];
+  const kit = new ProbotOctokit({
+    auth: "ghs_bench",
+    baseUrl: gh.baseUrl,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+  } as never) as unknown as Parameters<Open>[0];
   const samples = new Map<string, { ms: number; calls: number; blobs: number; archives: number; bytes: number }[]>();
   let n = 20000;
   const limits = { maxFiles: 2000, maxBytes: 20 * 2 ** 20, maxFileBytes: 2 ** 20, maxPackages: 200 };
@@ -224,12 +276,23 @@ export async function benchSnapshots(): Promise<SnapshotRow[]> {
           const t0 = performance.now();
           const cache = new MemoryBlobCache();
           const inflight = new Map<string, Promise<string>>();
-          const snaps = await Promise.all([p.baseSha, p.headSha].map((sha) => open(kit, { owner: "acme", repo: "big", sha, cache, limits, inflight, ...extra })));
+          const snaps = await Promise.all(
+            [p.baseSha, p.headSha].map((sha) => open(kit, { owner: "acme", repo: "big", sha, cache, limits, inflight, ...extra })),
+          );
           await Promise.all(snaps.map((s) => s.include(dirs, { followImports: true })));
           const ms = performance.now() - t0;
           if (i === 0) continue; // warm-up round (JIT, connections)
           const key = `${files}\t${mode}`;
-          samples.set(key, [...(samples.get(key) ?? []), { ms, calls: gh.calls.length, blobs: gh.callsTo(/\/git\/blobs\//).length, archives: gh.callsTo(/\/tarball\//).length, bytes: gh.calls.reduce((a, c) => a + (c.bytes ?? 0), 0) }]);
+          samples.set(key, [
+            ...(samples.get(key) ?? []),
+            {
+              ms,
+              calls: gh.calls.length,
+              blobs: gh.callsTo(/\/git\/blobs\//).length,
+              archives: gh.callsTo(/\/tarball\//).length,
+              bytes: gh.calls.reduce((a, c) => a + (c.bytes ?? 0), 0),
+            },
+          ]);
         }
       }
     }
@@ -239,7 +302,9 @@ export async function benchSnapshots(): Promise<SnapshotRow[]> {
   const rows: SnapshotRow[] = [...samples].map(([key, per]) => {
     const [files, mode] = key.split("\t");
     return {
-      mode: mode!, files: Number(files), runs: per.length,
+      mode: mode!,
+      files: Number(files),
+      runs: per.length,
       "fetch ms": Math.round(median(per.map((x) => x.ms))),
       "API calls": Math.round(median(per.map((x) => x.calls))),
       "blob GETs": Math.round(median(per.map((x) => x.blobs))),
@@ -249,7 +314,10 @@ export async function benchSnapshots(): Promise<SnapshotRow[]> {
   });
   console.log("\n| files/PR | mode | runs | fetch ms (median) | API calls | blob GETs | archives | KiB from GitHub |");
   console.log("|---|---|---|---|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.files} | ${r.mode} | ${r.runs} | ${r["fetch ms"]} | ${r["API calls"]} | ${r["blob GETs"]} | ${r.archives} | ${r.KiB} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.files} | ${r.mode} | ${r.runs} | ${r["fetch ms"]} | ${r["API calls"]} | ${r["blob GETs"]} | ${r.archives} | ${r.KiB} |`,
+    );
   return rows;
 }
 

@@ -5,7 +5,12 @@ import { benchWebhooks } from "./webhooks.ts";
 import { benchWorker } from "./worker.ts";
 
 const only = process.argv[2];
-const benches: Record<string, () => Promise<unknown>> = { engine: benchEngine, webhooks: benchWebhooks, worker: benchWorker, fetch: async () => (await benchSnapshots(), await benchFetch()) };
+const benches: Record<string, () => Promise<unknown>> = {
+  engine: benchEngine,
+  webhooks: benchWebhooks,
+  worker: benchWorker,
+  fetch: async () => (await benchSnapshots(), await benchFetch()),
+};
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;
   console.log(`\n## ${name}`);

@@ -78,7 +78,15 @@ async function startApp(root: string, gh: FakeGitHub, o: { queue: string; prefix
     },
   };
   const url = `http://127.0.0.1:${port}`;
-  await until(`the app in ${root} to listen`, () => new Promise<boolean>((res) => http.get(`${url}/healthz`, (r) => (r.resume(), res(r.statusCode === 200))).on("error", () => res(false))), 60_000, 100).catch((e) => {
+  await until(
+    `the app in ${root} to listen`,
+    () =>
+      new Promise<boolean>((res) =>
+        http.get(`${url}/healthz`, (r) => (r.resume(), res(r.statusCode === 200))).on("error", () => res(false)),
+      ),
+    60_000,
+    100,
+  ).catch((e) => {
     throw new Error(`${e.message}\n${out}`);
   });
   return { url, child };
@@ -91,7 +99,8 @@ async function ackRun(label: string, root: string, installations: number): Promi
   const total = RATE * SECONDS;
   const PRS = 100;
   const pushesPerPr = Math.ceil(total / PRS);
-  for (let pr = 1; pr <= PRS; pr++) gh.addPull("acme", "shop", { number: pr, state: "open", baseSha: BASE, headSha: sha(pr, pushesPerPr - 1), files: [] });
+  for (let pr = 1; pr <= PRS; pr++)
+    gh.addPull("acme", "shop", { number: pr, state: "open", baseSha: BASE, headSha: sha(pr, pushesPerPr - 1), files: [] });
   const app = await startApp(root, gh, { queue, prefix, debounceMs: 600_000 });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
   const lat: number[] = [];
@@ -106,7 +115,13 @@ async function ackRun(label: string, root: string, installations: number): Promi
     const wait = at - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const id = `ack-${label}-${installations}-${i}`;
-    const payload = prPayload({ action: k === 0 ? "opened" : "synchronize", pull: pr, head: sha(pr, k), before: k === 0 ? BASE : sha(pr, k - 1), installation: installations === 1 ? 42 : 1000 + (pr % installations) });
+    const payload = prPayload({
+      action: k === 0 ? "opened" : "synchronize",
+      pull: pr,
+      head: sha(pr, k),
+      before: k === 0 ? BASE : sha(pr, k - 1),
+      installation: installations === 1 ? 42 : 1000 + (pr % installations),
+    });
     sends.push(
       postWebhook(app.url, "pull_request", payload, id, agent).then(
         (r) => {
@@ -143,7 +158,10 @@ async function ackRun(label: string, root: string, installations: number): Promi
     installations,
     deliveries: total,
     "rate sent /s": (total / wallS).toFixed(0),
-    answers: [...statuses].sort().map(([s, c]) => `${s}×${c}`).join(" "),
+    answers: [...statuses]
+      .sort()
+      .map(([s, c]) => `${s}×${c}`)
+      .join(" "),
     "202 answers": statuses.get(202) ?? 0,
     "ack p50 ms": pct(lat, 50).toFixed(1),
     "ack p99 ms": pct(lat, 99).toFixed(1),
@@ -153,7 +171,19 @@ async function ackRun(label: string, root: string, installations: number): Promi
 }
 
 function goFile(pkg: string, i: number, head: boolean): string {
-  return [`package ${pkg}`, ``, `type Rec${i} struct {`, ...(head ? [`\tActive bool`] : []), `\tID    int64`, `\tName  string`, `\tCount int32`, `\tTags  []string`, `\tOK    bool`, `}`, ``].join("\n");
+  return [
+    `package ${pkg}`,
+    ``,
+    `type Rec${i} struct {`,
+    ...(head ? [`\tActive bool`] : []),
+    `\tID    int64`,
+    `\tName  string`,
+    `\tCount int32`,
+    `\tTags  []string`,
+    `\tOK    bool`,
+    `}`,
+    ``,
+  ].join("\n");
 }
 
 /** A 20-file PR (two packages), base and head trees, in the fake. */
@@ -166,7 +196,14 @@ function loadPr(gh: FakeGitHub, pr: number): { head: string } {
     const path = `${pkg}/f${i}.go`;
     base.set(path, goFile(pkg, i, false));
     head.set(path, goFile(pkg, i, true));
-    files.push({ filename: path, status: "modified", additions: 1, deletions: 0, changes: 1, patch: `@@ -2,3 +2,4 @@\n \n type Rec${i} struct {\n+\tActive bool\n \tID    int64` });
+    files.push({
+      filename: path,
+      status: "modified",
+      additions: 1,
+      deletions: 0,
+      changes: 1,
+      patch: `@@ -2,3 +2,4 @@\n \n type Rec${i} struct {\n+\tActive bool\n \tID    int64`,
+    });
   }
   const baseSha = sha(pr, 100);
   const headSha = sha(pr, 101);
@@ -188,11 +225,21 @@ async function latencyRun(label: string, root: string): Promise<Record<string, s
       const pr = 500 + n;
       const { head } = loadPr(gh, pr);
       const t0 = performance.now();
-      const r = await postWebhook(app.url, "pull_request", prPayload({ action: "synchronize", pull: pr, head, before: sha(pr, 100), base: sha(pr, 100) }), `lat-${label}-${n}`);
+      const r = await postWebhook(
+        app.url,
+        "pull_request",
+        prPayload({ action: "synchronize", pull: pr, head, before: sha(pr, 100), base: sha(pr, 100) }),
+        `lat-${label}-${n}`,
+      );
       if (r.status !== 200) throw new Error(`webhook answered ${r.status}`);
       const run = await until("a check run", () => gh.checkRunsFor(head)[0], 30_000, 5);
       if (n > 0) firstRun.push(performance.now() - t0);
-      await until("the completed check run", () => gh.checkRunsFor(head).some((c) => c.status === "completed" && c.conclusion !== "skipped"), 120_000, 5).catch((e) => {
+      await until(
+        "the completed check run",
+        () => gh.checkRunsFor(head).some((c) => c.status === "completed" && c.conclusion !== "skipped"),
+        120_000,
+        5,
+      ).catch((e) => {
         throw new Error(`${e.message}\n${app.child.output().slice(-3000)}`);
       });
       if (n > 0) times.push(performance.now() - t0); // n = 0 warms the engine (grammar, caches)
@@ -228,9 +275,14 @@ export async function benchIntake(): Promise<unknown[]> {
   const out: unknown[] = [];
   const show = (r: Record<string, string | number>) => {
     out.push(r);
-    console.log(Object.entries(r).map(([k, v]) => `${k}: ${v}`).join(" | "));
+    console.log(
+      Object.entries(r)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(" | "),
+    );
   };
-  if (process.env.BENCH_PART !== "latency") for (const inst of [1, 100]) for (const [label, root] of roots) show(await ackRun(label, root, inst));
+  if (process.env.BENCH_PART !== "latency")
+    for (const inst of [1, 100]) for (const [label, root] of roots) show(await ackRun(label, root, inst));
   if (process.env.BENCH_PART !== "ack") for (const [label, root] of roots) show(await latencyRun(label, root));
   return out;
 }

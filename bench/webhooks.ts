@@ -40,7 +40,6 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
-
 interface Delivery {
   id: string;
   pr: number;
@@ -54,9 +53,23 @@ async function burst(label: string, throttled: boolean, PRS: number, REDELIVERIE
   const prefix = `mcbench-wh-${process.pid}`;
   const q = createReviewQueue({ redisUrl: REDIS_URL, settings: { name, prefix, debounceMs: 600_000 } });
   const probot: Probot = throttled
-    ? createProbot({ env: { APP_ID: String(APP_ID), PRIVATE_KEY, WEBHOOK_SECRET: SECRET, GHE_HOST: gh.host, GHE_PROTOCOL: "http", REDIS_URL, LOG_LEVEL: (process.env.BENCH_LOG_LEVEL || "fatal") as "fatal" } })
+    ? createProbot({
+        env: {
+          APP_ID: String(APP_ID),
+          PRIVATE_KEY,
+          WEBHOOK_SECRET: SECRET,
+          GHE_HOST: gh.host,
+          GHE_PROTOCOL: "http",
+          REDIS_URL,
+          LOG_LEVEL: (process.env.BENCH_LOG_LEVEL || "fatal") as "fatal",
+        },
+      })
     : new Probot({
-        appId: APP_ID, privateKey: PRIVATE_KEY, secret: SECRET, baseUrl: gh.baseUrl, logLevel: "fatal",
+        appId: APP_ID,
+        privateKey: PRIVATE_KEY,
+        secret: SECRET,
+        baseUrl: gh.baseUrl,
+        logLevel: "fatal",
         Octokit: ProbotOctokit.defaults((o: any) => ({ ...o, throttle: { ...o?.throttle, enabled: false } })),
       });
   const server = await createServer({ probot, queue: q });
@@ -115,7 +128,7 @@ async function burst(label: string, throttled: boolean, PRS: number, REDELIVERIE
           n++;
         }
       }
-      for (const d of seq) if (redeliver.has(d.id) && i % 2 === 1) (await send({ ...d, redelivery: true }), n++);
+      for (const d of seq) if (redeliver.has(d.id) && i % 2 === 1) await send({ ...d, redelivery: true }), n++;
     }),
   );
   const wallMs = performance.now() - t0;
@@ -130,7 +143,10 @@ async function burst(label: string, throttled: boolean, PRS: number, REDELIVERIE
     const jobIds = new Set([...jobs, ...intakeJobs].map((j) => j.id));
     const runsByDelivery = new Map<string, { conclusion?: string }[]>();
     for (const c of gh.checkRuns.values()) runsByDelivery.set(c.external_id!, [...(runsByDelivery.get(c.external_id!) ?? []), c]);
-    let inRedis = 0, replaced = 0, lost = 0, extraChecks = 0;
+    let inRedis = 0,
+      replaced = 0,
+      lost = 0,
+      extraChecks = 0;
     for (const seq of perPr) {
       for (const d of seq) {
         const runs = runsByDelivery.get(d.id) ?? [];
@@ -160,7 +176,8 @@ async function burst(label: string, throttled: boolean, PRS: number, REDELIVERIE
   for (let pr = 1; pr <= PRS; pr++) if (perPrJobs.get(pr)?.length === 1 && perPrJobs.get(pr)![0] === sha(pr, 2)) prsOk++;
   const intakeOnly = jobs.length === 0; // the review jobs are added by the intake step, in a worker
   const checkCalls = gh.callsTo(/\/check-runs/).length;
-  if (process.env.BENCH_DUMP_CALLS) for (const c of gh.calls) console.log(((c.at - gh.calls[0]!.at) / 1000).toFixed(2), c.method, c.path, c.token);
+  if (process.env.BENCH_DUMP_CALLS)
+    for (const c of gh.calls) console.log(((c.at - gh.calls[0]!.at) / 1000).toFixed(2), c.method, c.path, c.token);
 
   await q.queue.obliterate({ force: true }).catch(() => {});
   await q.intake.obliterate({ force: true }).catch(() => {});
@@ -175,7 +192,11 @@ async function burst(label: string, throttled: boolean, PRS: number, REDELIVERIE
   const out = {
     setup: label,
     deliveries: n,
-    "answers": [...statuses].sort().map(([s, c]) => `${s}×${c}`).join(" ") + (statuses.has(202) ? " (202 = Probot's 9 s timeout: the handler goes on in the background)" : ""),
+    answers:
+      [...statuses]
+        .sort()
+        .map(([s, c]) => `${s}×${c}`)
+        .join(" ") + (statuses.has(202) ? " (202 = Probot's 9 s timeout: the handler goes on in the background)" : ""),
     "ack p50 ms": pct(lat, 50).toFixed(1),
     "ack p99 ms": pct(lat, 99).toFixed(1),
     "ack max ms": Math.max(...lat).toFixed(1),
@@ -197,9 +218,16 @@ async function burst(label: string, throttled: boolean, PRS: number, REDELIVERIE
 
 export async function benchWebhooks(): Promise<unknown> {
   const results = [];
-  for (const [label, throttled] of ([["throttle off (handler + Redis + fake GitHub)", false], ["as npm start builds it (Octokit throttle via Redis)", true]] as const).filter(([, t]) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY === (t ? "throttled" : "unthrottled"))) {
+  for (const [label, throttled] of (
+    [
+      ["throttle off (handler + Redis + fake GitHub)", false],
+      ["as npm start builds it (Octokit throttle via Redis)", true],
+    ] as const
+  ).filter(([, t]) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY === (t ? "throttled" : "unthrottled"))) {
     // Throttled, every write waits about 1 s: a full burst would take half an hour, so it is smaller.
-    const r = throttled ? await burst(label, true, THROTTLED_PRS, Math.round(REDELIVERIES * (THROTTLED_PRS / PRS))) : await burst(label, false, PRS, REDELIVERIES);
+    const r = throttled
+      ? await burst(label, true, THROTTLED_PRS, Math.round(REDELIVERIES * (THROTTLED_PRS / PRS)))
+      : await burst(label, false, PRS, REDELIVERIES);
     results.push(r);
     console.log(`\n### ${label}: ${r["unique deliveries"]} deliveries + ${r["redeliveries (deduplicated)"]} redeliveries`);
     for (const [k, v] of Object.entries(r)) if (k !== "setup") console.log(`${k.padEnd(46)} ${v}`);
@@ -208,7 +236,9 @@ export async function benchWebhooks(): Promise<unknown> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(`webhook burst: ${PRS} PRs × 3 events + ${REDELIVERIES} redeliveries, ${INSTALLATIONS} installations, ${IN_FLIGHT} in flight, fake GitHub latency ${LATENCY} ms`);
+  console.log(
+    `webhook burst: ${PRS} PRs × 3 events + ${REDELIVERIES} redeliveries, ${INSTALLATIONS} installations, ${IN_FLIGHT} in flight, fake GitHub latency ${LATENCY} ms`,
+  );
   await benchWebhooks();
   process.exit(0);
 }

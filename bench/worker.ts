@@ -24,7 +24,9 @@ import { deletePrefix } from "../test/support/redis.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const LATENCY = Number(process.env.BENCH_GH_LATENCY_MS ?? 50);
-const SIZES: [files: number, prs: number][] = (process.env.BENCH_SIZES ?? "10:6,100:4,1000:2").split(",").map((x) => x.split(":").map(Number) as [number, number]);
+const SIZES: [files: number, prs: number][] = (process.env.BENCH_SIZES ?? "10:6,100:4,1000:2")
+  .split(",")
+  .map((x) => x.split(":").map(Number) as [number, number]);
 const WORKERS = (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number);
 const MODULE = "example.com/big";
 
@@ -102,7 +104,10 @@ function goFile(pr: number, pkg: string, i: number, head: boolean): string {
 export function genPr(number: number, files: number): GenPr {
   const base = new Map<string, string>();
   base.set("go.mod", `module ${MODULE}\n\ngo 1.19\n\n// PR ${number}\n`);
-  base.set("common/stamp.go", `// PR ${number}\npackage common\n\n// Stamp is a point in time.\ntype Stamp struct {\n\tSec  int64\n\tNsec int32\n\tZone *string\n}\n`);
+  base.set(
+    "common/stamp.go",
+    `// PR ${number}\npackage common\n\n// Stamp is a point in time.\ntype Stamp struct {\n\tSec  int64\n\tNsec int32\n\tZone *string\n}\n`,
+  );
   // Untouched packages: in the tree, never fetched.
   for (let p = 0; p < 50; p++) for (let f = 0; f < 4; f++) base.set(`other/o${p}/f${f}.go`, goFile(number, `o${p}`, f, false));
   const pkgs = Math.max(1, Math.ceil(files / 10));
@@ -122,7 +127,14 @@ export function genPr(number: number, files: number): GenPr {
     head.set(path, text);
     const lines = text.split("\n");
     const at = lines.indexOf("\tActive bool") + 1; // 1-based
-    prFiles.push({ filename: path, status: "modified", additions: 1, deletions: 0, changes: 1, patch: `@@ -${at - 1},2 +${at - 1},3 @@\n ${lines[at - 2]}\n+${lines[at - 1]}\n ${lines[at]}` });
+    prFiles.push({
+      filename: path,
+      status: "modified",
+      additions: 1,
+      deletions: 0,
+      changes: 1,
+      patch: `@@ -${at - 1},2 +${at - 1},3 @@\n ${lines[at - 2]}\n+${lines[at - 1]}\n ${lines[at]}`,
+    });
   }
   return { number, files, baseSha: hex(number, 1), headSha: hex(number, 2), base, head, prFiles };
 }
@@ -134,7 +146,6 @@ export function load(gh: FakeGitHub, prs: GenPr[]) {
     gh.addPull("acme", "big", { number: p.number, state: "open", baseSha: p.baseSha, headSha: p.headSha, files: p.prFiles });
   }
 }
-
 
 interface Row {
   workers: number;
@@ -167,7 +178,9 @@ export async function benchWorker(): Promise<Row[]> {
   const prs: GenPr[] = [];
   let n = 1;
   for (const [files, count] of SIZES) for (let i = 0; i < count; i++) prs.push(genPr(n++, files));
-  console.log(`PRs: ${SIZES.map(([f, c]) => `${c} × ${f} files`).join(", ")}; fake GitHub latency ${LATENCY} ms; MEMCHECK_CONCURRENCY 2 per worker`);
+  console.log(
+    `PRs: ${SIZES.map(([f, c]) => `${c} × ${f} files`).join(", ")}; fake GitHub latency ${LATENCY} ms; MEMCHECK_CONCURRENCY 2 per worker`,
+  );
   const rows: Row[] = [];
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   for (const workers of WORKERS) {
@@ -177,9 +190,17 @@ export async function benchWorker(): Promise<Row[]> {
     const prefix = `mcbench-wk-${process.pid}`;
     const q = createReviewQueue({ redisUrl: REDIS_URL, settings: { name, prefix, debounceMs: 0, attempts: 1 } });
     const env = {
-      APP_ID: String(APP_ID), PRIVATE_KEY, WEBHOOK_SECRET: SECRET, REDIS_URL, ...gh.env(),
-      MEMCHECK_QUEUE: name, MEMCHECK_QUEUE_PREFIX: prefix, MEMCHECK_BOT_LOGIN: "memcheck[bot]",
-      MEMCHECK_ATTEMPTS: "1", LOG_LEVEL: "info", LOG_FORMAT: "json",
+      APP_ID: String(APP_ID),
+      PRIVATE_KEY,
+      WEBHOOK_SECRET: SECRET,
+      REDIS_URL,
+      ...gh.env(),
+      MEMCHECK_QUEUE: name,
+      MEMCHECK_QUEUE_PREFIX: prefix,
+      MEMCHECK_BOT_LOGIN: "memcheck[bot]",
+      MEMCHECK_ATTEMPTS: "1",
+      LOG_LEVEL: "info",
+      LOG_FORMAT: "json",
     };
     const children: Child[] = Array.from({ length: workers }, () => spawnWorker(env));
     try {
@@ -192,19 +213,33 @@ export async function benchWorker(): Promise<Row[]> {
           const t0 = performance.now();
           for (const p of group) {
             const data: ReviewJobData = {
-              v: 1, installationId: 5000 + p.number, owner: "acme", repo: "big", pull: p.number, baseSha: p.baseSha, headSha: p.headSha,
-              trigger: "pull_request", deliveryId: `${name}-${run}-${p.number}`, checkRunId: gh.createCheckRun("acme", "big", p.headSha), at: Date.now(),
+              v: 1,
+              installationId: 5000 + p.number,
+              owner: "acme",
+              repo: "big",
+              pull: p.number,
+              baseSha: p.baseSha,
+              headSha: p.headSha,
+              trigger: "pull_request",
+              deliveryId: `${name}-${run}-${p.number}`,
+              checkRunId: gh.createCheckRun("acme", "big", p.headSha),
+              at: Date.now(),
             };
             ids.push((await q.enqueue(data)).id);
           }
-          await until(`${files}-file jobs`, async () => {
-            const states = await Promise.all(ids.map((id) => q.queue.getJobState(id)));
-            if (states.includes("failed")) {
-              const j = await q.queue.getJob(ids[states.indexOf("failed")]!);
-              throw new Error(`job failed: ${j?.failedReason}\n${children.map((c) => c.output().slice(-3000)).join("\n")}`);
-            }
-            return states.every((s) => s === "completed");
-          }, 600_000, 50).catch((e) => {
+          await until(
+            `${files}-file jobs`,
+            async () => {
+              const states = await Promise.all(ids.map((id) => q.queue.getJobState(id)));
+              if (states.includes("failed")) {
+                const j = await q.queue.getJob(ids[states.indexOf("failed")]!);
+                throw new Error(`job failed: ${j?.failedReason}\n${children.map((c) => c.output().slice(-3000)).join("\n")}`);
+              }
+              return states.every((s) => s === "completed");
+            },
+            600_000,
+            50,
+          ).catch((e) => {
             if (/job failed/.test(e.message)) console.error(e.message);
             throw e;
           });
@@ -216,12 +251,20 @@ export async function benchWorker(): Promise<Row[]> {
           const fetched = logs.reduce((a, l) => a + (l.filesFetched ?? 0), 0);
           const hits = logs.reduce((a, l) => a + (l.cacheHits ?? 0), 0);
           const row: Row = {
-            workers, run, files, jobs: group.length,
+            workers,
+            run,
+            files,
+            jobs: group.length,
             "jobs/s": (group.length / secs).toFixed(group.length / secs < 1 ? 3 : 2),
-            "fetch ms": mean("fetch"), "analyze ms": mean("analyze"), "post ms": mean("post"),
+            "fetch ms": mean("fetch"),
+            "analyze ms": mean("analyze"),
+            "post ms": mean("post"),
             "API calls/job": (gh.calls.length / group.length).toFixed(0),
             "blob GETs/job": (gh.callsTo(/\/git\/blobs\//).length / group.length).toFixed(0),
-            "cache hit rate": logs.length === group.length && fetched + hits ? `${((100 * hits) / (fetched + hits)).toFixed(1)}%` : `n/a (${logs.length}/${group.length} log lines)`,
+            "cache hit rate":
+              logs.length === group.length && fetched + hits
+                ? `${((100 * hits) / (fetched + hits)).toFixed(1)}%`
+                : `n/a (${logs.length}/${group.length} log lines)`,
           };
           rows.push(row);
           console.log(JSON.stringify(row));
@@ -239,9 +282,14 @@ export async function benchWorker(): Promise<Row[]> {
     }
   }
   redis.disconnect();
-  console.log("\n| workers | run | files/PR | jobs | jobs/s | fetch ms | analyze ms | post ms | API calls/job | blob GETs/job | blob cache hits |");
+  console.log(
+    "\n| workers | run | files/PR | jobs | jobs/s | fetch ms | analyze ms | post ms | API calls/job | blob GETs/job | blob cache hits |",
+  );
   console.log("|---|---|---|---|---|---|---|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.workers} | ${r.run} | ${r.files} | ${r.jobs} | ${r["jobs/s"]} | ${r["fetch ms"]} | ${r["analyze ms"]} | ${r["post ms"]} | ${r["API calls/job"]} | ${r["blob GETs/job"]} | ${r["cache hit rate"]} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.workers} | ${r.run} | ${r.files} | ${r.jobs} | ${r["jobs/s"]} | ${r["fetch ms"]} | ${r["analyze ms"]} | ${r["post ms"]} | ${r["API calls/job"]} | ${r["blob GETs/job"]} | ${r["cache hit rate"]} |`,
+    );
   return rows;
 }
 

@@ -13,7 +13,9 @@ import { resolve } from "node:path";
 import { buildGosizes, compareLayouts, runMemcheck, type LayoutOutput } from "../test/groundtruth-support.ts";
 
 function usage(): never {
-  console.error("usage: node --import tsx scripts/differential.ts <dir> [--arch a,b] [--goos linux] [--gosizes bin] [--json] [--max-rows N] [--strict]");
+  console.error(
+    "usage: node --import tsx scripts/differential.ts <dir> [--arch a,b] [--goos linux] [--gosizes bin] [--json] [--max-rows N] [--strict]",
+  );
   process.exit(2);
 }
 
@@ -41,7 +43,9 @@ dir = resolve(dir);
 
 const t0 = Date.now();
 const bin = gosizes ?? buildGosizes();
-const oracle = JSON.parse(execFileSync(bin, ["-arch", archs.join(","), "-goos", goos, dir], { encoding: "utf8", maxBuffer: 1 << 30 })) as LayoutOutput;
+const oracle = JSON.parse(
+  execFileSync(bin, ["-arch", archs.join(","), "-goos", goos, dir], { encoding: "utf8", maxBuffer: 1 << 30 }),
+) as LayoutOutput;
 const t1 = Date.now();
 const memcheck = runMemcheck(dir, archs, goos);
 const t2 = Date.now();
@@ -74,7 +78,10 @@ if (json) {
   console.log(`time        gosizes ${summary.ms.gosizes} ms, memcheck ${summary.ms.memcheck} ms`);
   if (c.mismatches.length) {
     console.log(`\nmismatches (first ${Math.min(maxRows, c.mismatches.length)} of ${c.mismatches.length}):`);
-    const rows = [["struct", "arch", "what", "gosizes", "memcheck"], ...c.mismatches.slice(0, maxRows).map((x) => [x.key, x.arch, x.what, x.oracle, x.memcheck])];
+    const rows = [
+      ["struct", "arch", "what", "gosizes", "memcheck"],
+      ...c.mismatches.slice(0, maxRows).map((x) => [x.key, x.arch, x.what, x.oracle, x.memcheck]),
+    ];
     const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) console.log("  " + r.map((cell, i) => cell.padEnd(w[i])).join("  "));
   }

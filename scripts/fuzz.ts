@@ -58,7 +58,12 @@ const started = Date.now();
 let lastReport = 0;
 try {
   const stats = await runInWorkers({
-    seed, first, cases, workers, maxCaseMs, stallMs: num("stall-ms"),
+    seed,
+    first,
+    cases,
+    workers,
+    maxCaseMs,
+    stallMs: num("stall-ms"),
     onProgress: (done) => {
       if (process.stderr.isTTY && Date.now() - lastReport > 1000) {
         lastReport = Date.now();
@@ -70,10 +75,16 @@ try {
   if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
   if (values.json) console.log(JSON.stringify(stats, null, 2));
   else {
-    console.log(`seed ${seed}, cases ${first}..${first + cases - 1}, ${workers} worker(s): ${stats.cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `seed ${seed}, cases ${first}..${first + cases - 1}, ${workers} worker(s): ${stats.cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     console.log(`  slowest case: ${stats.maxMs} ms (case ${stats.slowest?.index}, ${stats.slowest?.file})`);
-    console.log(`  ${stats.structs} structs (${stats.resolved} resolved), ${stats.findings} findings, ${(stats.bytes / 1e6).toFixed(1)} MB of mutated Go`);
-    console.log(`  trees: ${stats.trees} parsed, ${stats.treesLive} never deleted; RSS ${stats.rssStartMb} -> ${stats.rssEndMb} MB (peak ${stats.rssPeakMb})`);
+    console.log(
+      `  ${stats.structs} structs (${stats.resolved} resolved), ${stats.findings} findings, ${(stats.bytes / 1e6).toFixed(1)} MB of mutated Go`,
+    );
+    console.log(
+      `  trees: ${stats.trees} parsed, ${stats.treesLive} never deleted; RSS ${stats.rssStartMb} -> ${stats.rssEndMb} MB (peak ${stats.rssPeakMb})`,
+    );
     console.log(`  failures: ${stats.failures.length}${stats.failures.length >= 20 ? " (first 20 per worker)" : ""}`);
     for (const f of stats.failures) {
       console.log(`  - case ${f.index} (${f.file}; ${f.ops.join(",")}): ${f.problems[0]?.slice(0, 300)}`);

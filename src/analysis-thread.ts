@@ -164,7 +164,10 @@ export class AnalysisThreads {
         );
       const onExit = (code: number) => finish(false, () => reject(new Error(`the analysis thread exited (${code})`)));
       const timer = setTimeout(
-        () => finish(false, () => reject(limitError(`the analysis did not finish within its time budget of ${this.budget.seconds} s`, baseFiles, headFiles))),
+        () =>
+          finish(false, () =>
+            reject(limitError(`the analysis did not finish within its time budget of ${this.budget.seconds} s`, baseFiles, headFiles)),
+          ),
         this.budget.seconds * 1000,
       );
       worker.on("message", onMessage);

@@ -28,7 +28,10 @@ export function createApp(deps: AppDeps) {
     const submit = async (log: Log, event: IntakeEvent) => {
       // Any failure here (Redis down) propagates: Probot answers 500 and GitHub marks the delivery failed.
       const { id, duplicate } = await deps.queue.submit(event);
-      log.info({ repo: `${event.owner}/${event.repo}`, pr: event.pull, delivery: event.deliveryId, job: id, duplicate, trigger: event.trigger }, "memcheck: accepted");
+      log.info(
+        { repo: `${event.owner}/${event.repo}`, pr: event.pull, delivery: event.deliveryId, job: id, duplicate, trigger: event.trigger },
+        "memcheck: accepted",
+      );
     };
 
     app.on(
@@ -63,13 +66,16 @@ export function createApp(deps: AppDeps) {
       let prs: { number?: number; base?: { sha?: string; repo?: { id?: number } } }[];
       let replay: string;
       if (context.name === "check_run") {
-        const run = (context.payload as { check_run: { id: number; name: string; head_sha: string; pull_requests?: typeof prs } }).check_run;
+        const run = (context.payload as { check_run: { id: number; name: string; head_sha: string; pull_requests?: typeof prs } })
+          .check_run;
         if (run?.name !== CHECK_NAME) return;
         headSha = run.head_sha;
         prs = run.pull_requests ?? [];
         replay = `run/${run.id}`;
       } else {
-        const suite = (context.payload as { check_suite: { id: number; head_sha: string; updated_at?: string; pull_requests?: typeof prs } }).check_suite;
+        const suite = (
+          context.payload as { check_suite: { id: number; head_sha: string; updated_at?: string; pull_requests?: typeof prs } }
+        ).check_suite;
         headSha = suite.head_sha;
         prs = suite.pull_requests ?? [];
         replay = `suite/${suite.id}@${suite.updated_at ?? ""}`;

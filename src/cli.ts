@@ -20,7 +20,10 @@ import { isReviewedFile, reviewedChangedLines, withoutIgnored } from "./review/f
 export class UsageError extends Error {}
 
 export function parseArchs(value: string): Arch[] {
-  const archs = value.split(",").map((a) => a.trim()).filter(Boolean);
+  const archs = value
+    .split(",")
+    .map((a) => a.trim())
+    .filter(Boolean);
   for (const a of archs) {
     if (!(ALL_ARCHS as readonly string[]).includes(a)) {
       throw new InvalidArgumentError(`unknown arch "${a}" (known: ${ALL_ARCHS.join(", ")})`);
@@ -118,9 +121,7 @@ async function layoutOf(targets: string[], options: EngineOptions, ignore: reado
 function findStruct(analysis: Analysis, name: string): StructReport[] {
   const dot = name.lastIndexOf(".");
   const [pkg, type] = dot > 0 ? [name.slice(0, dot), name.slice(dot + 1)] : [undefined, name];
-  return analysis.structs.filter(
-    (s) => s.name === type && (!pkg || s.package === pkg || s.package.endsWith("/" + pkg) || s.dir === pkg),
-  );
+  return analysis.structs.filter((s) => s.name === type && (!pkg || s.package === pkg || s.package.endsWith("/" + pkg) || s.dir === pkg));
 }
 
 /**
@@ -154,7 +155,10 @@ export async function cliConfig(from: string, option: string | false | undefined
     const file = path.join(dir, CONFIG_PATH);
     const text = await readFile(file, "utf8").catch(() => undefined);
     if (text !== undefined) return fromText(text, path.relative(process.cwd(), file) || CONFIG_PATH);
-    const isRepoRoot = await stat(path.join(dir, ".git")).then(() => true, () => false);
+    const isRepoRoot = await stat(path.join(dir, ".git")).then(
+      () => true,
+      () => false,
+    );
     const parent = path.dirname(dir);
     if (isRepoRoot || parent === dir) return defaultConfig();
     dir = parent;
@@ -237,7 +241,12 @@ Examples:
     .option("--all-findings", "report hazard findings on unchanged lines too")
     .option("--config <file>", `review config (default: the repository's ${CONFIG_PATH})`)
     .option("--no-config", "ignore any config file: the defaults")
-    .option("--policy <name>", "fail policy: default (layout regressions fail only for types with many values) or legacy (every regression fails)", parsePolicy, "default")
+    .option(
+      "--policy <name>",
+      "fail policy: default (layout regressions fail only for types with many values) or legacy (every regression fails)",
+      parsePolicy,
+      "default",
+    )
     .action(async (opts) => {
       const root = await repoRoot(opts.repo).catch(() => {
         throw new UsageError(`${opts.repo}: not a git repository`);
@@ -248,19 +257,23 @@ Examples:
       const base = withoutIgnored(new GitRevSnapshot(root, baseSha, opts.base), config.ignore);
       const head = withoutIgnored(headSha ? new GitRevSnapshot(root, headSha, opts.head) : new LocalDirSnapshot(root), config.ignore);
       const selection = { ignore: config.ignore, tests: opts.tests };
-      const changed = await reviewedChangedLines(await changedLines(root, baseSha, headSha), selection, (p) => head.read(p).catch(() => undefined));
+      const changed = await reviewedChangedLines(await changedLines(root, baseSha, headSha), selection, (p) =>
+        head.read(p).catch(() => undefined),
+      );
       const { review } = await import("./pipeline.ts");
-      const { diff } = await withPool({ ...opts, arch: opts.arch ?? config.archs }, (engine) => review(base, head, {
-        ...engine,
-        thresholds: config.thresholds,
-        ruleThresholds: config.ruleThresholds,
-        ruleConfig: config.rules,
-        hot: config.hot,
-        changedLines: changed,
-        allFindings: opts.allFindings,
-        maxFileBytes: config.limits.maxFileBytes,
-        policy: opts.policy,
-      }));
+      const { diff } = await withPool({ ...opts, arch: opts.arch ?? config.archs }, (engine) =>
+        review(base, head, {
+          ...engine,
+          thresholds: config.thresholds,
+          ruleThresholds: config.ruleThresholds,
+          ruleConfig: config.rules,
+          hot: config.hot,
+          changedLines: changed,
+          allFindings: opts.allFindings,
+          maxFileBytes: config.limits.maxFileBytes,
+          policy: opts.policy,
+        }),
+      );
       if (opts.json) print(JSON.stringify(diff, (k, v) => (k === "source" || k === "base" || k === "head" ? undefined : v), 2));
       else if (opts.markdown) print(checkSummary(diff));
       else if (opts.sarif) print(JSON.stringify(toSarif(diff), null, 2));
@@ -280,10 +293,15 @@ Examples:
       });
       const { replayHistory, historyRowText, historySummaryText } = await import("./history.ts");
       const archs = opts.arch.length === 1 && opts.arch[0] === "amd64" && !process.argv.includes("--arch") ? undefined : opts.arch;
-      const { rows, summary } = await withPool(opts, (engine) => replayHistory({
-        repo: root, count: opts.count, since: opts.since, engine: { ...engine, archs },
-        onRow: opts.json ? undefined : (row) => print(historyRowText(row)),
-      }));
+      const { rows, summary } = await withPool(opts, (engine) =>
+        replayHistory({
+          repo: root,
+          count: opts.count,
+          since: opts.since,
+          engine: { ...engine, archs },
+          onRow: opts.json ? undefined : (row) => print(historyRowText(row)),
+        }),
+      );
       if (opts.json) print(JSON.stringify({ rows, summary }, null, 2));
       else print(historySummaryText(summary));
     });
@@ -298,9 +316,13 @@ Examples:
       const targets = paths.map(stripDots);
       const config = await cliConfig(targets[0] ?? ".", opts.config);
       const a = await withPool({ ...opts, arch: opts.arch ?? config.archs }, (engine) =>
-        layoutOf(targets, { ...engine, rules: true, maxFileBytes: config.limits.maxFileBytes }, config.ignore));
+        layoutOf(targets, { ...engine, rules: true, maxFileBytes: config.limits.maxFileBytes }, config.ignore),
+      );
       const { treeFindings } = await import("./pipeline.ts");
-      const findings = await reviewedFindings(treeFindings(a, config.rules, config.ruleThresholds), targets, { ignore: config.ignore, tests: opts.tests });
+      const findings = await reviewedFindings(treeFindings(a, config.rules, config.ruleThresholds), targets, {
+        ignore: config.ignore,
+        tests: opts.tests,
+      });
       if (opts.json) print(JSON.stringify(findings, null, 2));
       else if (opts.sarif) print(JSON.stringify(toSarif(findings), null, 2));
       else {
@@ -316,7 +338,11 @@ Examples:
  * Findings in reviewed files only (a generated file's findings are dropped, as the app drops its
  * changed lines). Finding paths are relative to the snapshot root of one of `targets`.
  */
-async function reviewedFindings<F extends { file: string }>(findings: F[], targets: string[], selection: { ignore: readonly string[]; tests?: boolean }): Promise<F[]> {
+async function reviewedFindings<F extends { file: string }>(
+  findings: F[],
+  targets: string[],
+  selection: { ignore: readonly string[]; tests?: boolean },
+): Promise<F[]> {
   const roots: string[] = [];
   for (const t of targets.length ? targets : ["."]) {
     const mod = await findEnclosingGoMod(path.resolve(t)).catch(() => undefined);

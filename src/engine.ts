@@ -63,7 +63,13 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
   const modules: Module[] = [];
   const goFiles = paths.filter((p) => wantsFile(p, options));
   const goMods = paths.filter((p) => p === "go.mod" || p.endsWith("/go.mod"));
-  const layoutOptions: AnalyzeOptions = { archs: options.archs, goos: options.goos, tests: options.tests, rules: options.rules, maxFileBytes: options.maxFileBytes };
+  const layoutOptions: AnalyzeOptions = {
+    archs: options.archs,
+    goos: options.goos,
+    tests: options.tests,
+    rules: options.rules,
+    maxFileBytes: options.maxFileBytes,
+  };
   const cacheKey = (p: string, text: string) =>
     `${snapshot.hash?.(p) ?? createHash("sha1").update(text).digest("hex")}:${p}:${options.rules ? 1 : 0}`;
 
@@ -87,11 +93,16 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
     chunk = [];
     chunkBytes = 0;
     parsing.push(
-      pool.parse(c.map((t) => t.file), layoutOptions).then((ds) => {
-        ds.forEach((d, n) => store(c[n], d));
-        parsedCount += ds.length;
-        options.onProgress?.(parsedCount, goFiles.length);
-      }),
+      pool
+        .parse(
+          c.map((t) => t.file),
+          layoutOptions,
+        )
+        .then((ds) => {
+          ds.forEach((d, n) => store(c[n], d));
+          parsedCount += ds.length;
+          options.onProgress?.(parsedCount, goFiles.length);
+        }),
     );
   };
 
@@ -140,7 +151,11 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
     if (threads > 1 && bytes >= PARALLEL_MIN_BYTES) {
       const temporary = new ParsePool(threads);
       try {
-        fresh = await temporary.parse(todo.map((t) => t.file), layoutOptions, options.onProgress);
+        fresh = await temporary.parse(
+          todo.map((t) => t.file),
+          layoutOptions,
+          options.onProgress,
+        );
       } finally {
         await temporary.close();
       }
@@ -156,7 +171,11 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
     todo.forEach((t, n) => store(t, fresh[n]));
   }
   const parseMs = performance.now() - started;
-  const analysis = analyzeParsed(parsed.filter((d): d is FileDecls => !!d), modules, layoutOptions);
+  const analysis = analyzeParsed(
+    parsed.filter((d): d is FileDecls => !!d),
+    modules,
+    layoutOptions,
+  );
   analysis.diagnostics.unshift(...diagnostics);
   analysis.stats.parseMs = Math.round(parseMs);
   return analysis;

@@ -47,10 +47,13 @@ export async function goCommits(repo: string, count: number, since?: string): Pr
   if (since) args.push(`--since=${since}`);
   args.push("HEAD", "--", "*.go");
   const out = await git(repo, args);
-  return out.split("\0").filter((l) => l.trim()).map((l) => {
-    const [sha, parents, date, subject] = l.trim().split("\x1f");
-    return { sha, parent: parents.split(" ").filter(Boolean)[0], date, subject: subject ?? "" };
-  });
+  return out
+    .split("\0")
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [sha, parents, date, subject] = l.trim().split("\x1f");
+      return { sha, parent: parents.split(" ").filter(Boolean)[0], date, subject: subject ?? "" };
+    });
 }
 
 /** The repository's config at HEAD (defaults when there is none); an invalid file is an error. */
@@ -66,7 +69,11 @@ class ReplaySnapshot implements Snapshot {
   readonly label: string;
   private inner: GitRevSnapshot;
   private listed?: Promise<string[]>;
-  constructor(repo: string, sha: string, private ignore: string[]) {
+  constructor(
+    repo: string,
+    sha: string,
+    private ignore: string[],
+  ) {
     this.inner = new GitRevSnapshot(repo, sha, sha.slice(0, 12));
     this.label = this.inner.label;
   }
@@ -173,8 +180,12 @@ export async function replayHistory(o: HistoryOptions): Promise<{ rows: HistoryR
         const base = await analyse(commit.parent);
         const changed = await changedLines(o.repo, commit.parent, commit.sha);
         const options = {
-          thresholds: config.thresholds, ruleThresholds: config.ruleThresholds, ruleConfig: config.rules,
-          changedLines: changed, hot: config.hot, onlyDirs: touchedDirs(changed),
+          thresholds: config.thresholds,
+          ruleThresholds: config.ruleThresholds,
+          ruleConfig: config.rules,
+          changedLines: changed,
+          hot: config.hot,
+          onlyDirs: touchedDirs(changed),
         };
         const legacyDiff = reviewAnalyses(base, head, { ...options, policy: "legacy" });
         const diff = reviewAnalyses(base, head, { ...options, policy: "default" });
@@ -192,7 +203,19 @@ export async function replayHistory(o: HistoryOptions): Promise<{ rows: HistoryR
 }
 
 function emptyRow(commit: HistoryCommit, error: string): HistoryRow {
-  return { commit, conclusion: "neutral", legacy: "neutral", failures: [], legacyFailures: [], notices: 0, noticeLines: [], findings: 0, types: [], ms: 0, error };
+  return {
+    commit,
+    conclusion: "neutral",
+    legacy: "neutral",
+    failures: [],
+    legacyFailures: [],
+    notices: 0,
+    noticeLines: [],
+    findings: 0,
+    types: [],
+    ms: 0,
+    error,
+  };
 }
 
 function rowOf(commit: HistoryCommit, diff: Diff, legacyDiff: Diff): HistoryRow {
@@ -202,7 +225,8 @@ function rowOf(commit: HistoryCommit, diff: Diff, legacyDiff: Diff): HistoryRow 
     commit,
     conclusion: conclusion(diff),
     legacy: conclusion(legacyDiff),
-    failures: diff.regressions.map((r) => `${r.message}${r.reason ? ` — ${r.reason}` : ""}`)
+    failures: diff.regressions
+      .map((r) => `${r.message}${r.reason ? ` — ${r.reason}` : ""}`)
       .concat(diff.findings.filter((f) => f.severity === "error").map((f) => `${f.rule} ${f.file}:${f.line} ${f.message}`)),
     legacyFailures: legacyDiff.regressions.map((r) => r.message),
     notices: diff.notices?.length ?? 0,
@@ -222,7 +246,10 @@ export function summarize(rows: HistoryRow[], ms: number): HistorySummary {
     wouldFailLegacy: rows.filter((r) => r.legacy === "failure").length,
     wouldComment: rows.filter((r) => r.conclusion !== "failure" && !r.error && (r.notices > 0 || r.findings > 0)).length,
     errors: rows.filter((r) => r.error).length,
-    topTypes: [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 10).map(([name, commits]) => ({ name, commits })),
+    topTypes: [...counts]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, 10)
+      .map(([name, commits]) => ({ name, commits })),
     ms: Math.round(ms),
   };
 }
@@ -235,7 +262,11 @@ function pct(n: number, of: number): string {
 export function historyRowText(r: HistoryRow): string {
   const verdict = r.error ? "skipped" : r.conclusion === "failure" ? "FAIL" : r.notices || r.findings ? "comment" : "pass";
   const legacy = r.legacy === "failure" && r.conclusion !== "failure" ? " (legacy: fail)" : "";
-  const extra = r.error ? ` — ${r.error}` : r.notices || r.findings ? ` · ${r.notices} notice${r.notices === 1 ? "" : "s"}, ${r.findings} finding${r.findings === 1 ? "" : "s"}` : "";
+  const extra = r.error
+    ? ` — ${r.error}`
+    : r.notices || r.findings
+      ? ` · ${r.notices} notice${r.notices === 1 ? "" : "s"}, ${r.findings} finding${r.findings === 1 ? "" : "s"}`
+      : "";
   const lines = [`${r.commit.sha.slice(0, 10)}  ${r.commit.date}  ${verdict.padEnd(7)}${legacy}  ${r.commit.subject.slice(0, 72)}${extra}`];
   for (const f of r.failures.slice(0, 5)) lines.push(`    ✗ ${f}`);
   if (r.failures.length > 5) lines.push(`    …and ${r.failures.length - 5} more`);

@@ -30,7 +30,13 @@ export async function createServer(o: ServerOptions): Promise<http.Server> {
   const intake = webhookIntake({
     webhooksPath: o.webhooksPath || "/api/github/webhooks",
     verify: (payload, signature) => o.probot.webhooks.verify(payload, signature),
-    redisReady: o.redisReady ?? (() => ready(o.queue.redis, 1000).then(() => true, () => false)),
+    redisReady:
+      o.redisReady ??
+      (() =>
+        ready(o.queue.redis, 1000).then(
+          () => true,
+          () => false,
+        )),
     log: o.probot.log,
   });
   const routes = [...(o.extraRoutes ?? []), intake];
@@ -67,16 +73,26 @@ export async function main(opts: { extraRoutes?: Route[] } = {}): Promise<void> 
   const queue = instrumentQueue(createReviewQueue(), ops.metrics);
   await probot.ready();
   // One log line per Redis state change; the queue's client decides whether webhooks get 503.
-  const health = new RedisHealth({ log: probot.log, role: "server", meanwhile: "webhooks are answered 503 and redelivered later" }).watch(queue.redis);
+  const health = new RedisHealth({ log: probot.log, role: "server", meanwhile: "webhooks are answered 503 and redelivered later" }).watch(
+    queue.redis,
+  );
   queue.queue.on("error", (e) => health.noteError(e, "queue"));
   const extraRoutes = [...ops.routes({ queue }), ...(opts.extraRoutes ?? [])];
-  const server = await createServer({ probot, queue, extraRoutes, webhooksPath: process.env.WEBHOOK_PATH, detailsUrl: process.env.MEMCHECK_DETAILS_URL });
+  const server = await createServer({
+    probot,
+    queue,
+    extraRoutes,
+    webhooksPath: process.env.WEBHOOK_PATH,
+    detailsUrl: process.env.MEMCHECK_DETAILS_URL,
+  });
   const port = Number(process.env.PORT) || 3000;
   const host = process.env.HOST || "0.0.0.0";
   await new Promise<void>((r) => server.listen(port, host, r));
   probot.log.info(`memcheck: listening on http://${host}:${port}`);
   // In the background: with Redis down at start it waits for Redis instead of blocking the server.
-  void ops.startSweeper(probot, queue, health).catch((e) => probot.log.error({ err: (e as Error)?.message }, "memcheck: sweeper did not start"));
+  void ops
+    .startSweeper(probot, queue, health)
+    .catch((e) => probot.log.error({ err: (e as Error)?.message }, "memcheck: sweeper did not start"));
 
   let worker: { close(): Promise<void> } | undefined;
   if (process.env.MEMCHECK_INPROCESS_WORKER !== "false") {

@@ -26,8 +26,16 @@ function budgetMs(base: number, files: SourceFile[]): number {
 
 export function skippedDecls(file: SourceFile, message: string): FileDecls {
   return {
-    path: file.path, packageName: "", imports: [], constraint: { plusBuild: [] }, types: [], consts: [], vars: [],
-    diagnostics: [{ file: file.path, message }], hazards: [], bytes: file.text.length,
+    path: file.path,
+    packageName: "",
+    imports: [],
+    constraint: { plusBuild: [] },
+    types: [],
+    consts: [],
+    vars: [],
+    diagnostics: [{ file: file.path, message }],
+    hazards: [],
+    bytes: file.text.length,
   };
 }
 
@@ -63,7 +71,18 @@ export class ParsePool {
       const chunk = batch;
       tasks.push(
         new Promise<void>((resolve) => {
-          this.submit({ files: chunk, done: (decls) => { results[index] = decls; done += decls.length; onProgress?.(done, files.length); resolve(); } }, options);
+          this.submit(
+            {
+              files: chunk,
+              done: (decls) => {
+                results[index] = decls;
+                done += decls.length;
+                onProgress?.(done, files.length);
+                resolve();
+              },
+            },
+            options,
+          );
         }),
       );
       batch = [];
@@ -155,7 +174,16 @@ export class ParsePool {
           let left = task.files.length;
           const out: FileDecls[] = new Array(task.files.length);
           task.files.forEach((f, i) =>
-            this.queue.push({ task: { files: [f], done: ([d]) => { out[i] = d; if (--left === 0) task.done(out); } }, options }),
+            this.queue.push({
+              task: {
+                files: [f],
+                done: ([d]) => {
+                  out[i] = d;
+                  if (--left === 0) task.done(out);
+                },
+              },
+              options,
+            }),
           );
         } else {
           task.done([skippedDecls(task.files[0], `skipped: ${why}`)]);

@@ -54,7 +54,9 @@ export async function review(base: Snapshot, head: Snapshot, options: ReviewOpti
  * `onlyDirs`, when given, keeps the structs of those directories only (what a PR review lists).
  */
 export function reviewAnalyses(
-  baseAnalysis: Analysis, headAnalysis: Analysis, options: ReviewOptions & { onlyDirs?: Set<string> } = {},
+  baseAnalysis: Analysis,
+  headAnalysis: Analysis,
+  options: ReviewOptions & { onlyDirs?: Set<string> } = {},
 ): Diff {
   const diff = diffAnalyses(baseAnalysis, headAnalysis, options.thresholds);
   if (options.onlyDirs) {

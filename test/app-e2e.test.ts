@@ -85,12 +85,17 @@ test("pull_request.opened -> queue -> worker -> check run and review with a sugg
   }
 });
 
-
 test("a synchronize webhook on the same PR posts no duplicate comments", async () => {
   nock.cleanAll();
   const { server, events, queue, stop } = await startStack();
   // The first run's comments are on the PR, written by our bot.
-  const posted = JSON.parse(readFileSync(GOLDEN_REVIEW, "utf8")).comments.map((c: any, i: number) => ({ id: 100 + i, user: { login: "memcheck[bot]", type: "Bot" }, path: c.path, line: c.line, body: c.body }));
+  const posted = JSON.parse(readFileSync(GOLDEN_REVIEW, "utf8")).comments.map((c: any, i: number) => ({
+    id: 100 + i,
+    user: { login: "memcheck[bot]", type: "Bot" },
+    path: c.path,
+    line: c.line,
+    body: c.body,
+  }));
   const cap = mockRepo({ headSha: HEAD2, reviewComments: posted });
   try {
     const delivery = "0b9e1c70-ac3f-11ef-9a1e-5d6c2a1b0002";

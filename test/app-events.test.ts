@@ -7,9 +7,21 @@ import { createApp, refusedMarker } from "../src/app.ts";
 import { claimReplay, createReviewQueue, jobIdFor, type IntakeEvent, type ReviewJobData, type ReviewQueue } from "../src/queue/index.ts";
 import { runIntake } from "../src/github/publish-intake.ts";
 import { supersededOutput } from "../src/github/publish.ts";
-import { makeProbot, startServer, sendWebhook, fixture, deletePrefix, REDIS_URL, API, HEAD, HEAD2, BASE, type TestServer, FakeQueue, eventAppPerTest } from "./app-support.ts";
-
-
+import {
+  makeProbot,
+  startServer,
+  sendWebhook,
+  fixture,
+  deletePrefix,
+  REDIS_URL,
+  API,
+  HEAD,
+  HEAD2,
+  BASE,
+  type TestServer,
+  FakeQueue,
+  eventAppPerTest,
+} from "./app-support.ts";
 
 const app = eventAppPerTest();
 
@@ -22,18 +34,28 @@ async function intake(event?: IntakeEvent, o: { replaced?: ReviewJobData } = {})
   const probot = makeProbot();
   const reviews: ReviewJobData[] = [];
   const ev = event ?? app.queue.events[0]!;
-  const result = await runIntake({ data: ev, attemptsMade: 0 }, {
-    auth: async (id) => (await probot.auth(id)) as never,
-    enqueueReview: async (d) => (reviews.push(d), { id: jobIdFor(d.deliveryId), duplicate: false, ...(o.replaced ? { replaced: o.replaced } : {}) }),
-  });
+  const result = await runIntake(
+    { data: ev, attemptsMade: 0 },
+    {
+      auth: async (id) => (await probot.auth(id)) as never,
+      enqueueReview: async (d) => (
+        reviews.push(d), { id: jobIdFor(d.deliveryId), duplicate: false, ...(o.replaced ? { replaced: o.replaced } : {}) }
+      ),
+    },
+  );
   return { result, reviews };
 }
 
 function openPr(o: { head?: string; draft?: boolean; state?: string } = {}) {
-  return nock(API).get("/repos/acme/shop/pulls/7").reply(200, {
-    number: 7, state: o.state ?? "open", draft: o.draft ?? false,
-    head: { sha: o.head ?? HEAD, ref: "coupon", repo: { id: 5001 } }, base: { sha: BASE, ref: "main", repo: { id: 5001 } },
-  });
+  return nock(API)
+    .get("/repos/acme/shop/pulls/7")
+    .reply(200, {
+      number: 7,
+      state: o.state ?? "open",
+      draft: o.draft ?? false,
+      head: { sha: o.head ?? HEAD, ref: "coupon", repo: { id: 5001 } },
+      base: { sha: BASE, ref: "main", repo: { id: 5001 } },
+    });
 }
 
 test("pull_request.opened: the handler makes no GitHub call and submits one intake event", async () => {
@@ -41,10 +63,24 @@ test("pull_request.opened: the handler makes no GitHub call and submits one inta
   const r = await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-open-1");
   assert.equal(r.status, 200);
   assert.equal(app.queue.events.length, 1);
-  assert.deepEqual({ ...app.queue.events[0]!, at: 0 }, {
-    v: 1, trigger: "pull_request", action: "opened", installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD,
-    draft: false, deliveryId: "d-open-1", replayKey: `pr/42/acme/shop#7@${HEAD}/opened`, at: 0,
-  });
+  assert.deepEqual(
+    { ...app.queue.events[0]!, at: 0 },
+    {
+      v: 1,
+      trigger: "pull_request",
+      action: "opened",
+      installationId: 42,
+      owner: "acme",
+      repo: "shop",
+      pull: 7,
+      baseSha: BASE,
+      headSha: HEAD,
+      draft: false,
+      deliveryId: "d-open-1",
+      replayKey: `pr/42/acme/shop#7@${HEAD}/opened`,
+      at: 0,
+    },
+  );
 });
 
 test("intake of a push: a queued check run, then the review job with its id", async () => {
@@ -52,14 +88,28 @@ test("intake of a push: a queued check run, then the review job with its id", as
   token();
   openPr();
   let checkBody: any;
-  nock(API).post("/repos/acme/shop/check-runs", (b) => ((checkBody = b), true)).reply(201, { id: 555 });
+  nock(API)
+    .post("/repos/acme/shop/check-runs", (b) => ((checkBody = b), true))
+    .reply(201, { id: 555 });
   const { result, reviews } = await intake();
   assert.equal(result.status, "enqueued");
   assert.deepEqual(checkBody, { name: "memcheck", head_sha: HEAD, status: "queued", external_id: "d-open-2" });
-  assert.deepEqual({ ...reviews[0]!, at: 0 }, {
-    v: 1, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD,
-    trigger: "pull_request", deliveryId: "d-open-2", checkRunId: 555, at: 0,
-  });
+  assert.deepEqual(
+    { ...reviews[0]!, at: 0 },
+    {
+      v: 1,
+      installationId: 42,
+      owner: "acme",
+      repo: "shop",
+      pull: 7,
+      baseSha: BASE,
+      headSha: HEAD,
+      trigger: "pull_request",
+      deliveryId: "d-open-2",
+      checkRunId: 555,
+      at: 0,
+    },
+  );
   assert.deepEqual(nock.pendingMocks(), []);
 });
 
@@ -205,7 +255,9 @@ test("check_suite.rerequested for a fork PR (no pull_requests) enqueues by head 
   const r = await sendWebhook(app.server, "check_suite", fixture("check_suite.rerequested.fork"), "d-suite-1");
   assert.equal(r.status, 200);
   token();
-  nock(API).post("/repos/acme/shop/check-runs", (b) => b.head_sha === HEAD && b.status === "queued").reply(201, { id: 77 });
+  nock(API)
+    .post("/repos/acme/shop/check-runs", (b) => b.head_sha === HEAD && b.status === "queued")
+    .reply(201, { id: 77 });
   const { reviews } = await intake();
   assert.equal(reviews.length, 1);
   assert.equal(reviews[0]!.pull, null);
@@ -238,7 +290,19 @@ after(async () => {
 });
 
 function data(delivery: string, head: string): ReviewJobData {
-  return { v: 1, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: head, trigger: "pull_request", deliveryId: delivery, checkRunId: 1, at: Date.now() };
+  return {
+    v: 1,
+    installationId: 42,
+    owner: "acme",
+    repo: "shop",
+    pull: 7,
+    baseSha: BASE,
+    headSha: head,
+    trigger: "pull_request",
+    deliveryId: delivery,
+    checkRunId: 1,
+    at: Date.now(),
+  };
 }
 
 test("real Redis: a redelivery adds no second job; a burst of pushes keeps only the newest head", async () => {
@@ -255,7 +319,10 @@ test("real Redis: a redelivery adds no second job; a burst of pushes keeps only 
   assert.equal(b.id, "gh-7f3a2c10-aaaa-11ef-8000-000000000002");
   assert.equal(b.replaced?.deliveryId, "7f3a2c10-aaaa-11ef-8000-000000000001");
   const jobs = await rq.queue.getJobs(["delayed", "waiting", "active"]);
-  assert.deepEqual(jobs.map((j) => j.data.headSha), [HEAD2]);
+  assert.deepEqual(
+    jobs.map((j) => j.data.headSha),
+    [HEAD2],
+  );
   const latest = JSON.parse((await redis.get(`${PREFIX}:events:memcheck-latest:acme/shop#7`))!);
   assert.equal(latest.headSha, HEAD2);
 });
@@ -288,7 +355,19 @@ test("real Redis: a burst of pushes closes the replaced job's queued check run, 
     .reply(200, { id: 601 });
   const deps = { auth: async (id: number) => (await probot.auth(id)) as never, enqueueReview: (d: ReviewJobData) => q2.enqueue(d) };
   const ev = (delivery: string, head: string, action: string): IntakeEvent => ({
-    v: 1, trigger: "pull_request", action, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: head, draft: false, deliveryId: delivery, replayKey: `k-${delivery}`, at: Date.now(),
+    v: 1,
+    trigger: "pull_request",
+    action,
+    installationId: 42,
+    owner: "acme",
+    repo: "shop",
+    pull: 7,
+    baseSha: BASE,
+    headSha: head,
+    draft: false,
+    deliveryId: delivery,
+    replayKey: `k-${delivery}`,
+    at: Date.now(),
   });
   try {
     openPr({ head: HEAD });
@@ -298,7 +377,10 @@ test("real Redis: a burst of pushes closes the replaced job's queued check run, 
     assert.deepEqual(closed, { status: "completed", conclusion: "skipped", output: supersededOutput(HEAD, HEAD2) });
     assert.match(closed.output.summary, /for commit 2222222\. The pull request's head is now 3333333/);
     const jobs = await q2.queue.getJobs(["delayed", "waiting", "active"]);
-    assert.deepEqual(jobs.map((j) => [j.data.headSha, j.data.checkRunId]), [[HEAD2, 602]]);
+    assert.deepEqual(
+      jobs.map((j) => [j.data.headSha, j.data.checkRunId]),
+      [[HEAD2, 602]],
+    );
     assert.deepEqual(nock.pendingMocks(), []);
   } finally {
     await q2.queue.obliterate({ force: true });
@@ -327,7 +409,11 @@ test("the same signed body under a new delivery id: submitted twice, but the int
   openPr();
   nock(API).post("/repos/acme/shop/check-runs").reply(201, { id: 1 });
   const reviews: ReviewJobData[] = [];
-  const deps = { auth: async (id: number) => (await probot.auth(id)) as never, claimReplay: claim, enqueueReview: async (d: ReviewJobData) => (reviews.push(d), { id: "x", duplicate: false }) };
+  const deps = {
+    auth: async (id: number) => (await probot.auth(id)) as never,
+    claimReplay: claim,
+    enqueueReview: async (d: ReviewJobData) => (reviews.push(d), { id: "x", duplicate: false }),
+  };
   assert.equal((await runIntake({ data: app.queue.events[0]!, attemptsMade: 0 }, deps)).status, "enqueued");
   assert.equal((await runIntake({ data: app.queue.events[1]!, attemptsMade: 0 }, deps)).status, "replay");
   assert.equal(reviews.length, 1);

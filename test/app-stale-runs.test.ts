@@ -29,12 +29,32 @@ test("a run left open past the budget with no live job is closed once; one whose
     const waiting = gh.createCheckRun("acme", "shop", HEAD2, "queued");
     const done = gh.createCheckRun("acme", "shop", HEAD2, "queued");
     gh.checkRuns.get(done)!.status = "completed";
-    const data: ReviewJobData = { v: 1, installationId: INSTALLATION, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD2, trigger: "pull_request", deliveryId: "stale-wait", checkRunId: waiting, at: t };
+    const data: ReviewJobData = {
+      v: 1,
+      installationId: INSTALLATION,
+      owner: "acme",
+      repo: "shop",
+      pull: 7,
+      baseSha: BASE,
+      headSha: HEAD2,
+      trigger: "pull_request",
+      deliveryId: "stale-wait",
+      checkRunId: waiting,
+      at: t,
+    };
     const { id } = await q.enqueue(data); // delayed by the debounce: alive
     await runs.opened({ installationId: INSTALLATION, owner: "acme", repo: "shop", checkRunId: orphan, jobId: "gh-gone" });
     await runs.opened({ installationId: INSTALLATION, owner: "acme", repo: "shop", checkRunId: waiting, jobId: id });
     await runs.opened({ installationId: INSTALLATION, owner: "acme", repo: "shop", checkRunId: done });
-    const sweep = (now: number) => sweepStaleRuns({ redis: q.redis, settings, queue: q.queue, auth: async (i) => (await probot.auth(i)) as never, olderThanMs: 30 * 60_000, now: () => now });
+    const sweep = (now: number) =>
+      sweepStaleRuns({
+        redis: q.redis,
+        settings,
+        queue: q.queue,
+        auth: async (i) => (await probot.auth(i)) as never,
+        olderThanMs: 30 * 60_000,
+        now: () => now,
+      });
 
     // Within the budget: nothing is touched.
     let r = await sweep(t + 60_000);
@@ -42,7 +62,10 @@ test("a run left open past the budget with no live job is closed once; one whose
     assert.equal(gh.checkRuns.get(orphan)!.status, "in_progress");
 
     r = await sweep(t + 31 * 60_000);
-    assert.deepEqual({ closed: r.closed, alreadyDone: r.alreadyDone, stillWorking: r.stillWorking }, { closed: 1, alreadyDone: 1, stillWorking: 1 });
+    assert.deepEqual(
+      { closed: r.closed, alreadyDone: r.alreadyDone, stillWorking: r.stillWorking },
+      { closed: 1, alreadyDone: 1, stillWorking: 1 },
+    );
     const closed = gh.checkRuns.get(orphan)!;
     assert.equal(closed.status, "completed");
     assert.equal(closed.conclusion, "neutral");

@@ -111,8 +111,6 @@ export const HEAD2 = "3333333333333333333333333333333333333333";
 
 export const API = "https://api.github.com";
 
-
-
 export const PR_MODULE = new URL("./fixtures/pr-module/", import.meta.url).pathname;
 
 export interface Captured {
@@ -147,36 +145,80 @@ export function mockRepo(o: RepoMockOptions = {}): Captured {
   const pull = o.pull ?? 7;
   const baseSha = o.baseSha ?? BASE;
   const headSha = o.headSha ?? HEAD;
-  const cap: Captured = { checkCreates: [], checkUpdates: [], reviews: [], deletedComments: [], issueComments: [], issueCommentUpdates: [], blobFetches: [] };
+  const cap: Captured = {
+    checkCreates: [],
+    checkUpdates: [],
+    reviews: [],
+    deletedComments: [],
+    issueComments: [],
+    issueCommentUpdates: [],
+    blobFetches: [],
+  };
   const api = nock(API);
   api.post("/app/installations/42/access_tokens").optionally().reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" });
   // Read by the intake step and by the review job.
-  api.get(`/repos/acme/shop/pulls/${pull}`).optionally().times(3).reply(200, {
-    number: pull,
-    state: o.prState ?? "open",
-    draft: false,
-    head: { sha: o.prHead ?? headSha, ref: "coupon", repo: { id: 5001, full_name: "acme/shop" } },
-    base: { sha: baseSha, ref: "main", repo: { id: 5001, full_name: "acme/shop" } },
-  });
+  api
+    .get(`/repos/acme/shop/pulls/${pull}`)
+    .optionally()
+    .times(3)
+    .reply(200, {
+      number: pull,
+      state: o.prState ?? "open",
+      draft: false,
+      head: { sha: o.prHead ?? headSha, ref: "coupon", repo: { id: 5001, full_name: "acme/shop" } },
+      base: { sha: baseSha, ref: "main", repo: { id: 5001, full_name: "acme/shop" } },
+    });
   if (o.config === undefined) {
-    api.get(/\/repos\/acme\/shop\/contents\/.*memcheck\.yml/).optionally().reply(404, { message: "Not Found" });
-    api.get(/\/repos\/acme\/\.github\/contents\/.*memcheck\.yml/).optionally().reply(404, { message: "Not Found" });
+    api
+      .get(/\/repos\/acme\/shop\/contents\/.*memcheck\.yml/)
+      .optionally()
+      .reply(404, { message: "Not Found" });
+    api
+      .get(/\/repos\/acme\/\.github\/contents\/.*memcheck\.yml/)
+      .optionally()
+      .reply(404, { message: "Not Found" });
   } else {
-    api.get(/\/repos\/acme\/shop\/contents\/.*memcheck\.yml/).optionally().reply(200, o.config, { "content-type": "application/vnd.github.raw; charset=utf-8" });
+    api
+      .get(/\/repos\/acme\/shop\/contents\/.*memcheck\.yml/)
+      .optionally()
+      .reply(200, o.config, { "content-type": "application/vnd.github.raw; charset=utf-8" });
   }
-  api.post("/repos/acme/shop/check-runs").optionally().times(5).reply(async (req) => (cap.checkCreates.push(await req.json()), [201, { id: 556 }]));
-  api.patch(/\/repos\/acme\/shop\/check-runs\/\d+/).optionally().times(50).reply(async (req) => (cap.checkUpdates.push(await req.json()), [200, { id: 555 }]));
-  api.get(`/repos/acme/shop/pulls/${pull}/files`).query(true).optionally().reply(200, o.files ?? JSON.parse(readFileSync(join(PR_MODULE, "files.json"), "utf8")));
-  api.get(`/repos/acme/shop/compare/${baseSha}...${headSha}`).query(true).optionally().reply(200, { merge_base_commit: { sha: baseSha } });
+  api
+    .post("/repos/acme/shop/check-runs")
+    .optionally()
+    .times(5)
+    .reply(async (req) => (cap.checkCreates.push(await req.json()), [201, { id: 556 }]));
+  api
+    .patch(/\/repos\/acme\/shop\/check-runs\/\d+/)
+    .optionally()
+    .times(50)
+    .reply(async (req) => (cap.checkUpdates.push(await req.json()), [200, { id: 555 }]));
+  api
+    .get(`/repos/acme/shop/pulls/${pull}/files`)
+    .query(true)
+    .optionally()
+    .reply(200, o.files ?? JSON.parse(readFileSync(join(PR_MODULE, "files.json"), "utf8")));
+  api
+    .get(`/repos/acme/shop/compare/${baseSha}...${headSha}`)
+    .query(true)
+    .optionally()
+    .reply(200, { merge_base_commit: { sha: baseSha } });
   const blobs = new Map<string, Buffer>();
-  for (const [sha, dir] of [[baseSha, o.before ?? join(PR_MODULE, "before")], [headSha, o.after ?? join(PR_MODULE, "after")]] as const) {
+  for (const [sha, dir] of [
+    [baseSha, o.before ?? join(PR_MODULE, "before")],
+    [headSha, o.after ?? join(PR_MODULE, "after")],
+  ] as const) {
     const tree = readTree(dir);
     const entries = [...tree].map(([path, buf]) => {
       const s = blobSha(buf);
       blobs.set(s, buf);
       return { path, mode: "100644", type: "blob", sha: s, size: buf.length, url: `${API}/repos/acme/shop/git/blobs/${s}` };
     });
-    api.get(`/repos/acme/shop/git/trees/${sha}`).query({ recursive: "true" }).optionally().reply(200, { sha, url: "", tree: entries, truncated: false });
+    api
+      .get(`/repos/acme/shop/git/trees/${sha}`)
+      .query({ recursive: "true" })
+      .optionally()
+      .reply(200, { sha, url: "", tree: entries, truncated: false });
   }
   api
     .get(/\/repos\/acme\/shop\/git\/blobs\/[0-9a-f]{40}$/)
@@ -188,12 +230,42 @@ export function mockRepo(o: RepoMockOptions = {}): Captured {
       const b = blobs.get(s);
       return b ? [200, { sha: s, size: b.length, encoding: "base64", content: b.toString("base64") }] : [404, { message: "Not Found" }];
     });
-  api.get(`/repos/acme/shop/pulls/${pull}/comments`).query(true).optionally().reply(200, o.reviewComments ?? []);
-  api.delete(/\/repos\/acme\/shop\/pulls\/comments\/\d+/).optionally().times(20).reply((req) => (cap.deletedComments.push(Number(new URL(req.url).pathname.split("/").pop())), [204, ""]));
-  api.post(`/repos/acme/shop/pulls/${pull}/reviews`).optionally().times(3).reply(async (req) => (cap.reviews.push(await req.json()), [o.reviewStatus ?? 200, o.reviewStatus === 422 ? { message: "Unprocessable Entity", errors: ["Line could not be resolved"] } : { id: 900 }]));
-  api.get(`/repos/acme/shop/issues/${pull}/comments`).query(true).optionally().reply(200, o.issueComments ?? []);
-  api.post(`/repos/acme/shop/issues/${pull}/comments`).optionally().reply(async (req) => (cap.issueComments.push(await req.json()), [201, { id: 700 }]));
-  api.patch(/\/repos\/acme\/shop\/issues\/comments\/\d+/).optionally().reply(async (req) => (cap.issueCommentUpdates.push(await req.json()), [200, { id: 700 }]));
+  api
+    .get(`/repos/acme/shop/pulls/${pull}/comments`)
+    .query(true)
+    .optionally()
+    .reply(200, o.reviewComments ?? []);
+  api
+    .delete(/\/repos\/acme\/shop\/pulls\/comments\/\d+/)
+    .optionally()
+    .times(20)
+    .reply((req) => (cap.deletedComments.push(Number(new URL(req.url).pathname.split("/").pop())), [204, ""]));
+  api
+    .post(`/repos/acme/shop/pulls/${pull}/reviews`)
+    .optionally()
+    .times(3)
+    .reply(
+      async (req) => (
+        cap.reviews.push(await req.json()),
+        [
+          o.reviewStatus ?? 200,
+          o.reviewStatus === 422 ? { message: "Unprocessable Entity", errors: ["Line could not be resolved"] } : { id: 900 },
+        ]
+      ),
+    );
+  api
+    .get(`/repos/acme/shop/issues/${pull}/comments`)
+    .query(true)
+    .optionally()
+    .reply(200, o.issueComments ?? []);
+  api
+    .post(`/repos/acme/shop/issues/${pull}/comments`)
+    .optionally()
+    .reply(async (req) => (cap.issueComments.push(await req.json()), [201, { id: 700 }]));
+  api
+    .patch(/\/repos\/acme\/shop\/issues\/comments\/\d+/)
+    .optionally()
+    .reply(async (req) => (cap.issueCommentUpdates.push(await req.json()), [200, { id: 700 }]));
   return cap;
 }
 

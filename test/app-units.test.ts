@@ -45,7 +45,12 @@ test("commands: a 1 MB body is scanned only up to the bound", () => {
 
 test("config: defaults, merge, and errors that name the key", () => {
   assert.deepEqual(parseConfig(null), { ok: true, config: DEFAULT_CONFIG });
-  const r = parseConfig({ archs: ["386"], thresholds: { paddingGrowth: 16 }, rules: { MC151: "off", MC101: false }, limits: { maxFiles: 10 } });
+  const r = parseConfig({
+    archs: ["386"],
+    thresholds: { paddingGrowth: 16 },
+    rules: { MC151: "off", MC101: false },
+    limits: { maxFiles: 10 },
+  });
   assert.ok(r.ok);
   assert.deepEqual(r.config.archs, ["386"]);
   assert.equal(r.config.thresholds.paddingGrowth, 16);
@@ -73,7 +78,8 @@ test("ignore paths: prefixes, segments, globs", () => {
 });
 
 test("patch: added lines on the head side", () => {
-  const patch = "@@ -7,10 +7,12 @@ import (\n \n // Order\n type Order struct {\n+\tPaid bool\n \tID int64\n-\tX int\n+\tY int\n \\ No newline at end of file\n@@ -30,2 +32,3 @@\n a\n+b\n c";
+  const patch =
+    "@@ -7,10 +7,12 @@ import (\n \n // Order\n type Order struct {\n+\tPaid bool\n \tID int64\n-\tX int\n+\tY int\n \\ No newline at end of file\n@@ -30,2 +32,3 @@\n a\n+b\n c";
   assert.deepEqual([...addedLines(patch)], [10, 12, 33]);
   assert.deepEqual([...addedLines(undefined)], []);
 });
@@ -114,13 +120,27 @@ test("queue ids: no ':' and never an integer; dedup per PR", () => {
   assert.equal(s.lockDuration, 4000);
   assert.equal(s.stalledInterval, 2000);
   assert.throws(() => queueSettingsFromEnv({ MEMCHECK_LOCK_MS: "soon" } as any), /MEMCHECK_LOCK_MS/);
-  const o = jobOptions(s, { v: 1, installationId: 1, owner: "o", repo: "r", pull: 7, baseSha: "", headSha: "h", trigger: "pull_request", deliveryId: "d", at: 0 });
+  const o = jobOptions(s, {
+    v: 1,
+    installationId: 1,
+    owner: "o",
+    repo: "r",
+    pull: 7,
+    baseSha: "",
+    headSha: "h",
+    trigger: "pull_request",
+    deliveryId: "d",
+    at: 0,
+  });
   assert.deepEqual(o.deduplication, { id: "o/r#7", replace: true, keepLastIfActive: true });
   assert.deepEqual(o.backoff, { type: "memcheck", delay: 5000 });
   assert.equal(backoffMs(s, 1), 5000);
   assert.equal(backoffMs(s, 3), 20000);
   assert.equal(backoffMs(s, 1, { status: 403, response: { headers: { "retry-after": "60" } } }), 61000);
-  assert.equal(retryAfterMs({ status: 403, response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010" } } }, 1_000_000), 11000);
+  assert.equal(
+    retryAfterMs({ status: 403, response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010" } } }, 1_000_000),
+    11000,
+  );
   assert.equal(retryAfterMs({ status: 500 }), undefined);
   assert.ok(o.removeOnComplete && o.removeOnFail);
 });
@@ -148,7 +168,13 @@ test("snapshot: limits skip and report; a truncated tree falls back to directory
     .reply(200, [{ type: "file", path: "go.mod", sha: "e".repeat(40), size: 30 }])
     .get(`/repos/o/r/git/blobs/${"e".repeat(40)}`)
     .reply(200, blob("module example.com/r\n"));
-  const s = await GitHubTreeSnapshot.open(octokit, { owner: "o", repo: "r", sha: "abc", cache: new MemoryBlobCache(), limits: { maxFiles: 10, maxBytes: 1e7, maxFileBytes: 1_000_000, maxPackages: 5 } });
+  const s = await GitHubTreeSnapshot.open(octokit, {
+    owner: "o",
+    repo: "r",
+    sha: "abc",
+    cache: new MemoryBlobCache(),
+    limits: { maxFiles: 10, maxBytes: 1e7, maxFileBytes: 1_000_000, maxPackages: 5 },
+  });
   await s.include(["p"], { followImports: true });
   assert.equal(s.truncated, true);
   assert.deepEqual(await s.paths(), ["go.mod", "p/a.go"]);

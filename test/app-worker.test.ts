@@ -15,7 +15,15 @@ import { ReviewLimitError } from "../src/review/limits.ts";
 import { makeProbot, mockRepo, deletePrefix, REDIS_URL, BASE, HEAD, HEAD2, API } from "./app-support.ts";
 
 function analysis(): Analysis {
-  return { schema: "memcheck.layout/v1", goos: "linux", archs: ["amd64"], structs: [], diagnostics: [], findings: [], stats: { files: 0, bytes: 0, parseMs: 0, layoutMs: 0 } };
+  return {
+    schema: "memcheck.layout/v1",
+    goos: "linux",
+    archs: ["amd64"],
+    structs: [],
+    diagnostics: [],
+    findings: [],
+    stats: { files: 0, bytes: 0, parseMs: 0, layoutMs: 0 },
+  };
 }
 const EMPTY_DIFF: Diff = { archs: ["amd64"], structs: [], regressions: [], unresolved: [], diagnostics: [], findings: [] };
 
@@ -42,7 +50,20 @@ function job(data: Partial<ReviewJobData> = {}) {
     id: "gh-test",
     attemptsMade: 0,
     opts: { attempts: 3 },
-    data: { v: 1 as const, installationId: 42, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD, trigger: "pull_request" as const, deliveryId: "d1", checkRunId: 555, at: 1, ...data },
+    data: {
+      v: 1 as const,
+      installationId: 42,
+      owner: "acme",
+      repo: "shop",
+      pull: 7,
+      baseSha: BASE,
+      headSha: HEAD,
+      trigger: "pull_request" as const,
+      deliveryId: "d1",
+      checkRunId: 555,
+      at: 1,
+      ...data,
+    },
   };
 }
 
@@ -77,7 +98,10 @@ test("fetches touched packages plus same-module imports at base and head; tests 
   assert.equal(cap.blobFetches.length, 5);
   assert.equal(new Set(cap.blobFetches).size, 5);
   // A fast review writes its result only: no in_progress right before completed.
-  assert.deepEqual(cap.checkUpdates.map((u) => u.status), ["completed"]);
+  assert.deepEqual(
+    cap.checkUpdates.map((u) => u.status),
+    ["completed"],
+  );
   assert.equal(cap.checkUpdates[0].conclusion, "success");
   assert.equal(cap.checkUpdates[0].output.summary, "summary; skipped 0");
   assert.equal(cap.reviews.length, 0);
@@ -103,19 +127,36 @@ test("a YAML syntax error is a clear check run too, not a crash", async () => {
 });
 
 test("more than 50 annotations go out in batches of 50, the first with the conclusion", async () => {
-  const anns = Array.from({ length: 120 }, (_, i) => ({ path: "order/order.go", start_line: 10, end_line: 10, annotation_level: "warning" as const, message: `n${i}` }));
+  const anns = Array.from({ length: 120 }, (_, i) => ({
+    path: "order/order.go",
+    start_line: 10,
+    end_line: 10,
+    annotation_level: "warning" as const,
+    message: `n${i}`,
+  }));
   deps.pipeline = fakePipeline({ annotations: () => anns, conclusion: () => "failure" });
   const cap = mockRepo();
   await runReview(job(), deps);
   const outs = cap.checkUpdates;
-  assert.deepEqual(outs.map((u) => u.output.annotations.length), [50, 50, 20]);
+  assert.deepEqual(
+    outs.map((u) => u.output.annotations.length),
+    [50, 50, 20],
+  );
   assert.equal(outs[0].conclusion, "failure");
   assert.equal(outs[0].status, "completed");
-  assert.deepEqual(outs.flatMap((u) => u.output.annotations.map((a: any) => a.message)), anns.map((a) => a.message));
+  assert.deepEqual(
+    outs.flatMap((u) => u.output.annotations.map((a: any) => a.message)),
+    anns.map((a) => a.message),
+  );
 });
 
 test("a synchronize run posts only new comments, deletes ours whose finding is gone, never touches others'", async () => {
-  const mk = (id: string, line: number) => ({ path: "order/order.go", line, side: "RIGHT" as const, body: `${findingMarker(id)}\n**memcheck:** ${id}` });
+  const mk = (id: string, line: number) => ({
+    path: "order/order.go",
+    line,
+    side: "RIGHT" as const,
+    body: `${findingMarker(id)}\n**memcheck:** ${id}`,
+  });
   deps.pipeline = fakePipeline({ reviewComments: () => [mk("layout:a.Order", 10), mk("layout:a.Coupon", 4)] });
   const cap = mockRepo({
     reviewComments: [
@@ -126,7 +167,10 @@ test("a synchronize run posts only new comments, deletes ours whose finding is g
   });
   const r = await runReview(job(), deps);
   assert.equal(cap.reviews.length, 1);
-  assert.deepEqual(cap.reviews[0].comments.map((c: any) => parseMarker(c.body)), ["layout:a.Coupon"]);
+  assert.deepEqual(
+    cap.reviews[0].comments.map((c: any) => parseMarker(c.body)),
+    ["layout:a.Coupon"],
+  );
   assert.equal(cap.reviews[0].commit_id, HEAD);
   assert.equal(cap.reviews[0].event, "COMMENT");
   assert.deepEqual(cap.deletedComments, [12]);
@@ -134,18 +178,25 @@ test("a synchronize run posts only new comments, deletes ours whose finding is g
 });
 
 test("a 422 on the review falls back to annotations and the job still succeeds", async () => {
-  deps.pipeline = fakePipeline({ reviewComments: () => [{ path: "order/order.go", line: 99, side: "RIGHT", body: `${findingMarker("x")}\n**memcheck:** bad line` }] });
+  deps.pipeline = fakePipeline({
+    reviewComments: () => [{ path: "order/order.go", line: 99, side: "RIGHT", body: `${findingMarker("x")}\n**memcheck:** bad line` }],
+  });
   const cap = mockRepo({ reviewStatus: 422 });
   const r = await runReview(job(), deps);
   assert.equal(r.status, "done");
   assert.equal(r.comments?.fallback, true);
   const fb = cap.checkUpdates.at(-1);
-  assert.deepEqual(fb.output.annotations, [{ path: "order/order.go", start_line: 99, end_line: 99, annotation_level: "warning", message: "**memcheck:** bad line" }]);
+  assert.deepEqual(fb.output.annotations, [
+    { path: "order/order.go", start_line: 99, end_line: 99, annotation_level: "warning", message: "**memcheck:** bad line" },
+  ]);
 });
 
 test("/memcheck creates the sticky summary comment once and edits it afterwards", async () => {
   let cap = mockRepo();
-  await runReview(job({ trigger: "command", headSha: "", baseSha: "", checkRunId: undefined, options: { commentId: 3001, sender: "alice" } }), deps);
+  await runReview(
+    job({ trigger: "command", headSha: "", baseSha: "", checkRunId: undefined, options: { commentId: 3001, sender: "alice" } }),
+    deps,
+  );
   assert.equal(cap.checkCreates.length, 1);
   assert.equal(cap.checkCreates[0].head_sha, HEAD);
   assert.equal(cap.issueComments.length, 1);
@@ -163,7 +214,10 @@ test("a rerequest for a fork PR (no PR number) finds the PR by head SHA", async 
   nock(API)
     .get("/repos/acme/shop/pulls")
     .query(true)
-    .reply(200, [{ number: 3, head: { sha: HEAD2 } }, { number: 7, head: { sha: HEAD } }]);
+    .reply(200, [
+      { number: 3, head: { sha: HEAD2 } },
+      { number: 7, head: { sha: HEAD } },
+    ]);
   const cap = mockRepo({ prHead: HEAD2 });
   const r = await runReview(job({ pull: null, trigger: "rerequested" }), deps);
   // PR 7 was found; its head moved on, so this job is superseded (and says so on its check run).
@@ -194,7 +248,9 @@ test("a 500 from GitHub is retried by the queue with backoff, then the job compl
   const events = new QueueEvents("retry", { connection: conns[0]!, prefix: PREFIX });
   await events.waitUntilReady();
   let calls = 0;
-  nock(API).get("/repos/acme/shop/pulls/7").reply(() => (calls++, [500, { message: "Server Error" }]));
+  nock(API)
+    .get("/repos/acme/shop/pulls/7")
+    .reply(() => (calls++, [500, { message: "Server Error" }]));
   mockRepo({ prHead: HEAD2 }); // after the 500: the PR moved on, so the job ends quickly as superseded
   const worker = createReviewWorker((j) => runReview(j, deps), { connection: conns[1]!, settings });
   try {
@@ -224,7 +280,10 @@ test("real Redis: a push dropped by dedup while the older job waited is adopted 
     assert.equal(b.id, a.id);
     assert.equal(b.duplicate, true);
     const cap = mockRepo({ prHead: HEAD2, headSha: HEAD2 });
-    const r = await runReview({ ...job(), id: a.id, data: (await q.queue.getJob(a.id))!.data }, { ...deps, redis: q.redis, queue: q.queue, settings: { ...q.settings } });
+    const r = await runReview(
+      { ...job(), id: a.id, data: (await q.queue.getJob(a.id))!.data },
+      { ...deps, redis: q.redis, queue: q.queue, settings: { ...q.settings } },
+    );
     assert.equal(r.status, "done");
     assert.equal(r.headSha, HEAD2);
     // A's check run is closed as superseded; B's check run carries the result.
@@ -237,7 +296,10 @@ test("real Redis: a push dropped by dedup while the older job waited is adopted 
 });
 
 test("a failure after the check run is posted does not overwrite its result", async () => {
-  deps.pipeline = fakePipeline({ conclusion: () => "failure", reviewComments: () => [{ path: "order/order.go", line: 10, side: "RIGHT", body: `${findingMarker("y")}\nx` }] });
+  deps.pipeline = fakePipeline({
+    conclusion: () => "failure",
+    reviewComments: () => [{ path: "order/order.go", line: 10, side: "RIGHT", body: `${findingMarker("y")}\nx` }],
+  });
   const cap = mockRepo({ reviewStatus: 502 });
   await assert.rejects(runReview({ ...job(), attemptsMade: 2 }, deps), (e: any) => e.status === 502);
   assert.equal(cap.checkUpdates.at(-1).conclusion, "failure");
@@ -254,14 +316,23 @@ test("the last failed attempt before any result closes the check run as neutral 
 });
 
 test("a slow review marks the run in_progress once, before the result", async () => {
-  deps.pipeline = fakePipeline({ review: async () => (await new Promise((r) => setTimeout(r, 150)), { base: analysis(), head: analysis(), diff: EMPTY_DIFF }) });
+  deps.pipeline = fakePipeline({
+    review: async () => (await new Promise((r) => setTimeout(r, 150)), { base: analysis(), head: analysis(), diff: EMPTY_DIFF }),
+  });
   const cap = mockRepo();
   await runReview(job(), { ...deps, inProgressAfterMs: 20 });
-  assert.deepEqual(cap.checkUpdates.map((u) => u.status), ["in_progress", "completed"]);
+  assert.deepEqual(
+    cap.checkUpdates.map((u) => u.status),
+    ["in_progress", "completed"],
+  );
 });
 
 test("ReviewLimitError: the run is completed neutral with its title and summary, and the job does not retry", async () => {
-  deps.pipeline = fakePipeline({ review: async () => { throw new ReviewLimitError("memcheck could not finish", "This PR's Go code is too large to analyse within the limits: 5 MB > 1 MB."); } });
+  deps.pipeline = fakePipeline({
+    review: async () => {
+      throw new ReviewLimitError("memcheck could not finish", "This PR's Go code is too large to analyse within the limits: 5 MB > 1 MB.");
+    },
+  });
   const cap = mockRepo();
   const r = await runReview(job(), deps);
   assert.equal(r.status, "limit");
@@ -275,7 +346,10 @@ test("ReviewLimitError: the run is completed neutral with its title and summary,
 test("a /memcheck job records its run id at creation (before any other write)", async () => {
   const cap = mockRepo();
   const saved: ReviewJobData[] = [];
-  const j = { ...job({ trigger: "command", headSha: "", baseSha: "", checkRunId: undefined, options: { commentId: 1, sender: "alice" } }), updateData: async (d: ReviewJobData) => void saved.push(structuredClone(d)) };
+  const j = {
+    ...job({ trigger: "command", headSha: "", baseSha: "", checkRunId: undefined, options: { commentId: 1, sender: "alice" } }),
+    updateData: async (d: ReviewJobData) => void saved.push(structuredClone(d)),
+  };
   await runReview(j, deps);
   assert.equal(cap.checkCreates.length, 1);
   assert.equal(cap.checkCreates[0].status, "in_progress");
@@ -284,12 +358,21 @@ test("a /memcheck job records its run id at creation (before any other write)", 
 });
 
 test("a retry after the result was posted never re-opens the run and sends only the annotations not yet posted", async () => {
-  const anns = Array.from({ length: 120 }, (_, i) => ({ path: "order/order.go", start_line: 10, end_line: 10, annotation_level: "warning" as const, message: `n${i}` }));
+  const anns = Array.from({ length: 120 }, (_, i) => ({
+    path: "order/order.go",
+    start_line: 10,
+    end_line: 10,
+    annotation_level: "warning" as const,
+    message: `n${i}`,
+  }));
   deps.pipeline = fakePipeline({ annotations: () => anns, conclusion: () => "failure" });
   const cap = mockRepo();
   await runReview({ ...job({ publish: { checkRunId: 555, resultPosted: true, annotationsPosted: 100 } }), attemptsMade: 1 }, deps);
   assert.equal(cap.checkUpdates.length, 1);
   assert.equal(cap.checkUpdates[0].status, undefined);
   assert.equal(cap.checkUpdates[0].conclusion, undefined);
-  assert.deepEqual(cap.checkUpdates[0].output.annotations.map((a: any) => a.message), anns.slice(100).map((a) => a.message));
+  assert.deepEqual(
+    cap.checkUpdates[0].output.annotations.map((a: any) => a.message),
+    anns.slice(100).map((a) => a.message),
+  );
 });

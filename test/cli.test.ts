@@ -78,7 +78,10 @@ test("diff exits 1 on a regression of a type with many values, 0 on a singleton'
   try {
     assert.equal(memcheck(["diff", "--base", "nosuchref"], dir).code, 2);
     // A harmless change: same size class.
-    writeFileSync(path.join(dir, "order/order.go"), "package order\n\ntype Order struct {\n\tID    int64\n\tTotal int64\n\tPaid  bool\n\tOpen  bool\n}\n");
+    writeFileSync(
+      path.join(dir, "order/order.go"),
+      "package order\n\ntype Order struct {\n\tID    int64\n\tTotal int64\n\tPaid  bool\n\tOpen  bool\n}\n",
+    );
     const ok = memcheck(["diff", "--base", "main"], dir);
     assert.equal(ok.code, 0, ok.out + ok.err);
     // Growing 24 -> 40 bytes crosses size class 24 -> 48. Nothing says there are many Orders: a
@@ -92,7 +95,10 @@ test("diff exits 1 on a regression of a type with many values, 0 on a singleton'
     assert.ok(nd.notices.some((r: { kind: string; reason: string }) => r.kind === "size-class" && /no evidence of many/.test(r.reason)));
     assert.equal(memcheck(["diff", "--base", "main", "--policy", "legacy"], dir).code, 1);
     // Orders built per request in a handler: the same growth fails, and says why.
-    writeFileSync(path.join(dir, "order/order.go"), `package order\n\nimport "net/http"\n${grown}\nfunc handle(w http.ResponseWriter, r *http.Request) {\n\to := &Order{}\n\t_ = o\n}\n`);
+    writeFileSync(
+      path.join(dir, "order/order.go"),
+      `package order\n\nimport "net/http"\n${grown}\nfunc handle(w http.ResponseWriter, r *http.Request) {\n\to := &Order{}\n\t_ = o\n}\n`,
+    );
     const bad = memcheck(["diff", "--base", "main", "--json"], dir);
     assert.equal(bad.code, 1, bad.err);
     const diff = JSON.parse(bad.out);

@@ -92,10 +92,7 @@ test("analyse base and head, diff, report, and apply the suggestion", async () =
   // 386: int64 is 4-aligned: 8+8+8+8 = 32 -> 1+3 pad, 8, 8, 8, 8, 2 + 2 = 40
   assert.equal(order.deltas["386"]!.before!.size, 32);
   assert.equal(order.deltas["386"]!.after!.size, 40);
-  assert.deepEqual(
-    order.fieldChanges.map((f) => `${f.name}:${f.kind}`).sort(),
-    ["Closed:added", "Open:added", "Paid:added"],
-  );
+  assert.deepEqual(order.fieldChanges.map((f) => `${f.name}:${f.kind}`).sort(), ["Closed:added", "Open:added", "Paid:added"]);
   const kinds = d.regressions.map((r) => `${r.kind}@${r.arch}`).sort();
   assert.ok(kinds.includes("size-class@amd64"));
   assert.ok(kinds.includes("size-class@386"));
@@ -124,7 +121,10 @@ test("analyse base and head, diff, report, and apply the suggestion", async () =
   assert.equal(o2.layouts.amd64!.size, 48);
   assert.equal(o2.layouts.amd64!.size, order.head!.layouts.amd64!.optimalSize);
   assert.equal(o2.layouts.amd64!.ptrBytes, order.head!.layouts.amd64!.optimalPtrBytes);
-  assert.deepEqual(o2.layouts.amd64!.fields.map((f) => f.name), sug.order);
+  assert.deepEqual(
+    o2.layouts.amd64!.fields.map((f) => f.name),
+    sug.order,
+  );
   // Everything else in the file is untouched.
   assert.equal(again.structs.length, head.structs.length);
   assert.ok(fixed.includes("type Node struct {\n\tv    int\n\tnext *Node\n}"));

@@ -31,7 +31,8 @@ function yamlBlocks(file: string): Block[] {
     const [, indent, fence] = open;
     const body: string[] = [];
     let j = i + 1;
-    for (; j < lines.length && !lines[j].trimStart().startsWith(fence); j++) body.push(lines[j].startsWith(indent) ? lines[j].slice(indent.length) : lines[j]);
+    for (; j < lines.length && !lines[j].trimStart().startsWith(fence); j++)
+      body.push(lines[j].startsWith(indent) ? lines[j].slice(indent.length) : lines[j]);
     out.push({ where: `${file}:${i + 1}`, text: body.join("\n") });
     i = j;
   }
@@ -57,8 +58,14 @@ const blocks = docs.flatMap(yamlBlocks);
 
 test("the docs hold memcheck config examples (the extractor finds them)", () => {
   const configs = blocks.filter((b) => classify(parseYaml(b.text)) === "config");
-  assert.ok(configs.some((b) => b.where.startsWith("README.md")), "README.md's example is found");
-  assert.ok(configs.some((b) => b.where.includes("github-app.md")), "docs/github-app.md's example is found");
+  assert.ok(
+    configs.some((b) => b.where.startsWith("README.md")),
+    "README.md's example is found",
+  );
+  assert.ok(
+    configs.some((b) => b.where.includes("github-app.md")),
+    "docs/github-app.md's example is found",
+  );
   assert.ok(configs.length >= 3, `found ${configs.length}`);
 });
 

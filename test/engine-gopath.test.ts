@@ -64,7 +64,7 @@ test("an unnamed import of a dashed path resolves by its assumed name", async ()
   const a = await analyzeFiles([
     { path: "go.mod", text: "module example.com/m\n" },
     { path: "bar-baz/b.go", text: "package bar\n\ntype Item struct {\n\tA, B int64\n}\n" },
-    { path: "use/u.go", text: "package use\n\nimport \"example.com/m/bar-baz\"\n\ntype T struct {\n\tI bar.Item\n\tOk bool\n}\n" },
+    { path: "use/u.go", text: 'package use\n\nimport "example.com/m/bar-baz"\n\ntype T struct {\n\tI bar.Item\n\tOk bool\n}\n' },
   ]);
   const t = a.structs.find((s) => s.name === "T")!;
   assert.equal(t.resolved, true, JSON.stringify(t.unresolved));

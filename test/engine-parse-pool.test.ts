@@ -19,7 +19,10 @@ test("a file over its parse budget is skipped; its batch-mates and later work ar
       { path: "ok2.go", text: "package p\ntype U struct{ b bool }\n" },
     ];
     const out = await pool.parse(files, {});
-    assert.deepEqual(out.map((d) => d.path), ["ok.go", "bad.go", "ok2.go"]);
+    assert.deepEqual(
+      out.map((d) => d.path),
+      ["ok.go", "bad.go", "ok2.go"],
+    );
     assert.equal(out[0].types[0].name, "T");
     assert.equal(out[2].types[0].name, "U");
     assert.equal(out[1].types.length, 0);

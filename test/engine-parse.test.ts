@@ -18,10 +18,12 @@ test("a conversion to type syntax keeps its operand: const B = [2]int64(x)", asy
 });
 
 test("len of an array conversion is a constant array length", async () => {
-  const a = await analyzeFiles([{
-    path: "p/p.go",
-    text: "package p\n\nvar x [3]int64\n\nconst N = len([3]int64(x))\n\ntype T struct {\n\tA [N]int64\n}\n",
-  }]);
+  const a = await analyzeFiles([
+    {
+      path: "p/p.go",
+      text: "package p\n\nvar x [3]int64\n\nconst N = len([3]int64(x))\n\ntype T struct {\n\tA [N]int64\n}\n",
+    },
+  ]);
   const t = a.structs.find((s) => s.name === "T")!;
   assert.equal(t.resolved, true, JSON.stringify(t.unresolved));
   assert.equal(t.layouts.amd64?.size, 24);

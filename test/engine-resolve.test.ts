@@ -107,7 +107,21 @@ var arr = [...]int{1, 2, 3}
   assert.deepEqual(t.unresolved, []);
   const sizes = Object.fromEntries(t.layouts.amd64!.fields.map((f) => [f.name, f.size]));
   assert.deepEqual(sizes, {
-    hex: 16, oct: 15, old: 15, bin: 5, run: 3, iot: 4, shf: 64, bit: 15, str: 6, oth: 10, siz: 16, off: 8, aln: 8, flt: 10, arr: 3,
+    hex: 16,
+    oct: 15,
+    old: 15,
+    bin: 5,
+    run: 3,
+    iot: 4,
+    shf: 64,
+    bit: 15,
+    str: 6,
+    oth: 10,
+    siz: 16,
+    off: 8,
+    aln: 8,
+    flt: 10,
+    arr: 3,
   });
 });
 
@@ -152,7 +166,14 @@ type Uses struct { a Pair[int8, int64]; b Pair[string, bool]; next atomic.Pointe
   assert.equal(pair.generic, true);
   assert.deepEqual(pair.layouts, {});
   const uses = struct(a, "Uses").layouts.amd64!;
-  assert.deepEqual(uses.fields.map((f) => [f.offset, f.size]), [[0, 16], [16, 24], [40, 8]]);
+  assert.deepEqual(
+    uses.fields.map((f) => [f.offset, f.size]),
+    [
+      [0, 16],
+      [16, 24],
+      [40, 8],
+    ],
+  );
 });
 
 test("aliases, type definitions and embedded fields", async () => {
@@ -169,9 +190,15 @@ type Emb struct { *Base; Alias; Def; _ int8 }
   assert.equal(struct(a, "Def").layouts.amd64!.size, 16);
   // An embedded field is named by the type name as written, alias names included (Go spec).
   const emb = struct(a, "Emb").layouts.amd64!;
-  assert.deepEqual(emb.fields.map((f) => [f.name, f.offset, !!f.embedded]), [
-    ["Base", 0, true], ["Alias", 8, true], ["Def", 24, true], ["_", 40, false],
-  ]);
+  assert.deepEqual(
+    emb.fields.map((f) => [f.name, f.offset, !!f.embedded]),
+    [
+      ["Base", 0, true],
+      ["Alias", 8, true],
+      ["Def", 24, true],
+      ["_", 40, false],
+    ],
+  );
   assert.equal(emb.size, 48);
 });
 
@@ -259,12 +286,19 @@ test("files over the size limit are skipped with a note", async () => {
 test("struct source groups keep doc and line comments with their field, not the struct line's comment", async () => {
   const a = await analyze({
     "go.mod": "module example.com/m\n",
-    "a.go": "package p\n\n// T is documented.\n//memcheck:keep-order\ntype T struct { // about T\n\t// doc a\n\ta, c bool `json:\"a\"` // trailing a\n\n\tb int64\n}\n",
+    "a.go":
+      'package p\n\n// T is documented.\n//memcheck:keep-order\ntype T struct { // about T\n\t// doc a\n\ta, c bool `json:"a"` // trailing a\n\n\tb int64\n}\n',
   });
   const src = struct(a, "T").source!;
   assert.deepEqual(src.directives, ["keep-order"]);
   assert.deepEqual([src.line, src.openLine, src.closeLine], [5, 5, 10]);
-  assert.deepEqual(src.fieldGroups.map((g) => [g.names, g.startLine, g.endLine]), [[["a", "c"], 6, 7], [["b"], 9, 9]]);
+  assert.deepEqual(
+    src.fieldGroups.map((g) => [g.names, g.startLine, g.endLine]),
+    [
+      [["a", "c"], 6, 7],
+      [["b"], 9, 9],
+    ],
+  );
   assert.equal(src.fieldGroups[0].text, '\t// doc a\n\ta, c bool `json:"a"` // trailing a');
 });
 

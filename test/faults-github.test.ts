@@ -39,11 +39,24 @@ async function harness(name: string, settings: Partial<QueueSettings> = {}, pipe
   await probot.ready(); // probot.log is null until then
   const rt = createWorkerRuntime({ probot, pipeline, settings: s, redisUrl: REDIS_URL });
   const data = (delivery: string, o: Partial<ReviewJobData> = {}): ReviewJobData => ({
-    v: 1, installationId: INSTALLATION, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD,
-    trigger: "pull_request", deliveryId: delivery, checkRunId: gh.createCheckRun("acme", "shop", o.headSha ?? HEAD), at: Date.now(), ...o,
+    v: 1,
+    installationId: INSTALLATION,
+    owner: "acme",
+    repo: "shop",
+    pull: 7,
+    baseSha: BASE,
+    headSha: HEAD,
+    trigger: "pull_request",
+    deliveryId: delivery,
+    checkRunId: gh.createCheckRun("acme", "shop", o.headSha ?? HEAD),
+    at: Date.now(),
+    ...o,
   });
   return {
-    gh, q, rt, data,
+    gh,
+    q,
+    rt,
+    data,
     async close() {
       await rt.close();
       await q.queue.obliterate({ force: true }).catch(() => {});
@@ -66,7 +79,10 @@ test("502s are retried: a blob GET, and a review POST that GitHub stored before 
     const job = await h.q.queue.getJob(id);
     assert.equal(state, "completed", job?.failedReason);
     assert.equal(job!.returnvalue.conclusion, "failure");
-    assert.ok(h.gh.calls.some((c) => c.path.includes("/git/blobs/") && c.status === 502), "the blob 502 happened");
+    assert.ok(
+      h.gh.calls.some((c) => c.path.includes("/git/blobs/") && c.status === 502),
+      "the blob 502 happened",
+    );
     assert.equal(h.gh.reviews.length, 1, `reviews posted: ${h.gh.reviews.length}`);
     const markers = h.gh.reviewCommentsOf("acme", "shop", 7).map((c) => parseMarker(c.body));
     assert.equal(markers.length, EXPECTED_REVIEW.comments.length);
@@ -87,7 +103,10 @@ test("a 403 secondary rate limit: the queue waits at least retry-after before th
       status: 403,
       times: 1,
       headers: { "retry-after": "7" },
-      body: { message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits" },
+      body: {
+        message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+      },
     });
     const { id } = await h.q.enqueue(h.data("gh-403-1"));
     // The first attempt fails and the job is parked in `delayed` with the delay the queue chose.
@@ -113,7 +132,11 @@ test("404 (deleted branch) and a closed PR end the job at once: no retries, the 
   try {
     // PR 7: its head commit is gone (branch deleted and force-pushed away): the tree is a 404.
     loadFixturePull(h.gh);
-    h.gh.fail((r) => r.method === "GET" && r.path === `/repos/acme/shop/git/trees/${HEAD}`, { status: 404, times: 100, body: { message: "Not Found" } });
+    h.gh.fail((r) => r.method === "GET" && r.path === `/repos/acme/shop/git/trees/${HEAD}`, {
+      status: 404,
+      times: 100,
+      body: { message: "Not Found" },
+    });
     // PR 8: closed before the review ran.
     loadFixturePull(h.gh, { pull: 8, state: "closed" });
     const gone = await h.q.enqueue(h.data("gh-404-1"));
@@ -150,7 +173,13 @@ function manyAnnotations(seen: { expected?: unknown[] }) {
   return {
     ...base,
     annotations(d: Parameters<typeof base.annotations>[0]) {
-      const extra = Array.from({ length: SYNTHETIC }, (_, i) => ({ path: "order/order.go", start_line: 10, end_line: 10, annotation_level: "notice" as const, message: `synthetic ${i}` }));
+      const extra = Array.from({ length: SYNTHETIC }, (_, i) => ({
+        path: "order/order.go",
+        start_line: 10,
+        end_line: 10,
+        annotation_level: "notice" as const,
+        message: `synthetic ${i}`,
+      }));
       seen.expected = [...base.annotations(d), ...extra];
       return seen.expected as ReturnType<typeof base.annotations>;
     },
@@ -168,7 +197,10 @@ function nthBatch(k: number): Matcher {
 
 const WRITES: { name: string; command?: boolean; match: () => Matcher }[] = [
   { name: "queued check run create (intake)", match: () => (r) => r.method === "POST" && r.path === "/repos/acme/shop/check-runs" },
-  { name: "check run complete", match: () => (r) => r.method === "PATCH" && /\/check-runs\/\d+$/.test(r.path) && r.body?.conclusion === "failure" },
+  {
+    name: "check run complete",
+    match: () => (r) => r.method === "PATCH" && /\/check-runs\/\d+$/.test(r.path) && r.body?.conclusion === "failure",
+  },
   { name: "annotation batch 2", match: () => nthBatch(1) },
   { name: "annotation batch 3", match: () => nthBatch(2) },
   { name: "review", match: () => (r) => r.method === "POST" && r.path.endsWith("/pulls/7/reviews") },
@@ -177,7 +209,15 @@ const WRITES: { name: string; command?: boolean; match: () => Matcher }[] = [
 ];
 
 function intakeEvent(delivery: string, command: boolean): IntakeEvent {
-  const common = { v: 1 as const, installationId: INSTALLATION, owner: "acme", repo: "shop", deliveryId: delivery, replayKey: `k-${delivery}`, at: Date.now() };
+  const common = {
+    v: 1 as const,
+    installationId: INSTALLATION,
+    owner: "acme",
+    repo: "shop",
+    deliveryId: delivery,
+    replayKey: `k-${delivery}`,
+    at: Date.now(),
+  };
   return command
     ? { ...common, trigger: "command", pull: 7, commentId: 3001, sender: "alice", line: "/memcheck" }
     : { ...common, trigger: "pull_request", action: "opened", pull: 7, baseSha: BASE, headSha: HEAD, draft: false };
@@ -197,16 +237,26 @@ for (const w of WRITES) {
       const state = await waitForJob(h.q.queue, jobIdFor(delivery), 60_000);
       const job = await h.q.queue.getJob(jobIdFor(delivery));
       assert.equal(state, "completed", job?.failedReason);
-      assert.ok(h.gh.calls.some((c) => c.status === 502), "the fault happened");
+      assert.ok(
+        h.gh.calls.some((c) => c.status === 502),
+        "the fault happened",
+      );
       const runs = h.gh.checkRunsFor(HEAD);
       assert.equal(runs.length, 1, `runs: ${JSON.stringify(runs.map((r) => [r.status, r.conclusion]))}`);
       assert.equal(runs[0]!.status, "completed");
       assert.equal(runs[0]!.conclusion, "failure");
       // Completed once and never re-opened.
       const statuses = runs[0]!.history.map((b) => b?.status).filter(Boolean);
-      assert.ok(statuses.indexOf("completed") === statuses.length - 1 || statuses.slice(statuses.indexOf("completed")).every((s) => s === "completed"), `statuses: ${statuses}`);
+      assert.ok(
+        statuses.indexOf("completed") === statuses.length - 1 ||
+          statuses.slice(statuses.indexOf("completed")).every((s) => s === "completed"),
+        `statuses: ${statuses}`,
+      );
       assert.equal(h.gh.reviews.length, 1);
-      const posted = h.gh.annotationsOf(runs[0]!.id).map((a) => JSON.stringify(a)).sort();
+      const posted = h.gh
+        .annotationsOf(runs[0]!.id)
+        .map((a) => JSON.stringify(a))
+        .sort();
       assert.deepEqual(posted, seen.expected!.map((a) => JSON.stringify(a)).sort(), "every annotation exactly once");
       if (w.command) {
         const sticky = h.gh.issueCommentsOf("acme", "shop", 7).filter((c) => String(c.body).includes(STICKY_MARKER));

@@ -40,11 +40,19 @@ test("Redis restarted mid-run: producer and worker reconnect, no job is lost, on
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const send = (pull: number, delivery: string) => postWebhook(url, "pull_request", prPayload({ action: "opened", pull, head: HEAD }), delivery);
+  const send = (pull: number, delivery: string) =>
+    postWebhook(url, "pull_request", prPayload({ action: "opened", pull, head: HEAD }), delivery);
 
   // PR 1's blob fetches are held: its job is mid-flight when Redis goes down.
   const held = gh.hold((r) => r.method === "GET" && r.path.includes("/git/blobs/"));
-  const worker: Child = spawnWorker(workerEnv(gh, { redisUrl: redisServer.url, queue: name, prefix, extra: { MEMCHECK_BOT_LOGIN: "memcheck[bot]", MEMCHECK_ATTEMPTS: "5", MEMCHECK_BACKOFF_MS: "500" } }));
+  const worker: Child = spawnWorker(
+    workerEnv(gh, {
+      redisUrl: redisServer.url,
+      queue: name,
+      prefix,
+      extra: { MEMCHECK_BOT_LOGIN: "memcheck[bot]", MEMCHECK_ATTEMPTS: "5", MEMCHECK_BACKOFF_MS: "500" },
+    }),
+  );
   cleanups.push(() => worker.kill("SIGKILL"));
 
   assert.equal((await send(1, "rr-1")).status, 200);
@@ -63,23 +71,33 @@ test("Redis restarted mid-run: producer and worker reconnect, no job is lost, on
   await redisServer.start();
 
   // The producer reconnects by itself: the failed delivery is redelivered, and a new one arrives.
-  const redelivered = await until("the producer to accept webhooks again", async () => {
-    const r = await send(3, "rr-3");
-    return r.status === 200 ? r : undefined;
-  }, 15_000, 250);
+  const redelivered = await until(
+    "the producer to accept webhooks again",
+    async () => {
+      const r = await send(3, "rr-3");
+      return r.status === 200 ? r : undefined;
+    },
+    15_000,
+    250,
+  );
   assert.equal(redelivered.status, 200);
   assert.equal((await send(4, "rr-4")).status, 200);
 
   // The jobs enqueued before the restart survived it (AOF), and the worker reconnected to run them.
   const ids = ["rr-1", "rr-2", "rr-3", "rr-4"].map(jobIdFor);
-  await until("every job to complete", async () => {
-    const states = await Promise.all(ids.map((id) => q.queue.getJobState(id)));
-    if (states.includes("failed")) {
-      const f = await q.queue.getJob(ids[states.indexOf("failed")]!);
-      assert.fail(`job failed: ${f?.failedReason}\n${worker.output()}`);
-    }
-    return states.every((s) => s === "completed");
-  }, 50_000, 250).catch((e) => assert.fail(`${e.message}\nworker:\n${worker.output().slice(-4000)}`));
+  await until(
+    "every job to complete",
+    async () => {
+      const states = await Promise.all(ids.map((id) => q.queue.getJobState(id)));
+      if (states.includes("failed")) {
+        const f = await q.queue.getJob(ids[states.indexOf("failed")]!);
+        assert.fail(`job failed: ${f?.failedReason}\n${worker.output()}`);
+      }
+      return states.every((s) => s === "completed");
+    },
+    50_000,
+    250,
+  ).catch((e) => assert.fail(`${e.message}\nworker:\n${worker.output().slice(-4000)}`));
   assert.equal(worker.proc.exitCode, null, "the worker survived the restart");
 
   for (const pull of [1, 2, 3, 4]) {
@@ -91,5 +109,8 @@ test("Redis restarted mid-run: producer and worker reconnect, no job is lost, on
   // Every check run the app created ended completed (a failed delivery may have created one
   // before Redis refused the job: it must not stay queued).
   const open = [...gh.checkRuns.values()].filter((c) => c.status !== "completed");
-  assert.deepEqual(open.map((c) => [c.id, c.external_id, c.status]), []);
+  assert.deepEqual(
+    open.map((c) => [c.id, c.external_id, c.status]),
+    [],
+  );
 });

@@ -15,7 +15,18 @@ import { createWorkerRuntime, type WorkerRuntime } from "../worker/runtime.ts";
 import { parseMarker } from "../src/report/review.ts";
 import { FakeGitHub } from "./support/fake-github.ts";
 import { until } from "./support/processes.ts";
-import { loadFixturePull, postWebhook, prPayload, readTree, APP_ID, PRIVATE_KEY, SECRET, HEAD, HEAD2, PR_MODULE } from "./support/pr-fixture.ts";
+import {
+  loadFixturePull,
+  postWebhook,
+  prPayload,
+  readTree,
+  APP_ID,
+  PRIVATE_KEY,
+  SECRET,
+  HEAD,
+  HEAD2,
+  PR_MODULE,
+} from "./support/pr-fixture.ts";
 import { jobIdFor as jobId } from "../src/queue/index.ts";
 import { REDIS_URL, deletePrefix } from "./support/redis.ts";
 
@@ -41,13 +52,17 @@ async function harness(name: string, settings: Partial<QueueSettings>) {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let rt: WorkerRuntime | undefined;
   return {
-    gh, q, url,
+    gh,
+    q,
+    url,
     startWorker() {
       rt = createWorkerRuntime({ probot, pipeline: defaultPipeline({ threads: 1 }), settings: s, redisUrl: REDIS_URL });
     },
     /** Wait until nothing is waiting, delayed or running. */
     async drained(timeoutMs = 40_000) {
-      const busy = async () => (await q.intake.getJobCountByTypes("wait", "delayed", "active", "prioritized")) + (await q.queue.getJobCountByTypes("wait", "delayed", "active", "prioritized", "waiting-children"));
+      const busy = async () =>
+        (await q.intake.getJobCountByTypes("wait", "delayed", "active", "prioritized")) +
+        (await q.queue.getJobCountByTypes("wait", "delayed", "active", "prioritized", "waiting-children"));
       await until("the queues to drain", async () => (await busy()) === 0, timeoutMs, 200);
     },
     async close() {
@@ -73,8 +88,14 @@ test("the same delivery twice (in sequence and at the same moment) makes one job
     // A redelivery racing the original (GitHub retries when the first answer was slow).
     loadFixturePull(h.gh, { pull: 9 });
     const opened9 = prPayload({ action: "opened", pull: 9, head: HEAD });
-    const both = await Promise.all([postWebhook(h.url, "pull_request", opened9, "dup-par"), postWebhook(h.url, "pull_request", opened9, "dup-par")]);
-    assert.deepEqual(both.map((r) => r.status), [200, 200]);
+    const both = await Promise.all([
+      postWebhook(h.url, "pull_request", opened9, "dup-par"),
+      postWebhook(h.url, "pull_request", opened9, "dup-par"),
+    ]);
+    assert.deepEqual(
+      both.map((r) => r.status),
+      [200, 200],
+    );
     const jobs = await h.q.intake.getJobs(["wait", "delayed", "active", "completed", "failed"]);
     assert.deepEqual(jobs.map((j) => j.id).sort(), [jobIdFor("dup-par"), jobIdFor("dup-seq")]);
     assert.equal(h.gh.calls.length, 0, "the server made no GitHub call");
@@ -88,7 +109,10 @@ test("the same delivery twice (in sequence and at the same moment) makes one job
     // Every check run the app created is completed: none is left "queued" forever (which would
     // block a branch protection rule that requires memcheck).
     const runs = [...h.gh.checkRuns.values()];
-    assert.deepEqual(runs.filter((r) => r.status !== "completed").map((r) => [r.id, r.external_id, r.status]), []);
+    assert.deepEqual(
+      runs.filter((r) => r.status !== "completed").map((r) => [r.id, r.external_id, r.status]),
+      [],
+    );
     // One review per PR.
     assert.deepEqual(h.gh.reviews.map((r) => r.pull).sort(), [7, 9]);
     for (const pull of [7, 9]) {
@@ -114,10 +138,16 @@ test("synchronize webhooks out of order (newer head first): one run, on the newe
     await h.drained();
 
     // One review, on HEAD2.
-    assert.deepEqual(h.gh.reviews.map((r) => r.body.commit_id), [HEAD2]);
+    assert.deepEqual(
+      h.gh.reviews.map((r) => r.body.commit_id),
+      [HEAD2],
+    );
     // HEAD2's result is on a completed check run with the real conclusion; no check run is left open.
     const runs = [...h.gh.checkRuns.values()];
-    assert.deepEqual(runs.filter((r) => r.status !== "completed").map((r) => r.id), []);
+    assert.deepEqual(
+      runs.filter((r) => r.status !== "completed").map((r) => r.id),
+      [],
+    );
     const onNewest = h.gh.checkRunsFor(HEAD2).filter((r) => r.conclusion !== "skipped");
     assert.equal(onNewest.length, 1, JSON.stringify(h.gh.checkRunsFor(HEAD2).map((r) => r.history)));
     assert.equal(onNewest[0]!.conclusion, "failure");
@@ -147,9 +177,24 @@ test("a burst across installations is accepted without any GitHub call: 200s, ev
   try {
     const n = 40;
     const answers = await Promise.all(
-      Array.from({ length: n }, (_, i) => postWebhook(url, "pull_request", prPayload({ action: i % 2 ? "synchronize" : "opened", pull: 100 + (i % 20), head: i % 2 ? HEAD2 : HEAD, installation: i < 20 ? 42 : 3000 + i }), `inst-${i}`)),
+      Array.from({ length: n }, (_, i) =>
+        postWebhook(
+          url,
+          "pull_request",
+          prPayload({
+            action: i % 2 ? "synchronize" : "opened",
+            pull: 100 + (i % 20),
+            head: i % 2 ? HEAD2 : HEAD,
+            installation: i < 20 ? 42 : 3000 + i,
+          }),
+          `inst-${i}`,
+        ),
+      ),
     );
-    assert.deepEqual(answers.map((a) => a.status), Array(n).fill(200));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(n).fill(200),
+    );
     // Answered 200 means accepted: every delivery is a job in Redis, and GitHub was not called.
     for (let i = 0; i < n; i++) assert.ok(await q.intake.getJob(jobId(`inst-${i}`)), `job inst-${i}`);
     assert.deepEqual(gh.calls, []);
@@ -169,13 +214,20 @@ test("a stale synchronize after the newest head was reviewed: no re-review, no n
     loadFixturePull(h.gh, { head: HEAD2 });
     h.gh.addTree("acme", "shop", HEAD, readTree(`${PR_MODULE}/after`));
     h.startWorker();
-    assert.equal((await postWebhook(h.url, "pull_request", prPayload({ action: "synchronize", pull: 7, head: HEAD2, before: HEAD }), "late-new")).status, 200);
+    assert.equal(
+      (await postWebhook(h.url, "pull_request", prPayload({ action: "synchronize", pull: 7, head: HEAD2, before: HEAD }), "late-new"))
+        .status,
+      200,
+    );
     await h.drained();
     assert.equal(h.gh.reviews.length, 1);
     const newest = h.gh.checkRunsFor(HEAD2);
     assert.equal(newest.length, 1);
     const historyBefore = newest[0]!.history.length;
-    assert.equal((await postWebhook(h.url, "pull_request", prPayload({ action: "synchronize", pull: 7, head: HEAD }), "late-old")).status, 200);
+    assert.equal(
+      (await postWebhook(h.url, "pull_request", prPayload({ action: "synchronize", pull: 7, head: HEAD }), "late-old")).status,
+      200,
+    );
     await h.drained();
     assert.equal(h.gh.reviews.length, 1, "no second review");
     assert.equal(h.gh.checkRunsFor(HEAD).length, 0, "no run for the stale head");

@@ -55,7 +55,10 @@ function assertOneReviewNoDuplicates(gh: FakeGitHub) {
   const comments = gh.reviewCommentsOf("acme", "shop", 7);
   const markers = comments.map((c) => parseMarker(c.body));
   assert.equal(new Set(markers).size, markers.length, `duplicate comments: ${markers}`);
-  assert.deepEqual(comments.map((c) => [c.path, c.line]), EXPECTED_REVIEW.comments.map((c: any) => [c.path, c.line]));
+  assert.deepEqual(
+    comments.map((c) => [c.path, c.line]),
+    EXPECTED_REVIEW.comments.map((c: any) => [c.path, c.line]),
+  );
 }
 
 async function scenario(name: string, holdWhat: (gh: FakeGitHub) => ReturnType<FakeGitHub["hold"]>, via?: "intake" | "command") {
@@ -70,9 +73,19 @@ async function scenario(name: string, holdWhat: (gh: FakeGitHub) => ReturnType<F
     children.push(first);
     gh.permissions.set("alice", "write");
     const delivery = `${name}-1`;
-    const common = { v: 1 as const, installationId: INSTALLATION, owner: "acme", repo: "shop", deliveryId: delivery, replayKey: `k-${delivery}`, at: Date.now() };
-    if (via === "intake") await q.submit({ ...common, trigger: "pull_request", action: "opened", pull: 7, baseSha: BASE, headSha: HEAD, draft: false });
-    else if (via === "command") await q.submit({ ...common, trigger: "command", pull: 7, commentId: 3001, sender: "alice", line: "/memcheck" });
+    const common = {
+      v: 1 as const,
+      installationId: INSTALLATION,
+      owner: "acme",
+      repo: "shop",
+      deliveryId: delivery,
+      replayKey: `k-${delivery}`,
+      at: Date.now(),
+    };
+    if (via === "intake")
+      await q.submit({ ...common, trigger: "pull_request", action: "opened", pull: 7, baseSha: BASE, headSha: HEAD, draft: false });
+    else if (via === "command")
+      await q.submit({ ...common, trigger: "command", pull: 7, commentId: 3001, sender: "alice", line: "/memcheck" });
     else await q.enqueue(jobData(gh, delivery));
     const id = jobIdFor(delivery);
     // The job is provably mid-flight: the worker's request is being held by GitHub.
@@ -101,7 +114,11 @@ async function scenario(name: string, holdWhat: (gh: FakeGitHub) => ReturnType<F
 
 function assertNothingOpen(gh: FakeGitHub) {
   const open = [...gh.checkRuns.values()].filter((r) => r.status !== "completed");
-  assert.deepEqual(open.map((r) => [r.id, r.status]), [], "no run left queued or in_progress");
+  assert.deepEqual(
+    open.map((r) => [r.id, r.status]),
+    [],
+    "no run left queued or in_progress",
+  );
   for (const r of gh.checkRuns.values()) {
     const msgs = gh.annotationsOf(r.id).map((a) => JSON.stringify(a));
     assert.equal(new Set(msgs).size, msgs.length, "annotations posted once");
@@ -114,18 +131,28 @@ test("SIGKILL while fetching blobs: a second worker finishes the job; one conclu
 });
 
 test("SIGKILL after GitHub stored the review but before the worker saw the answer: no second review", async () => {
-  const gh = await scenario("kill-review", (gh) => gh.hold((r) => r.method === "POST" && /\/pulls\/7\/reviews$/.test(r.path), { commit: true }));
+  const gh = await scenario("kill-review", (gh) =>
+    gh.hold((r) => r.method === "POST" && /\/pulls\/7\/reviews$/.test(r.path), { commit: true }),
+  );
   assertOneReviewNoDuplicates(gh);
 });
 
 test("SIGKILL after GitHub created the queued run but before the intake saw it: one run, reviewed", async () => {
-  const gh = await scenario("kill-create", (gh) => gh.hold((r) => r.method === "POST" && r.path === "/repos/acme/shop/check-runs", { commit: true }), "intake");
+  const gh = await scenario(
+    "kill-create",
+    (gh) => gh.hold((r) => r.method === "POST" && r.path === "/repos/acme/shop/check-runs", { commit: true }),
+    "intake",
+  );
   assertOneReviewNoDuplicates(gh);
   assertNothingOpen(gh);
 });
 
 test("SIGKILL after GitHub stored the completing PATCH: the run is not re-opened nor re-annotated; one review", async () => {
-  const gh = await scenario("kill-complete", (gh) => gh.hold((r) => r.method === "PATCH" && /\/check-runs\/\d+$/.test(r.path) && r.body?.conclusion === "failure", { commit: true }), "intake");
+  const gh = await scenario(
+    "kill-complete",
+    (gh) => gh.hold((r) => r.method === "PATCH" && /\/check-runs\/\d+$/.test(r.path) && r.body?.conclusion === "failure", { commit: true }),
+    "intake",
+  );
   assertOneReviewNoDuplicates(gh);
   assertNothingOpen(gh);
   const run = gh.checkRunsFor(HEAD)[0]!;
@@ -133,13 +160,21 @@ test("SIGKILL after GitHub stored the completing PATCH: the run is not re-opened
 });
 
 test("SIGKILL after a /memcheck job created its run: no orphan, no second run", async () => {
-  const gh = await scenario("kill-cmd-create", (gh) => gh.hold((r) => r.method === "POST" && r.path === "/repos/acme/shop/check-runs", { commit: true }), "command");
+  const gh = await scenario(
+    "kill-cmd-create",
+    (gh) => gh.hold((r) => r.method === "POST" && r.path === "/repos/acme/shop/check-runs", { commit: true }),
+    "command",
+  );
   assertOneReviewNoDuplicates(gh);
   assertNothingOpen(gh);
 });
 
 test("SIGKILL after GitHub stored the sticky comment: one sticky comment", async () => {
-  const gh = await scenario("kill-sticky", (gh) => gh.hold((r) => r.method === "POST" && r.path === "/repos/acme/shop/issues/7/comments", { commit: true }), "command");
+  const gh = await scenario(
+    "kill-sticky",
+    (gh) => gh.hold((r) => r.method === "POST" && r.path === "/repos/acme/shop/issues/7/comments", { commit: true }),
+    "command",
+  );
   assertOneReviewNoDuplicates(gh);
   assertNothingOpen(gh);
   assert.equal(gh.issueCommentsOf("acme", "shop", 7).filter((c) => String(c.body).includes(STICKY_MARKER)).length, 1);

@@ -14,7 +14,9 @@ const noHazards = () => [];
 /** The declarations that matter, comparable with deepEqual (bigints as strings). */
 function decls(d: FileDecls) {
   return JSON.parse(
-    JSON.stringify({ packageName: d.packageName, imports: d.imports, types: d.types, consts: d.consts, vars: d.vars }, (_, v) => (typeof v === "bigint" ? `${v}n` : v)),
+    JSON.stringify({ packageName: d.packageName, imports: d.imports, types: d.types, consts: d.consts, vars: d.vars }, (_, v) =>
+      typeof v === "bigint" ? `${v}n` : v,
+    ),
   );
 }
 

@@ -23,8 +23,23 @@ test("archive (fake GitHub, real pipeline): a review job gives the same check ru
         const probot = new Probot({ appId: APP_ID, privateKey: PRIVATE_KEY, secret: SECRET, baseUrl: gh.baseUrl, logLevel: "fatal" });
         await probot.ready();
         const checkRunId = gh.createCheckRun("acme", "shop", HEAD);
-        const data = { v: 1 as const, installationId: INSTALLATION, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD, trigger: "pull_request" as const, deliveryId: `arch-${threshold}`, checkRunId, at: 1 };
-        const r = await runReview({ id: "gh-arch", attemptsMade: 0, opts: { attempts: 1 }, data }, { auth: (id) => probot.auth(id), botLogin: async () => "memcheck[bot]", pipeline, cache: new MemoryBlobCache() });
+        const data = {
+          v: 1 as const,
+          installationId: INSTALLATION,
+          owner: "acme",
+          repo: "shop",
+          pull: 7,
+          baseSha: BASE,
+          headSha: HEAD,
+          trigger: "pull_request" as const,
+          deliveryId: `arch-${threshold}`,
+          checkRunId,
+          at: 1,
+        };
+        const r = await runReview(
+          { id: "gh-arch", attemptsMade: 0, opts: { attempts: 1 }, data },
+          { auth: (id) => probot.auth(id), botLogin: async () => "memcheck[bot]", pipeline, cache: new MemoryBlobCache() },
+        );
         assert.equal(r.status, "done");
         const archives = gh.callsTo(/\/tarball\//).length;
         // forced: one archive per side and breadth-first step (the fixture follows an import)
@@ -32,7 +47,11 @@ test("archive (fake GitHub, real pipeline): a review job gives the same check ru
         else assert.equal(archives, 0);
         if (threshold === "0") assert.equal(gh.callsTo(/\/git\/blobs\//).length, 0);
         const run = gh.checkRunsFor(HEAD)[0]!;
-        outcomes.push({ conclusion: run.conclusion, output: run.output, comments: gh.reviewCommentsOf("acme", "shop", 7).map((c) => ({ path: c.path, line: c.line, body: c.body })) });
+        outcomes.push({
+          conclusion: run.conclusion,
+          output: run.output,
+          comments: gh.reviewCommentsOf("acme", "shop", 7).map((c) => ({ path: c.path, line: c.line, body: c.body })),
+        });
       } finally {
         await gh.close();
       }

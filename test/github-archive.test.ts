@@ -20,7 +20,13 @@ const SHA = "1".repeat(40);
 const TOP = `o-r-${SHA.slice(0, 7)}`;
 
 function octokit(baseUrl?: string) {
-  return new ProbotOctokit({ auth: "x", ...(baseUrl ? { baseUrl } : {}), retry: { enabled: false }, throttle: { enabled: false }, log: { debug() {}, info() {}, warn() {}, error() {} } } as any);
+  return new ProbotOctokit({
+    auth: "x",
+    ...(baseUrl ? { baseUrl } : {}),
+    retry: { enabled: false },
+    throttle: { enabled: false },
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+  } as any);
 }
 
 function goFile(pkg: string, i: number, extra = ""): string {
@@ -32,14 +38,25 @@ function repoFiles(n: number, o: { changed?: number; tag?: string } = {}): Map<s
   const m = new Map<string, string>();
   m.set("go.mod", "module example.com/r\n\ngo 1.21\n");
   m.set("README.md", "# r\n");
-  for (let i = 0; i < n; i++) m.set(`p/f${String(i).padStart(3, "0")}.go`, goFile("p", i, i < (o.changed ?? 0) ? ` ${o.tag ?? "changed"}` : ""));
+  for (let i = 0; i < n; i++)
+    m.set(`p/f${String(i).padStart(3, "0")}.go`, goFile("p", i, i < (o.changed ?? 0) ? ` ${o.tag ?? "changed"}` : ""));
   m.set("p/f_test.go", "package p\n");
   m.set("q/q.go", "package q\n");
   return m;
 }
 
 function treeJson(files: Map<string, string>) {
-  return { sha: SHA, truncated: false, tree: [...files].map(([path, text]) => ({ path, mode: "100644", type: "blob", sha: gitBlobSha(Buffer.from(text)), size: Buffer.byteLength(text) })) };
+  return {
+    sha: SHA,
+    truncated: false,
+    tree: [...files].map(([path, text]) => ({
+      path,
+      mode: "100644",
+      type: "blob",
+      sha: gitBlobSha(Buffer.from(text)),
+      size: Buffer.byteLength(text),
+    })),
+  };
 }
 
 const blobJson = (text: string) => ({ encoding: "base64", content: Buffer.from(text).toString("base64") });
@@ -47,7 +64,9 @@ const blobJson = (text: string) => ({ encoding: "base64", content: Buffer.from(t
 /** nock: the tree, and the tarball (302 to codeload) answering `archive`. */
 function mockTreeAndArchive(files: Map<string, string>, archive: Buffer | ((scope: nock.Scope) => nock.Scope)) {
   nock(API).get(`/repos/o/r/git/trees/${SHA}`).query({ recursive: "true" }).reply(200, treeJson(files));
-  nock(API).get(`/repos/o/r/tarball/${SHA}`).reply(302, "", { location: `${CODELOAD}/o/r/legacy.tar.gz/${SHA}` });
+  nock(API)
+    .get(`/repos/o/r/tarball/${SHA}`)
+    .reply(302, "", { location: `${CODELOAD}/o/r/legacy.tar.gz/${SHA}` });
   const cl = nock(CODELOAD).get(`/o/r/legacy.tar.gz/${SHA}`);
   if (Buffer.isBuffer(archive)) cl.reply(200, archive, { "content-type": "application/x-gzip" });
   else archive(nock(CODELOAD));
@@ -77,12 +96,22 @@ function mockBlobs(files: Map<string, string>, paths: string[]) {
 }
 
 async function open(o: { cache?: MemoryBlobCache; limits?: SnapshotLimits; minMisses?: number; timeoutMs?: number } = {}) {
-  return GitHubTreeSnapshot.open(octokit(), { owner: "o", repo: "r", sha: SHA, cache: o.cache ?? new MemoryBlobCache(), limits: o.limits ?? LIMITS, archive: { minMisses: o.minMisses ?? 50, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) } });
+  return GitHubTreeSnapshot.open(octokit(), {
+    owner: "o",
+    repo: "r",
+    sha: SHA,
+    cache: o.cache ?? new MemoryBlobCache(),
+    limits: o.limits ?? LIMITS,
+    archive: { minMisses: o.minMisses ?? 50, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) },
+  });
 }
 
 function assertTexts(s: GitHubTreeSnapshot, files: Map<string, string>, dirs = ["p"]) {
   for (const [path, text] of files) {
-    const want = dirs.some((d) => path.startsWith(`${d}/`) && !path.slice(d.length + 1).includes("/")) && path.endsWith(".go") && !path.endsWith("_test.go");
+    const want =
+      dirs.some((d) => path.startsWith(`${d}/`) && !path.slice(d.length + 1).includes("/")) &&
+      path.endsWith(".go") &&
+      !path.endsWith("_test.go");
     if (want) assert.equal(s.textOf(path), text, path);
   }
   assert.equal(s.textOf("go.mod"), files.get("go.mod"));
@@ -178,7 +207,11 @@ test("archive: a decompression bomb is cut off at a cap derived from the tree, t
   const files = repoFiles(60);
   // 64 MiB of zeros (64 KiB gzipped) before the wanted files; the tree's files total ~10 KB
   const bomb: TarEntry = { name: `${TOP}/a/zero.bin`, content: Buffer.alloc(64 * 2 ** 20) };
-  const archive = await buildTarGz([{ name: `${TOP}/`, type: "directory" }, bomb, ...[...files].map(([p, c]) => ({ name: `${TOP}/${p}`, content: c }))]);
+  const archive = await buildTarGz([
+    { name: `${TOP}/`, type: "directory" },
+    bomb,
+    ...[...files].map(([p, c]) => ({ name: `${TOP}/${p}`, content: c })),
+  ]);
   assert.ok(archive.length < 2 ** 20);
   mockTreeAndArchive(files, archive);
   mockBlobs(files, ["go.mod", ...[...files.keys()].filter((p) => /^p\/f\d+\.go$/.test(p))]);
@@ -199,8 +232,22 @@ test("archive: truncated, non-gzip, non-tar and failed downloads fall back to bl
   const good = await repoTarball("o", "r", SHA, files);
   const notTar = gzipSync(Buffer.from("this is not a tar archive ".repeat(100)));
   const cases: [string, (s: nock.Scope) => nock.Scope, RegExp][] = [
-    ["truncated gzip", (sc) => sc.get(`/o/r/legacy.tar.gz/${SHA}`).reply(200, good.subarray(0, Math.floor(good.length / 2)), { "content-type": "application/x-gzip" }), /unexpected end of file/],
-    ["not gzip", (sc) => sc.get(`/o/r/legacy.tar.gz/${SHA}`).reply(200, Buffer.from("<html>not an archive</html>"), { "content-type": "application/x-gzip" }), /header check|incorrect/],
+    [
+      "truncated gzip",
+      (sc) =>
+        sc
+          .get(`/o/r/legacy.tar.gz/${SHA}`)
+          .reply(200, good.subarray(0, Math.floor(good.length / 2)), { "content-type": "application/x-gzip" }),
+      /unexpected end of file/,
+    ],
+    [
+      "not gzip",
+      (sc) =>
+        sc
+          .get(`/o/r/legacy.tar.gz/${SHA}`)
+          .reply(200, Buffer.from("<html>not an archive</html>"), { "content-type": "application/x-gzip" }),
+      /header check|incorrect/,
+    ],
     ["not tar", (sc) => sc.get(`/o/r/legacy.tar.gz/${SHA}`).reply(200, notTar, { "content-type": "application/x-gzip" }), /./],
     ["codeload 500", (sc) => sc.get(`/o/r/legacy.tar.gz/${SHA}`).reply(500, { message: "boom" }), /GET tarball: 500/],
   ];
@@ -235,8 +282,14 @@ test("archive: the limits skip and report exactly as with blob GETs", async () =
   files.set("p/huge.go", `package p\n// ${"x".repeat(5000)}\n`);
   const run = async (limits: SnapshotLimits, minMisses: number) => {
     nock(API).get(`/repos/o/r/git/trees/${SHA}`).query({ recursive: "true" }).reply(200, treeJson(files));
-    nock(API).get(`/repos/o/r/tarball/${SHA}`).optionally().reply(302, "", { location: `${CODELOAD}/o/r/legacy.tar.gz/${SHA}` });
-    nock(CODELOAD).get(`/o/r/legacy.tar.gz/${SHA}`).optionally().reply(200, await repoTarball("o", "r", SHA, files), { "content-type": "application/x-gzip" });
+    nock(API)
+      .get(`/repos/o/r/tarball/${SHA}`)
+      .optionally()
+      .reply(302, "", { location: `${CODELOAD}/o/r/legacy.tar.gz/${SHA}` });
+    nock(CODELOAD)
+      .get(`/o/r/legacy.tar.gz/${SHA}`)
+      .optionally()
+      .reply(200, await repoTarball("o", "r", SHA, files), { "content-type": "application/x-gzip" });
     mockAnyBlob(files);
     const s = await open({ limits, minMisses });
     await s.include(["p"]);
@@ -253,8 +306,14 @@ test("archive: the limits skip and report exactly as with blob GETs", async () =
     assert.equal(blobs.stats.archives, 0);
     assert.equal(archive.stats.archives, 1);
     assert.equal(archive.stats.blobGets, 0);
-    assert.ok(blobs.skipped.some((x) => x.path === "p/huge.go" && x.reason === "larger than 4000 bytes (5014)"), JSON.stringify(blobs.skipped));
-    assert.ok(blobs.skipped.some((x) => reason.test(x.reason)), JSON.stringify(blobs.skipped));
+    assert.ok(
+      blobs.skipped.some((x) => x.path === "p/huge.go" && x.reason === "larger than 4000 bytes (5014)"),
+      JSON.stringify(blobs.skipped),
+    );
+    assert.ok(
+      blobs.skipped.some((x) => reason.test(x.reason)),
+      JSON.stringify(blobs.skipped),
+    );
     assert.deepEqual(archive.skipped, blobs.skipped);
     assert.deepEqual(await archive.paths(), await blobs.paths());
     assert.equal(archive.stats.bytes, blobs.stats.bytes);
@@ -265,10 +324,20 @@ test("archive: the limits skip and report exactly as with blob GETs", async () =
 });
 
 test("archive: settings come from options, then the environment, then the limits", () => {
-  assert.deepEqual(archiveSettings({ maxBytes: 20 * 2 ** 20 }, {}, {}), { minMisses: 50, maxTarBytes: 80 * 2 ** 20, bytesPerMiss: 256 * 1024, timeoutMs: 30_000 });
+  assert.deepEqual(archiveSettings({ maxBytes: 20 * 2 ** 20 }, {}, {}), {
+    minMisses: 50,
+    maxTarBytes: 80 * 2 ** 20,
+    bytesPerMiss: 256 * 1024,
+    timeoutMs: 30_000,
+  });
   assert.equal(archiveSettings({ maxBytes: 1024 }, {}, {}).maxTarBytes, 64 * 2 ** 20);
   const env = { MEMCHECK_ARCHIVE_THRESHOLD: "off", MEMCHECK_ARCHIVE_MAX_MB: "10", MEMCHECK_ARCHIVE_TIMEOUT_SECONDS: "5" };
-  assert.deepEqual(archiveSettings({ maxBytes: 1024 }, {}, env), { minMisses: Infinity, maxTarBytes: 10 * 2 ** 20, bytesPerMiss: 256 * 1024, timeoutMs: 5000 });
+  assert.deepEqual(archiveSettings({ maxBytes: 1024 }, {}, env), {
+    minMisses: Infinity,
+    maxTarBytes: 10 * 2 ** 20,
+    bytesPerMiss: 256 * 1024,
+    timeoutMs: 5000,
+  });
   assert.equal(archiveSettings({ maxBytes: 1024 }, { minMisses: 7 }, env).minMisses, 7);
   assert.equal(archiveSettings({ maxBytes: 1024 }, {}, { MEMCHECK_ARCHIVE_THRESHOLD: "nonsense" }).minMisses, 50);
 });
@@ -287,7 +356,9 @@ test("archive (fake GitHub over HTTP): base and head share blobs and the cache; 
     const job = async () => {
       const inflight = new Map<string, Promise<string>>();
       const kit = octokit(gh.baseUrl);
-      const [b, h] = await Promise.all([baseSha, headSha].map((sha) => GitHubTreeSnapshot.open(kit, { owner: "o", repo: "r", sha, cache, limits: LIMITS, inflight })));
+      const [b, h] = await Promise.all(
+        [baseSha, headSha].map((sha) => GitHubTreeSnapshot.open(kit, { owner: "o", repo: "r", sha, cache, limits: LIMITS, inflight })),
+      );
       await Promise.all([b!.include(["p"], { followImports: true }), h!.include(["p"], { followImports: true })]);
       return [b!, h!] as const;
     };
@@ -305,7 +376,10 @@ test("archive (fake GitHub over HTTP): base and head share blobs and the cache; 
     const [b2, h2] = await job();
     assertTexts(b2, base);
     assertTexts(h2, head);
-    assert.deepEqual(gh.calls.map((c) => c.path.replace(/[0-9a-f]{40}/, "SHA")), ["/repos/o/r/git/trees/SHA", "/repos/o/r/git/trees/SHA"]);
+    assert.deepEqual(
+      gh.calls.map((c) => c.path.replace(/[0-9a-f]{40}/, "SHA")),
+      ["/repos/o/r/git/trees/SHA", "/repos/o/r/git/trees/SHA"],
+    );
     assert.equal(b2.stats.cacheHits + h2.stats.cacheHits, 131);
   } finally {
     await gh.close();
@@ -319,7 +393,14 @@ test("archive (fake GitHub over HTTP): a stalled download is abandoned at the ti
   try {
     const files = repoFiles(60);
     gh.addTree("o", "r", SHA, new Map([...files].map(([p, t]) => [p, Buffer.from(t)])));
-    const s = await GitHubTreeSnapshot.open(octokit(gh.baseUrl), { owner: "o", repo: "r", sha: SHA, cache: new MemoryBlobCache(), limits: LIMITS, archive: { timeoutMs: 300 } });
+    const s = await GitHubTreeSnapshot.open(octokit(gh.baseUrl), {
+      owner: "o",
+      repo: "r",
+      sha: SHA,
+      cache: new MemoryBlobCache(),
+      limits: LIMITS,
+      archive: { timeoutMs: 300 },
+    });
     await s.include(["p"]);
     assertTexts(s, files);
     assert.match(s.archiveReads[0]!.error ?? "", /time budget \(300 ms\) exceeded/);
@@ -358,7 +439,14 @@ test("archive: not used when the repository's archive is too big for the blobs i
   const files = repoFiles(60);
   nock(API).get(`/repos/o/r/git/trees/${SHA}`).query({ recursive: "true" }).reply(200, treeJson(files));
   mockBlobs(files, ["go.mod", ...[...files.keys()].filter((p) => /^p\/f\d+\.go$/.test(p))]);
-  const s = await GitHubTreeSnapshot.open(octokit(), { owner: "o", repo: "r", sha: SHA, cache: new MemoryBlobCache(), limits: LIMITS, archive: { bytesPerMiss: 64 } });
+  const s = await GitHubTreeSnapshot.open(octokit(), {
+    owner: "o",
+    repo: "r",
+    sha: SHA,
+    cache: new MemoryBlobCache(),
+    limits: LIMITS,
+    archive: { bytesPerMiss: 64 },
+  });
   await s.include(["p"]);
   assertTexts(s, files);
   assert.equal(s.stats.archives, 0);

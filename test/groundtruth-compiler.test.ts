@@ -31,8 +31,12 @@ interface Probed {
  */
 function reorderable(s: StructReport, l: StructLayout, lineText: string): boolean {
   const names = l.fields.map((f) => f.name);
-  return l.fields.length > 0 && new RegExp(`\\b${s.name}\\s+struct\\b`).test(lineText) &&
-    new Set(names).size === names.length && l.fields.every((f) => !f.embedded && !f.type.includes("\n"));
+  return (
+    l.fields.length > 0 &&
+    new RegExp(`\\b${s.name}\\s+struct\\b`).test(lineText) &&
+    new Set(names).size === names.length &&
+    l.fields.every((f) => !f.embedded && !f.type.includes("\n"))
+  );
 }
 
 /** Code appended to the file that declares the structs: it sees that file's imports. */
@@ -150,10 +154,16 @@ function compilerFacts(fixture: string, arch: string, structs: StructReport[]): 
       i++;
     }
     mkdirSync(join(work, "zz_gosizes_probe_main"));
-    writeFileSync(join(work, "zz_gosizes_probe_main", "main.go"),
-      MAIN.replace("%IMPORTS%", imports.join("\n")).replace("%CALLS%", calls.join("\n")));
+    writeFileSync(
+      join(work, "zz_gosizes_probe_main", "main.go"),
+      MAIN.replace("%IMPORTS%", imports.join("\n")).replace("%CALLS%", calls.join("\n")),
+    );
     const bin = join(work, "probe");
-    execFileSync("go", ["build", "-o", bin, "./zz_gosizes_probe_main"], { cwd: work, env: goEnv({ GOARCH: arch, GOOS: "linux", GOFLAGS: modFlag(work) }), stdio: "pipe" });
+    execFileSync("go", ["build", "-o", bin, "./zz_gosizes_probe_main"], {
+      cwd: work,
+      env: goEnv({ GOARCH: arch, GOOS: "linux", GOFLAGS: modFlag(work) }),
+      stdio: "pipe",
+    });
     return JSON.parse(runProbe(bin, arch));
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -206,8 +216,7 @@ for (const fixture of VALID_FIXTURES) {
 
 test("gosizes: the Go layout facts from the stack notes", { skip: !haveGo() && "go not installed" }, () => {
   const out = runGosizes(join(FIXTURES, "layouts"), ["amd64", "386", "arm"]);
-  const get = (name: string, arch: string) =>
-    (out.structs.find((s) => s.name === name)!.layouts as Record<string, StructLayout>)[arch];
+  const get = (name: string, arch: string) => (out.structs.find((s) => s.name === name)!.layouts as Record<string, StructLayout>)[arch];
   assert.equal(get("TrailingZero", "amd64").size, 8); // struct{ int32; struct{} }
   assert.equal(get("TrailingZeroArr", "386").size, 12); // struct{ int64; [2][0]int64 }
   assert.equal(get("OnlyZero", "amd64").size, 0);

@@ -11,8 +11,22 @@ import { join } from "node:path";
 import type { StructLayout, StructReport } from "../src/analysis/model.ts";
 import { FIXTURES, VALID_FIXTURES, goEnv, haveGo, modFlag, runGosizes } from "./groundtruth-support.ts";
 
-const ARCHS = ["386", "amd64", "arm", "arm64", "loong64", "mips", "mipsle", "mips64", "mips64le",
-  "ppc64", "ppc64le", "riscv64", "s390x", "wasm"];
+const ARCHS = [
+  "386",
+  "amd64",
+  "arm",
+  "arm64",
+  "loong64",
+  "mips",
+  "mipsle",
+  "mips64",
+  "mips64le",
+  "ppc64",
+  "ppc64le",
+  "riscv64",
+  "s390x",
+  "wasm",
+];
 
 function packageName(file: string): string {
   return /^package\s+(\w+)/m.exec(readFileSync(file, "utf8").replace(/^\uFEFF/, ""))![1];
@@ -55,7 +69,11 @@ for (const fixture of VALID_FIXTURES) {
           n += list.length;
         }
         const goos = arch === "wasm" ? "js" : "linux";
-        const r = spawnSync("go", ["build", "-gcflags=-e", "./..."], { cwd: work, env: goEnv({ GOARCH: arch, GOOS: goos, GOFLAGS: modFlag(work) }), encoding: "utf8" });
+        const r = spawnSync("go", ["build", "-gcflags=-e", "./..."], {
+          cwd: work,
+          env: goEnv({ GOARCH: arch, GOOS: goos, GOFLAGS: modFlag(work) }),
+          encoding: "utf8",
+        });
         if (r.status !== 0) failures.push(`${arch}:\n${r.stderr}`);
       } finally {
         rmSync(work, { recursive: true, force: true });

@@ -7,7 +7,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  ALL_FIXTURES, FIXTURES, compareLayouts, haveGo, mismatchTable, runGosizes, runMemcheck,
+  ALL_FIXTURES,
+  FIXTURES,
+  compareLayouts,
+  haveGo,
+  mismatchTable,
+  runGosizes,
+  runMemcheck,
   type Comparison,
 } from "./groundtruth-support.ts";
 
@@ -26,7 +32,12 @@ for (const fixture of ALL_FIXTURES) {
     assert.equal(memcheck.schema, "memcheck.layout/v1");
     const c = compareLayouts(oracle, memcheck, ARCHS);
     results.set(fixture, c);
-    console.log(mismatchTable(fixture, c).split("\n").map((l) => `# ${l}`).join("\n"));
+    console.log(
+      mismatchTable(fixture, c)
+        .split("\n")
+        .map((l) => `# ${l}`)
+        .join("\n"),
+    );
     assert.ok(c.oracleResolved > 0 || fixture === "invalid", `${fixture}: the oracle laid out nothing`);
     assert.deepEqual(c.mismatches, [], `memcheck and gosizes disagree on ${fixture}:\n${mismatchTable(fixture, c)}`);
   });
@@ -39,12 +50,19 @@ test(`memcheck resolves at least ${MIN_RESOLUTION * 100}% of what gosizes resolv
   for (const [fixture, c] of results) {
     oracle += c.oracleResolved;
     both += c.bothResolved;
-    rows.push(`${fixture.padEnd(10)} ${String(c.bothResolved).padStart(4)}/${String(c.oracleResolved).padEnd(4)} ` +
-      `agreed ${c.agreed}/${c.compared}`);
+    rows.push(
+      `${fixture.padEnd(10)} ${String(c.bothResolved).padStart(4)}/${String(c.oracleResolved).padEnd(4)} ` +
+        `agreed ${c.agreed}/${c.compared}`,
+    );
   }
   assert.ok(results.size === ALL_FIXTURES.length, "some fixtures did not run");
   const rate = oracle ? both / oracle : 1;
-  console.log(`# resolution (struct x arch layouts memcheck also produces):\n${rows.map((r) => `#   ${r}`).join("\n")}\n#   total ${both}/${oracle} = ${(rate * 100).toFixed(1)}%`);
+  console.log(
+    `# resolution (struct x arch layouts memcheck also produces):\n${rows.map((r) => `#   ${r}`).join("\n")}\n#   total ${both}/${oracle} = ${(rate * 100).toFixed(1)}%`,
+  );
   const missing = [...results.values()].flatMap((c) => c.missing);
-  assert.ok(rate >= MIN_RESOLUTION, `resolution ${(rate * 100).toFixed(1)}% < ${MIN_RESOLUTION * 100}%; unresolved by memcheck:\n${missing.join("\n")}`);
+  assert.ok(
+    rate >= MIN_RESOLUTION,
+    `resolution ${(rate * 100).toFixed(1)}% < ${MIN_RESOLUTION * 100}%; unresolved by memcheck:\n${missing.join("\n")}`,
+  );
 });

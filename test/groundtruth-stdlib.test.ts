@@ -10,20 +10,72 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, buildGosizes, goEnv, haveGo, runProbe } from "./groundtruth-support.ts";
 
-interface Layout { size: number; align: number; ptrBytes: number; fields?: number[][] }
-interface Entry { kind: string; generic?: boolean; alias?: string; note?: string; layouts: Record<string, Layout> }
-interface Table { schema: string; goVersion: string; archs: string[]; types: Record<string, Entry>; consts: Record<string, string> }
+interface Layout {
+  size: number;
+  align: number;
+  ptrBytes: number;
+  fields?: number[][];
+}
+interface Entry {
+  kind: string;
+  generic?: boolean;
+  alias?: string;
+  note?: string;
+  layouts: Record<string, Layout>;
+}
+interface Table {
+  schema: string;
+  goVersion: string;
+  archs: string[];
+  types: Record<string, Entry>;
+  consts: Record<string, string>;
+}
 
 const TABLE_PATH = join(ROOT, "src", "analysis", "stdlib-table.json");
 const table = JSON.parse(readFileSync(TABLE_PATH, "utf8")) as Table;
 const goVersion = haveGo() ? execFileSync("go", ["env", "GOVERSION"], { encoding: "utf8" }).trim() : "";
 const noGo = !haveGo() && "go not installed";
 
-const REQUIRED = ["bufio", "bytes", "container/list", "container/ring", "context", "crypto/tls", "crypto/x509",
-  "crypto/rsa", "crypto/ecdsa", "database/sql", "encoding/json", "encoding/xml", "expvar", "fmt", "hash",
-  "html/template", "io", "io/fs", "log", "math/big", "math/rand", "mime/multipart", "net", "net/http",
-  "net/http/httptest", "net/netip", "net/url", "os", "os/exec", "path/filepath", "reflect", "regexp", "sort",
-  "strings", "sync", "sync/atomic", "text/template", "time"];
+const REQUIRED = [
+  "bufio",
+  "bytes",
+  "container/list",
+  "container/ring",
+  "context",
+  "crypto/tls",
+  "crypto/x509",
+  "crypto/rsa",
+  "crypto/ecdsa",
+  "database/sql",
+  "encoding/json",
+  "encoding/xml",
+  "expvar",
+  "fmt",
+  "hash",
+  "html/template",
+  "io",
+  "io/fs",
+  "log",
+  "math/big",
+  "math/rand",
+  "mime/multipart",
+  "net",
+  "net/http",
+  "net/http/httptest",
+  "net/netip",
+  "net/url",
+  "os",
+  "os/exec",
+  "path/filepath",
+  "reflect",
+  "regexp",
+  "sort",
+  "strings",
+  "sync",
+  "sync/atomic",
+  "text/template",
+  "time",
+];
 
 test("stdlib table: schema, archs and coverage", () => {
   assert.equal(table.schema, "memcheck.stdlib/v1");
@@ -48,7 +100,9 @@ test("stdlib table: schema, archs and coverage", () => {
   assert.ok(Buffer.byteLength(readFileSync(TABLE_PATH)) < 3_000_000);
 });
 
-test("stdlib table is what scripts/gen-stdlib.sh generates", { skip: noGo || (goVersion !== table.goVersion && `table is from ${table.goVersion}, go is ${goVersion}`) }, () => {
+test("stdlib table is what scripts/gen-stdlib.sh generates", {
+  skip: noGo || (goVersion !== table.goVersion && `table is from ${table.goVersion}, go is ${goVersion}`),
+}, () => {
   const dir = mkdtempSync(join(tmpdir(), "stdlib-regen-"));
   try {
     const out = join(dir, "t.json");
@@ -60,11 +114,14 @@ test("stdlib table is what scripts/gen-stdlib.sh generates", { skip: noGo || (go
 });
 
 for (const arch of ["amd64", "386"]) {
-  test(`stdlib table agrees with the gc compiler on ${arch}`, { skip: noGo || (goVersion !== table.goVersion && `table is from ${table.goVersion}, go is ${goVersion}`) }, () => {
+  test(`stdlib table agrees with the gc compiler on ${arch}`, {
+    skip: noGo || (goVersion !== table.goVersion && `table is from ${table.goVersion}, go is ${goVersion}`),
+  }, () => {
     // runtime/cgo and runtime/race cannot be linked into a CGO_ENABLED=0, non-race binary.
     const unlinkable = new Set(["runtime/cgo", "runtime/race"]);
-    const entries = Object.entries(table.types).filter(([k, e]) =>
-      !e.generic && e.layouts[arch] && !unlinkable.has(k.slice(0, k.lastIndexOf("."))));
+    const entries = Object.entries(table.types).filter(
+      ([k, e]) => !e.generic && e.layouts[arch] && !unlinkable.has(k.slice(0, k.lastIndexOf("."))),
+    );
     const pkgs = [...new Set(entries.map(([k]) => k.slice(0, k.lastIndexOf("."))))].sort();
     const alias = new Map(pkgs.map((p, i) => [p, `p${i}`]));
     const lines = entries.map(([k]) => {
@@ -126,37 +183,62 @@ func main() {
 // Slow (compiles the whole standard library for 14 archs on a cold cache): opt in with
 // MEMCHECK_SLOW_GROUNDTRUTH=1. Size and alignment of every table entry become compile-time
 // assertions that `go build` must accept for each GOARCH.
-const ALL = ["386", "amd64", "arm", "arm64", "loong64", "mips", "mipsle", "mips64", "mips64le",
-  "ppc64", "ppc64le", "riscv64", "s390x", "wasm"];
-test("stdlib table sizes and alignments compile as assertions on all 14 archs",
-  { skip: noGo || (goVersion !== table.goVersion && "go version differs") || (!process.env.MEMCHECK_SLOW_GROUNDTRUTH && "set MEMCHECK_SLOW_GROUNDTRUTH=1") }, () => {
-    const failures: string[] = [];
-    let n = 0;
-    for (const arch of ALL) {
-      const unlinkable = new Set(["runtime/cgo", "runtime/race"]);
-      const entries = Object.entries(table.types).filter(([k, e]) =>
-        !e.generic && e.layouts[arch] && !unlinkable.has(k.slice(0, k.lastIndexOf("."))));
-      const pkgs = [...new Set(entries.map(([k]) => k.slice(0, k.lastIndexOf("."))))].sort();
-      const alias = new Map(pkgs.map((p, i) => [p, `p${i}`]));
-      const body = entries.map(([k, e], i) => {
-        const j = k.lastIndexOf(".");
-        const l = e.layouts[arch];
-        return `var v${i} ${alias.get(k.slice(0, j))}.${k.slice(j + 1)}\n` +
-          `var _ [${l.size}]byte = [unsafe.Sizeof(v${i})]byte{} // ${k}\n` +
-          `var _ [${l.align}]byte = [unsafe.Alignof(v${i})]byte{} // ${k}`;
+const ALL = [
+  "386",
+  "amd64",
+  "arm",
+  "arm64",
+  "loong64",
+  "mips",
+  "mipsle",
+  "mips64",
+  "mips64le",
+  "ppc64",
+  "ppc64le",
+  "riscv64",
+  "s390x",
+  "wasm",
+];
+test("stdlib table sizes and alignments compile as assertions on all 14 archs", {
+  skip:
+    noGo ||
+    (goVersion !== table.goVersion && "go version differs") ||
+    (!process.env.MEMCHECK_SLOW_GROUNDTRUTH && "set MEMCHECK_SLOW_GROUNDTRUTH=1"),
+}, () => {
+  const failures: string[] = [];
+  let n = 0;
+  for (const arch of ALL) {
+    const unlinkable = new Set(["runtime/cgo", "runtime/race"]);
+    const entries = Object.entries(table.types).filter(
+      ([k, e]) => !e.generic && e.layouts[arch] && !unlinkable.has(k.slice(0, k.lastIndexOf("."))),
+    );
+    const pkgs = [...new Set(entries.map(([k]) => k.slice(0, k.lastIndexOf("."))))].sort();
+    const alias = new Map(pkgs.map((p, i) => [p, `p${i}`]));
+    const body = entries.map(([k, e], i) => {
+      const j = k.lastIndexOf(".");
+      const l = e.layouts[arch];
+      return (
+        `var v${i} ${alias.get(k.slice(0, j))}.${k.slice(j + 1)}\n` +
+        `var _ [${l.size}]byte = [unsafe.Sizeof(v${i})]byte{} // ${k}\n` +
+        `var _ [${l.align}]byte = [unsafe.Alignof(v${i})]byte{} // ${k}`
+      );
+    });
+    const src = `package probe\n\nimport (\n\t"unsafe"\n${pkgs.map((p) => `\t${alias.get(p)} ${JSON.stringify(p)}`).join("\n")}\n)\n\n${body.join("\n")}\n`;
+    const dir = mkdtempSync(join(tmpdir(), `stdlib-x-${arch}-`));
+    try {
+      writeFileSync(join(dir, "go.mod"), "module probe\n\ngo 1.19\n");
+      writeFileSync(join(dir, "probe.go"), src);
+      const r = spawnSync("go", ["build", "-gcflags=-e", "."], {
+        cwd: dir,
+        env: goEnv({ GOARCH: arch, GOOS: arch === "wasm" ? "js" : "linux" }),
+        encoding: "utf8",
       });
-      const src = `package probe\n\nimport (\n\t"unsafe"\n${pkgs.map((p) => `\t${alias.get(p)} ${JSON.stringify(p)}`).join("\n")}\n)\n\n${body.join("\n")}\n`;
-      const dir = mkdtempSync(join(tmpdir(), `stdlib-x-${arch}-`));
-      try {
-        writeFileSync(join(dir, "go.mod"), "module probe\n\ngo 1.19\n");
-        writeFileSync(join(dir, "probe.go"), src);
-        const r = spawnSync("go", ["build", "-gcflags=-e", "."], { cwd: dir, env: goEnv({ GOARCH: arch, GOOS: arch === "wasm" ? "js" : "linux" }), encoding: "utf8" });
-        if (r.status !== 0) failures.push(`${arch}:\n${r.stderr.slice(0, 5000)}`);
-        n += entries.length;
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      if (r.status !== 0) failures.push(`${arch}:\n${r.stderr.slice(0, 5000)}`);
+      n += entries.length;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    assert.deepEqual(failures, [], failures.join("\n"));
-    console.log(`# ${n} (type, arch) stdlib sizes and alignments accepted by gc`);
-  });
+  }
+  assert.deepEqual(failures, [], failures.join("\n"));
+  console.log(`# ${n} (type, arch) stdlib sizes and alignments accepted by gc`);
+});

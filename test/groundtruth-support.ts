@@ -45,7 +45,8 @@ const QEMU: Record<string, string> = { "386": "qemu-i386", arm: "qemu-arm", arm6
  * have no IA-32 emulation, and the compiler's own numbers must still be checked on 32-bit.
  */
 export function runProbe(bin: string, arch: string, opts: { cwd?: string } = {}): string {
-  const run = (cmd: string, args: string[], env?: NodeJS.ProcessEnv) => spawnSync(cmd, args, { cwd: opts.cwd, env, encoding: "utf8", maxBuffer: 1 << 28 });
+  const run = (cmd: string, args: string[], env?: NodeJS.ProcessEnv) =>
+    spawnSync(cmd, args, { cwd: opts.cwd, env, encoding: "utf8", maxBuffer: 1 << 28 });
   const native = run(bin, []);
   if (native.status === 0) return native.stdout;
   const qemu = QEMU[arch];
@@ -149,7 +150,8 @@ export function compareLayouts(oracle: LayoutOutput, memcheck: LayoutOutput, arc
     for (const arch of archs) {
       const ml = (m.layouts as Record<string, StructLayout | undefined>)[arch];
       const ol = o ? (o.layouts as Record<string, StructLayout | undefined>)[arch] : undefined;
-      if (ml && !ol) c.extra.push(`${key}@${arch}${o ? ` (oracle: ${o.generic ? "generic" : o.unresolved.join("; ")})` : " (oracle: not listed)"}`);
+      if (ml && !ol)
+        c.extra.push(`${key}@${arch}${o ? ` (oracle: ${o.generic ? "generic" : o.unresolved.join("; ")})` : " (oracle: not listed)"}`);
     }
   }
   return c;
@@ -193,10 +195,15 @@ function diffLayout(o: StructLayout, m: StructLayout, strict = false): [string, 
 
 /** A fixed-width table of mismatches, one line each. */
 export function mismatchTable(title: string, c: Comparison): string {
-  const lines = [`${title}: compared ${c.compared}, agreed ${c.agreed}, mismatches ${c.mismatches.length}, ` +
-    `oracle-only ${c.missing.length}, memcheck-only ${c.extra.length}`];
+  const lines = [
+    `${title}: compared ${c.compared}, agreed ${c.agreed}, mismatches ${c.mismatches.length}, ` +
+      `oracle-only ${c.missing.length}, memcheck-only ${c.extra.length}`,
+  ];
   if (c.mismatches.length) {
-    const rows = [["struct", "arch", "what", "gosizes", "memcheck"], ...c.mismatches.map((x) => [x.key, x.arch, x.what, x.oracle, x.memcheck])];
+    const rows = [
+      ["struct", "arch", "what", "gosizes", "memcheck"],
+      ...c.mismatches.map((x) => [x.key, x.arch, x.what, x.oracle, x.memcheck]),
+    ];
     const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) lines.push("  " + r.map((cell, i) => cell.padEnd(w[i])).join("  "));
   }

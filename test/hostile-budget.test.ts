@@ -56,7 +56,9 @@ async function settle(p: Promise<Review>): Promise<Review | ReviewLimitError> {
 test("a 20,000-type pointer chain (778 KB, five files) ends within its budget, chains kept short", { timeout: 200_000 }, async () => {
   const threads = new AnalysisThreads({ budget: { seconds: 150, memoryMb: 1024 }, parseThreads: 2, parseTimeoutMs: 120_000 });
   try {
-    const r = await settle(threads.review(EMPTY_BASE, memorySnapshot("head", pointerChain(20_000)), { archs: ["amd64", "arm64"], rules: true }));
+    const r = await settle(
+      threads.review(EMPTY_BASE, memorySnapshot("head", pointerChain(20_000)), { archs: ["amd64", "arm64"], rules: true }),
+    );
     if (r instanceof ReviewLimitError) {
       assert.match(r.summary, /too large to analyse within the limits/);
       return;
@@ -79,7 +81,9 @@ test("a 5 MB file under a large limits.maxFileBytes ends with a result or a Revi
     const chain = pointerChain(130_000, 1);
     const text = chain.get("chain/f0.go")!;
     assert.ok(text.length > 5_000_000, `${text.length} bytes`);
-    const r = await settle(threads.review(EMPTY_BASE, memorySnapshot("head", chain), { archs: ["amd64"], rules: true, maxFileBytes: 16 * 1024 * 1024 }));
+    const r = await settle(
+      threads.review(EMPTY_BASE, memorySnapshot("head", chain), { archs: ["amd64"], rules: true, maxFileBytes: 16 * 1024 * 1024 }),
+    );
     if (r instanceof ReviewLimitError) assert.match(r.summary, /within the limits: the analysis (needed more than|did not finish within)/);
     else assert.equal(r.head.structs.length, 130_000);
   } finally {
@@ -116,10 +120,12 @@ test("the event loop keeps running while a heavy review runs, and the time budge
   let ticks = 0;
   const timer = setInterval(() => ticks++, 50);
   try {
-    const err = await threads.review(EMPTY_BASE, memorySnapshot("head", pointerChain(130_000, 5)), { archs: ["amd64", "arm64", "386"], rules: true }).then(
-      () => assert.fail("130,000 types in 3 s"),
-      (e: unknown) => e,
-    );
+    const err = await threads
+      .review(EMPTY_BASE, memorySnapshot("head", pointerChain(130_000, 5)), { archs: ["amd64", "arm64", "386"], rules: true })
+      .then(
+        () => assert.fail("130,000 types in 3 s"),
+        (e: unknown) => e,
+      );
     assert.ok(isReviewLimitError(err), String(err));
     assert.match(err.summary, /did not finish within its time budget of 3 s/);
     // In-process, the layout of 130,000 types is one synchronous stretch: no tick could fire.
@@ -143,24 +149,58 @@ after(async () => {
   redis.disconnect();
 });
 
-test("through the worker, a pathological PR ends with a completed neutral check run that says what stopped it", { timeout: 120_000 }, async () => {
+test("through the worker, a pathological PR ends with a completed neutral check run that says what stopped it", {
+  timeout: 120_000,
+}, async () => {
   const gh = await new FakeGitHub().start();
   const s = { name: "budget-e2e", prefix: PREFIX, debounceMs: 0, attempts: 3, backoffMs: 100, concurrency: 1 };
   const q = createReviewQueue({ redisUrl: REDIS_URL, settings: s });
   const probot = new Probot({ appId: APP_ID, privateKey: PRIVATE_KEY, secret: SECRET, baseUrl: gh.baseUrl, logLevel: "fatal" });
   await probot.ready();
-  const rt = createWorkerRuntime({ probot, pipeline: defaultPipeline({ threads: 1, budget: { seconds: 1 } }), settings: s, redisUrl: REDIS_URL });
+  const rt = createWorkerRuntime({
+    probot,
+    pipeline: defaultPipeline({ threads: 1, budget: { seconds: 1 } }),
+    settings: s,
+    redisUrl: REDIS_URL,
+  });
   try {
     const head = pointerChain(20_000);
     const toBuffers = (m: Map<string, string>) => new Map([...m].map(([p, t]) => [p, Buffer.from(t)]));
-    const files = [...head.keys()].filter((p) => p.endsWith(".go")).map((filename) => {
-      const lines = head.get(filename)!.split("\n").length;
-      return { filename, status: "added", additions: lines, deletions: 0, changes: lines, patch: `@@ -0,0 +1,${lines} @@\n+package chain` };
+    const files = [...head.keys()]
+      .filter((p) => p.endsWith(".go"))
+      .map((filename) => {
+        const lines = head.get(filename)!.split("\n").length;
+        return {
+          filename,
+          status: "added",
+          additions: lines,
+          deletions: 0,
+          changes: lines,
+          patch: `@@ -0,0 +1,${lines} @@\n+package chain`,
+        };
+      });
+    loadPullFromTrees(gh, {
+      owner: "acme",
+      repo: "shop",
+      number: 7,
+      baseSha: BASE,
+      headSha: HEAD,
+      before: toBuffers(new Map([["go.mod", MODULE]])),
+      after: toBuffers(head),
+      files,
     });
-    loadPullFromTrees(gh, { owner: "acme", repo: "shop", number: 7, baseSha: BASE, headSha: HEAD, before: toBuffers(new Map([["go.mod", MODULE]])), after: toBuffers(head), files });
     const data: ReviewJobData = {
-      v: 1, installationId: INSTALLATION, owner: "acme", repo: "shop", pull: 7, baseSha: BASE, headSha: HEAD,
-      trigger: "pull_request", deliveryId: "budget-1", checkRunId: gh.createCheckRun("acme", "shop", HEAD), at: Date.now(),
+      v: 1,
+      installationId: INSTALLATION,
+      owner: "acme",
+      repo: "shop",
+      pull: 7,
+      baseSha: BASE,
+      headSha: HEAD,
+      trigger: "pull_request",
+      deliveryId: "budget-1",
+      checkRunId: gh.createCheckRun("acme", "shop", HEAD),
+      at: Date.now(),
     };
     const { id } = await q.enqueue(data);
     // A limit is final: the job ends (completed, with status "limit") after one attempt.
@@ -173,7 +213,10 @@ test("through the worker, a pathological PR ends with a completed neutral check 
     assert.equal(runs[0]!.status, "completed");
     assert.equal(runs[0]!.conclusion, "neutral");
     assert.match(runs[0]!.output.title, /too large to analyse/);
-    assert.match(runs[0]!.output.summary, /this PR's Go code is too large to analyse within the limits: the analysis did not finish within its time budget of 1 s/i);
+    assert.match(
+      runs[0]!.output.summary,
+      /this PR's Go code is too large to analyse within the limits: the analysis did not finish within its time budget of 1 s/i,
+    );
     assert.equal(gh.reviews.length, 0);
   } finally {
     await rt.close();

@@ -50,10 +50,22 @@ test("a 50 MB .go file is skipped with a note and never reaches the parser", asy
     return parse.apply(this, args);
   };
   try {
-    const a = await analyzeFiles([{ path: "big/big.go", text }, { path: "big/small.go", text: "package big\n\ntype S struct{ a int8; b int64 }\n" }], { rules: true });
+    const a = await analyzeFiles(
+      [
+        { path: "big/big.go", text },
+        { path: "big/small.go", text: "package big\n\ntype S struct{ a int8; b int64 }\n" },
+      ],
+      { rules: true },
+    );
     assert.ok(longest > 0 && longest < 1000, `the parser saw ${longest} characters at most`);
-    assert.deepEqual(a.structs.map((s) => [s.name, s.layouts.amd64?.size]), [["S", 16]]);
-    assert.deepEqual(a.diagnostics.map((d) => [d.file, d.message]), [["big/big.go", `skipped: ${text.length} bytes is over the ${DEFAULT_MAX_FILE_BYTES}-byte limit per file`]]);
+    assert.deepEqual(
+      a.structs.map((s) => [s.name, s.layouts.amd64?.size]),
+      [["S", 16]],
+    );
+    assert.deepEqual(
+      a.diagnostics.map((d) => [d.file, d.message]),
+      [["big/big.go", `skipped: ${text.length} bytes is over the ${DEFAULT_MAX_FILE_BYTES}-byte limit per file`]],
+    );
   } finally {
     Parser.prototype.parse = parse;
   }
@@ -103,16 +115,53 @@ test("every pathological input under the CLI: layout and check exit 0, diff 0 or
   const diff = await memcheck(["diff", "--repo", repo, "--base", "main~1", "--head", "main", "--markdown"]);
   assert.ok(diff.code === 0 || diff.code === 1, `diff exit ${diff.code}: ${diff.err}`);
   assert.match(diff.out, /\d+ structs? (regressed|grew)/);
-  assert.doesNotMatch(diff.out + layout.out + check.out, /[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]/u, "no raw control or bidi characters from the input");
+  assert.doesNotMatch(
+    diff.out + layout.out + check.out,
+    /[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]/u,
+    "no raw control or bidi characters from the input",
+  );
 });
 
 // Found here: Math.max(...rows) in src/report/layout-table.ts overflowed the stack past ~125,000
 // rows, and `memcheck layout` exited 3 (fixed in 7f9d490).
 test("the layout table of more than 125,000 structs", () => {
-  const s = { package: "p", dir: "p", file: "p/p.go", line: 1, name: "T", generic: false, resolved: true, unresolved: [], layouts: {
-    amd64: { size: 8, align: 8, padding: 0, trailingPadding: 0, ptrBytes: 0, sizeClass: 8, optimalSize: 8, optimalPtrBytes: 0, optimalOrder: ["a"], pointerDepth: 0, cyclic: false, pointerChain: [], pointerFields: 0, fields: [] },
-  } };
-  const a: Analysis = { schema: "memcheck.layout/v1", goos: "linux", archs: ["amd64"], structs: Array.from({ length: 130_000 }, (_, i) => ({ ...s, line: i + 1 })), diagnostics: [], findings: [], stats: { files: 1, bytes: 0, parseMs: 0, layoutMs: 0 } };
+  const s = {
+    package: "p",
+    dir: "p",
+    file: "p/p.go",
+    line: 1,
+    name: "T",
+    generic: false,
+    resolved: true,
+    unresolved: [],
+    layouts: {
+      amd64: {
+        size: 8,
+        align: 8,
+        padding: 0,
+        trailingPadding: 0,
+        ptrBytes: 0,
+        sizeClass: 8,
+        optimalSize: 8,
+        optimalPtrBytes: 0,
+        optimalOrder: ["a"],
+        pointerDepth: 0,
+        cyclic: false,
+        pointerChain: [],
+        pointerFields: 0,
+        fields: [],
+      },
+    },
+  };
+  const a: Analysis = {
+    schema: "memcheck.layout/v1",
+    goos: "linux",
+    archs: ["amd64"],
+    structs: Array.from({ length: 130_000 }, (_, i) => ({ ...s, line: i + 1 })),
+    diagnostics: [],
+    findings: [],
+    stats: { files: 1, bytes: 0, parseMs: 0, layoutMs: 0 },
+  };
   assert.match(layoutTable(a), /130000 structs/);
 });
 

@@ -31,7 +31,9 @@ function parse(body: string): Command | undefined {
   const cmd = parseCommand(line);
   const reply = replyFor(cmd);
   if (cmd.kind === "help" && cmd.error) {
-    const quoted = [...cmd.error.matchAll(/`([^`]*)`/g)].map((m) => m[1]!).filter((q) => !["arch=", "explain", "Order", "pkg.Order"].includes(q));
+    const quoted = [...cmd.error.matchAll(/`([^`]*)`/g)]
+      .map((m) => m[1]!)
+      .filter((q) => !["arch=", "explain", "Order", "pkg.Order"].includes(q));
     for (const q of quoted) assert.match(q, SAFE_QUOTE, `quoted ${JSON.stringify(q)} in ${JSON.stringify(cmd.error)}`);
     assert.ok(reply!.length < HELP_TEXT.length + 200);
   }
@@ -90,7 +92,20 @@ for (const [name, body, want] of CASES) {
     const reply = cmd && replyFor(cmd);
     if (reply) {
       // Nothing the user typed survives unescaped.
-      for (const bad of ["rm -rf", "$(", "<img", "<script", "javascript:", "@octocat", "@acme", "\u202e", "\u200d", "\u0000", "\u001b", "# Approved"]) {
+      for (const bad of [
+        "rm -rf",
+        "$(",
+        "<img",
+        "<script",
+        "javascript:",
+        "@octocat",
+        "@acme",
+        "\u202e",
+        "\u200d",
+        "\u0000",
+        "\u001b",
+        "# Approved",
+      ]) {
         assert.ok(!reply.includes(bad), `reply contains ${JSON.stringify(bad)}`);
       }
     }
@@ -99,13 +114,40 @@ for (const [name, body, want] of CASES) {
 
 test("property: any comment body parses into run, explain, help or nothing, quoting only sanitized text", () => {
   const token = fc.oneof(
-    fc.constantFrom("/memcheck", "help", "explain", "arch=", "arch=386", "arch=amd64,arm64", "archs=wasm", "Order", "pkg.Order", "`", "$(", ")", "<b>", "@x", "\u202e", "\u200d", "\u00a0", "\t", " ", "\n", "\r\n", ",", "="),
+    fc.constantFrom(
+      "/memcheck",
+      "help",
+      "explain",
+      "arch=",
+      "arch=386",
+      "arch=amd64,arm64",
+      "archs=wasm",
+      "Order",
+      "pkg.Order",
+      "`",
+      "$(",
+      ")",
+      "<b>",
+      "@x",
+      "\u202e",
+      "\u200d",
+      "\u00a0",
+      "\t",
+      " ",
+      "\n",
+      "\r\n",
+      ",",
+      "=",
+    ),
     fc.string({ unit: "grapheme", maxLength: 12 }),
     fc.string({ unit: "binary", maxLength: 12 }),
   );
   const body = fc.array(token, { maxLength: 30 }).map((ts) => ts.join(""));
   const commandish = fc.tuple(fc.constantFrom("/memcheck ", "/memcheck", " /memcheck\t", "x\n/memcheck "), body).map(([a, b]) => a + b);
-  fc.assert(fc.property(fc.oneof(body, commandish), (b) => void parse(b)), { numRuns: 20_000, seed: 20261127 });
+  fc.assert(
+    fc.property(fc.oneof(body, commandish), (b) => void parse(b)),
+    { numRuns: 20_000, seed: 20261127 },
+  );
 });
 
 // ---- the same through the app, over real HTTP ----
@@ -118,7 +160,13 @@ beforeEach(() => void (reviews.length = 0));
 async function drain(): Promise<void> {
   const probot = makeProbot();
   for (const ev of app.queue.events.splice(0)) {
-    await runIntake({ data: ev, attemptsMade: 0 }, { auth: async (id) => (await probot.auth(id)) as never, enqueueReview: async (d) => (reviews.push(d), { id: jobIdFor(d.deliveryId), duplicate: false }) });
+    await runIntake(
+      { data: ev, attemptsMade: 0 },
+      {
+        auth: async (id) => (await probot.auth(id)) as never,
+        enqueueReview: async (d) => (reviews.push(d), { id: jobIdFor(d.deliveryId), duplicate: false }),
+      },
+    );
   }
 }
 
@@ -131,11 +179,17 @@ function comment(body: string, login = "alice", type = "User") {
 }
 
 function collaborator(login = "alice") {
-  return nock(API)
-    // The installation token is cached after the first request.
-    .post("/app/installations/42/access_tokens").optionally().reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
-    .get(`/repos/acme/shop/collaborators/${login}/permission`).reply(200, { permission: "write", role_name: "write" })
-    .post("/repos/acme/shop/issues/comments/3001/reactions").reply(201, {});
+  return (
+    nock(API)
+      // The installation token is cached after the first request.
+      .post("/app/installations/42/access_tokens")
+      .optionally()
+      .reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
+      .get(`/repos/acme/shop/collaborators/${login}/permission`)
+      .reply(200, { permission: "write", role_name: "write" })
+      .post("/repos/acme/shop/issues/comments/3001/reactions")
+      .reply(201, {})
+  );
 }
 
 test("app: hostile arguments from a collaborator get the help text, with nothing of theirs unescaped", async () => {
@@ -149,12 +203,15 @@ test("app: hostile arguments from a collaborator get the help text, with nothing
   ];
   for (const [i, body] of bodies.entries()) {
     let reply: any;
-    collaborator().post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true)).reply(201, { id: 10 });
+    collaborator()
+      .post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true))
+      .reply(201, { id: 10 });
     const r = await sendWebhook(app.server, "issue_comment", comment(body), `d-hostile-${i}`);
     assert.equal(r.status, 200);
     await drain();
     assert.match(reply.body, /memcheck commands/);
-    for (const bad of ["rm -rf", "$(", "<img", "@octocat", "\u202e", "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT"]) assert.ok(!reply.body.includes(bad), `${body.slice(0, 40)}: reply has ${bad}`);
+    for (const bad of ["rm -rf", "$(", "<img", "@octocat", "\u202e", "TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT"])
+      assert.ok(!reply.body.includes(bad), `${body.slice(0, 40)}: reply has ${bad}`);
     assert.deepEqual(nock.pendingMocks(), []);
   }
   assert.equal(reviews.length, 0);
@@ -204,11 +261,21 @@ test("app: bots are refused without any API call, whatever their type or which f
 test("app: a stranger's hostile command gets one refusal that quotes nothing of the comment", async () => {
   let reply: any;
   nock(API)
-    .post("/app/installations/42/access_tokens").reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
-    .get("/repos/acme/shop/collaborators/mallory/permission").reply(200, { permission: "read", role_name: "read" })
-    .get("/repos/acme/shop/issues/7/comments").query(true).reply(200, [])
-    .post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true)).reply(201, { id: 9 });
-  const r = await sendWebhook(app.server, "issue_comment", comment("/memcheck explain $(id) <img src=x> @octocat \u202e", "mallory"), "d-str-hostile");
+    .post("/app/installations/42/access_tokens")
+    .reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
+    .get("/repos/acme/shop/collaborators/mallory/permission")
+    .reply(200, { permission: "read", role_name: "read" })
+    .get("/repos/acme/shop/issues/7/comments")
+    .query(true)
+    .reply(200, [])
+    .post("/repos/acme/shop/issues/7/comments", (b) => ((reply = b), true))
+    .reply(201, { id: 9 });
+  const r = await sendWebhook(
+    app.server,
+    "issue_comment",
+    comment("/memcheck explain $(id) <img src=x> @octocat \u202e", "mallory"),
+    "d-str-hostile",
+  );
   assert.equal(r.status, 200);
   await drain();
   assert.ok(reply.body.startsWith(refusedMarker("mallory")));

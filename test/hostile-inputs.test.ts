@@ -65,7 +65,10 @@ const EXPECT: Record<string, { size?: number; unresolved?: RegExp; unresolvedAls
   "invalid-utf8": { unresolved: /syntax error/, diagnostic: /syntax error/ },
   "lone-surrogates": { unresolved: /syntax error/, diagnostic: /syntax error/ },
   // U+202E outside a comment or string is a syntax error in Go too; U is laid out.
-  "escapes-in-names": { unresolved: /^ex\\u\{1b\}\[2Jample\.com\/\\u\{202e\}pkg\.Thing$/, unresolvedAlso: /^ti\\u\{200d\}\\u\{200d\}me\.Time$/ },
+  "escapes-in-names": {
+    unresolved: /^ex\\u\{1b\}\[2Jample\.com\/\\u\{202e\}pkg\.Thing$/,
+    unresolvedAlso: /^ti\\u\{200d\}\\u\{200d\}me\.Time$/,
+  },
   "bom-and-controls": { size: 8, diagnostic: /syntax error: \\u\{202e\}type T/ },
   // ESC sequences in the source are shown escaped in the syntax error, never sent to a terminal.
   "terminal-escapes": { diagnostic: /syntax error: \\u\{1b\}\[2J/ },
@@ -83,7 +86,9 @@ const EXPECT: Record<string, { size?: number; unresolved?: RegExp; unresolvedAls
 };
 
 function structT(a: Analysis): StructReport | undefined {
-  return a.structs.find((s) => s.name === "T") ?? a.structs.find((s) => s.name === "T0") ?? a.structs.find((s) => s.name === "A") ?? a.structs[0];
+  return (
+    a.structs.find((s) => s.name === "T") ?? a.structs.find((s) => s.name === "T0") ?? a.structs.find((s) => s.name === "A") ?? a.structs[0]
+  );
 }
 
 test("every generator has an expectation", () => {
@@ -118,11 +123,21 @@ for (const [name, text] of Object.entries(FILES)) {
     }
     if (want.unresolved) {
       assert.equal(t!.resolved, false);
-      assert.ok(t!.unresolved.some((u) => want.unresolved!.test(u)), `reason ${want.unresolved} in ${JSON.stringify(t!.unresolved)}`);
+      assert.ok(
+        t!.unresolved.some((u) => want.unresolved!.test(u)),
+        `reason ${want.unresolved} in ${JSON.stringify(t!.unresolved)}`,
+      );
     }
-    if (want.unresolvedAlso) assert.ok(t!.unresolved.some((u) => want.unresolvedAlso!.test(u)), `reason ${want.unresolvedAlso} in ${JSON.stringify(t!.unresolved)}`);
+    if (want.unresolvedAlso)
+      assert.ok(
+        t!.unresolved.some((u) => want.unresolvedAlso!.test(u)),
+        `reason ${want.unresolvedAlso} in ${JSON.stringify(t!.unresolved)}`,
+      );
     if (want.diagnostic) {
-      assert.ok(layout.diagnostics.some((d) => want.diagnostic!.test(d.message)), `diagnostic ${want.diagnostic} in ${JSON.stringify(layout.diagnostics.slice(0, 3))}`);
+      assert.ok(
+        layout.diagnostics.some((d) => want.diagnostic!.test(d.message)),
+        `diagnostic ${want.diagnostic} in ${JSON.stringify(layout.diagnostics.slice(0, 3))}`,
+      );
     }
   });
 }
@@ -146,4 +161,3 @@ test("the nesting bounds leave a margin: deep inputs on half of the default stac
     await worker.terminate();
   }
 });
-

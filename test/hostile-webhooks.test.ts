@@ -9,7 +9,6 @@ import { createApp } from "../src/app.ts";
 import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
 import { makeProbot, startServer, sign, fixture, SECRET, type TestServer, FakeQueue } from "./app-support.ts";
 
-
 let server: TestServer;
 let q: FakeQueue;
 before(async () => {

@@ -23,7 +23,11 @@ after(async () => {
 });
 
 function status(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => http.get({ host: "127.0.0.1", port, path, timeout: 3000 }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on("error", () => resolve(0)));
+  return new Promise((resolve) =>
+    http
+      .get({ host: "127.0.0.1", port, path, timeout: 3000 }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
+      .on("error", () => resolve(0)),
+  );
 }
 
 /** SIGTERM, then the exit code, or "hung" when the process outlives the drain limit by 10 s. */
@@ -37,7 +41,12 @@ test("SIGTERM with Redis unreachable: server and worker exit within the drain li
   const port = await freePort();
   const gh = await new FakeGitHub().start();
   cleanups.push(() => gh.close());
-  const env = workerEnv(gh, { redisUrl: dead, queue: "drain-dead", prefix: `mcdrain${process.pid}`, extra: { MEMCHECK_DRAIN_SECONDS: String(DRAIN), LOG_LEVEL: "info" } });
+  const env = workerEnv(gh, {
+    redisUrl: dead,
+    queue: "drain-dead",
+    prefix: `mcdrain${process.pid}`,
+    extra: { MEMCHECK_DRAIN_SECONDS: String(DRAIN), LOG_LEVEL: "info" },
+  });
   const server = spawnServer({ ...env, PORT: String(port), HOST: "127.0.0.1" });
   const worker = spawnWorker(env);
   children.push(server, worker);
@@ -57,11 +66,26 @@ test("SIGTERM with a job stuck on GitHub: the server's in-process worker gives u
   const held = gh.hold((r) => r.method === "GET" && r.path.includes("/git/blobs/"));
   cleanups.push(async () => held.release());
   const port = await freePort();
-  const env = workerEnv(gh, { redisUrl: REDIS_URL, queue: "drain-busy", prefix: `mcdrain${process.pid}`, extra: { MEMCHECK_DRAIN_SECONDS: String(DRAIN), MEMCHECK_BOT_LOGIN: "memcheck[bot]", SWEEP_ENABLED: "false", LOG_LEVEL: "info" } });
+  const env = workerEnv(gh, {
+    redisUrl: REDIS_URL,
+    queue: "drain-busy",
+    prefix: `mcdrain${process.pid}`,
+    extra: { MEMCHECK_DRAIN_SECONDS: String(DRAIN), MEMCHECK_BOT_LOGIN: "memcheck[bot]", SWEEP_ENABLED: "false", LOG_LEVEL: "info" },
+  });
   const server = spawnServer({ ...env, PORT: String(port), HOST: "127.0.0.1" });
   children.push(server);
   await until("the server to be ready", async () => (await status(port, "/readyz")) === 200, 90_000, 250);
-  assert.equal((await postWebhook(`http://127.0.0.1:${port}`, "pull_request", prPayload({ action: "opened", pull: 1, head: HEAD }), `drain-${process.pid}`)).status, 200);
+  assert.equal(
+    (
+      await postWebhook(
+        `http://127.0.0.1:${port}`,
+        "pull_request",
+        prPayload({ action: "opened", pull: 1, head: HEAD }),
+        `drain-${process.pid}`,
+      )
+    ).status,
+    200,
+  );
   await held.arrived; // the job is mid-flight and will not finish by itself
   const code = await terminate(server);
   assert.equal(code, 1, `exit code ${code} (1 = the drain limit cut a job short)\n${server.output().slice(-2000)}`);
@@ -71,7 +95,12 @@ test("SIGTERM with a job stuck on GitHub: the server's in-process worker gives u
 test("SIGTERM on an idle worker with Redis up: exits 0 at once", async () => {
   const gh = await new FakeGitHub().start();
   cleanups.push(() => gh.close());
-  const env = workerEnv(gh, { redisUrl: REDIS_URL, queue: "drain-idle", prefix: `mcdrain${process.pid}`, extra: { MEMCHECK_DRAIN_SECONDS: String(DRAIN), LOG_LEVEL: "info" } });
+  const env = workerEnv(gh, {
+    redisUrl: REDIS_URL,
+    queue: "drain-idle",
+    prefix: `mcdrain${process.pid}`,
+    extra: { MEMCHECK_DRAIN_SECONDS: String(DRAIN), LOG_LEVEL: "info" },
+  });
   const worker = spawnWorker(env);
   children.push(worker);
   await until("the worker to start", () => /worker on queue/.test(worker.output()), 90_000, 250);

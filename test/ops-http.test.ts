@@ -47,14 +47,29 @@ async function serve(routes: Route[], q: any = queue): Promise<Srv> {
   return { port, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-function request(srv: Srv, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function request(
+  srv: Srv,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: srv.port, method, path, headers: { ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      let data = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => (data += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-    });
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port: srv.port,
+        method,
+        path,
+        headers: { ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) },
+      },
+      (res) => {
+        let data = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => (data += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -65,7 +80,10 @@ const basic = (u: string, p: string) => ({ authorization: "Basic " + Buffer.from
 test("dashboard: not mounted (404) when ADMIN_USER / ADMIN_PASSWORD are unset, even with ADMIN_WRITE", async () => {
   assert.equal(dashboardRoute({ queues: [queue.queue], user: "admin" }), undefined);
   assert.equal(dashboardRoute({ queues: [queue.queue], password: "pw" }), undefined);
-  const ops = createOps({ env: { ADMIN_WRITE: "true", GITHUB_WRITES_PER_MINUTE: "0", GITHUB_WRITES_PER_HOUR: "0" }, metrics: createMetrics({ defaultMetrics: false }) });
+  const ops = createOps({
+    env: { ADMIN_WRITE: "true", GITHUB_WRITES_PER_MINUTE: "0", GITHUB_WRITES_PER_HOUR: "0" },
+    metrics: createMetrics({ defaultMetrics: false }),
+  });
   const srv = await serve(ops.routes({ queue }));
   try {
     assert.equal((await request(srv, "GET", "/admin/queues")).status, 404);
@@ -116,7 +134,10 @@ test("dashboard: 401 without or with wrong credentials, 200 with the right ones;
 });
 
 test("dashboard: ADMIN_WRITE=true allows actions (pause, then resume)", async () => {
-  const ops = createOps({ env: { ADMIN_USER: "admin", ADMIN_PASSWORD: "pw", ADMIN_WRITE: "true", GITHUB_WRITES_PER_MINUTE: "0", GITHUB_WRITES_PER_HOUR: "0" }, metrics: createMetrics({ defaultMetrics: false }) });
+  const ops = createOps({
+    env: { ADMIN_USER: "admin", ADMIN_PASSWORD: "pw", ADMIN_WRITE: "true", GITHUB_WRITES_PER_MINUTE: "0", GITHUB_WRITES_PER_HOUR: "0" },
+    metrics: createMetrics({ defaultMetrics: false }),
+  });
   const srv = await serve(ops.routes({ queue }));
   try {
     const pause = await request(srv, "PUT", "/admin/queues/api/queues/opshttp/pause", basic("admin", "pw"));
@@ -145,7 +166,17 @@ test("/metrics: Prometheus text with every memcheck metric; queue depth collecte
   const srv = await serve([metricsRoute(metrics)]);
   metrics.watchQueues(queue.queue);
   await queue.queue.add("review" as any, { v: 1 } as any, { jobId: "ops-metrics-1", delay: 60_000 });
-  metrics.observeReview({ stages: { fetch: 120, analyze: 300, post: 80, total: 520 }, parseMs: 150, layoutMs: 50, cacheHits: 3, filesFetched: 2, findings: [{ rule: "MC111", severity: "warning" }, { rule: "MC111", severity: "warning" }] });
+  metrics.observeReview({
+    stages: { fetch: 120, analyze: 300, post: 80, total: 520 },
+    parseMs: 150,
+    layoutMs: 50,
+    cacheHits: 3,
+    filesFetched: 2,
+    findings: [
+      { rule: "MC111", severity: "warning" },
+      { rule: "MC111", severity: "warning" },
+    ],
+  });
   try {
     const r = await request(srv, "GET", "/metrics");
     assert.equal(r.status, 200);
@@ -218,7 +249,10 @@ test("/healthz answers 200; /readyz is ready with Redis up and a small backlog",
 
 test("/readyz: 503 with a reason when the waiting backlog reaches READY_MAX_BACKLOG", async () => {
   const q = createReviewQueue({ redisUrl: REDIS_URL, settings: { name: "opsbacklog", prefix: PREFIX } });
-  const ops = createOps({ env: { READY_MAX_BACKLOG: "3", GITHUB_WRITES_PER_MINUTE: "0", GITHUB_WRITES_PER_HOUR: "0" }, metrics: createMetrics({ defaultMetrics: false }) });
+  const ops = createOps({
+    env: { READY_MAX_BACKLOG: "3", GITHUB_WRITES_PER_MINUTE: "0", GITHUB_WRITES_PER_HOUR: "0" },
+    metrics: createMetrics({ defaultMetrics: false }),
+  });
   const srv = await serve(ops.routes({ queue: q }), q);
   try {
     await q.queue.pause(); // keep them waiting
@@ -257,13 +291,18 @@ test("/readyz: 503 with a reason when Redis does not answer (a port nothing list
 test("webhooks: counted by event and outcome; enqueue failure (Redis down) answers 5xx and counts an error", async () => {
   const metrics = createMetrics({ defaultMetrics: false });
   // Up: the job is enqueued, the answer is 2xx.
-  const upQ = instrumentQueue(createReviewQueue({ redisUrl: REDIS_URL, settings: { name: "opshooks", prefix: PREFIX, debounceMs: 60_000 } }), metrics);
+  const upQ = instrumentQueue(
+    createReviewQueue({ redisUrl: REDIS_URL, settings: { name: "opshooks", prefix: PREFIX, debounceMs: 60_000 } }),
+    metrics,
+  );
   const up = await serve([webhookObserver(metrics)], upQ);
   // The handler makes no GitHub call (the intake job in the worker does): no nock route needed.
   try {
     const r = await sendWebhook({ url: up.url, close: up.close }, "pull_request", fixture("pull_request.opened"), "ops-up-1");
     assert.equal(r.status, 200);
-    const bad = await sendWebhook({ url: up.url, close: up.close }, "pull_request", fixture("pull_request.opened"), "ops-up-2", { secret: "wrong" });
+    const bad = await sendWebhook({ url: up.url, close: up.close }, "pull_request", fixture("pull_request.opened"), "ops-up-2", {
+      secret: "wrong",
+    });
     assert.equal(bad.status, 400);
   } finally {
     await up.close();
@@ -273,7 +312,10 @@ test("webhooks: counted by event and outcome; enqueue failure (Redis down) answe
   assert.deepEqual(nock.pendingMocks(), []);
 
   // Down: enqueueing throws, Probot answers 5xx, GitHub marks the delivery failed (the sweeper's job).
-  const downQ = instrumentQueue(createReviewQueue({ redisUrl: "redis://127.0.0.1:1", settings: { name: "down", prefix: PREFIX } }), metrics);
+  const downQ = instrumentQueue(
+    createReviewQueue({ redisUrl: "redis://127.0.0.1:1", settings: { name: "down", prefix: PREFIX } }),
+    metrics,
+  );
   downQ.redis.on("error", () => {});
   const down = await serve([webhookObserver(metrics)], downQ);
   try {
@@ -293,7 +335,11 @@ test("webhooks: counted by event and outcome; enqueue failure (Redis down) answe
 test("standalone ops server (npm run worker with OPS_PORT): /metrics, /healthz, /readyz; 404 otherwise", async () => {
   const { startOpsServer } = await import("../src/ops/server.ts");
   const metrics = createMetrics({ defaultMetrics: false });
-  const server = await startOpsServer({ port: 0, host: "127.0.0.1", routes: [...healthRoutes({ source: queueReadiness(queue), maxBacklog: 100 }), metricsRoute(metrics)] });
+  const server = await startOpsServer({
+    port: 0,
+    host: "127.0.0.1",
+    routes: [...healthRoutes({ source: queueReadiness(queue), maxBacklog: 100 }), metricsRoute(metrics)],
+  });
   const port = (server.address() as AddressInfo).port;
   const srv: Srv = { port, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
   try {

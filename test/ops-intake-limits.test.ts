@@ -20,7 +20,9 @@ after(async () => {
 });
 
 function get(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => http.get({ host: "127.0.0.1", port, path }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on("error", reject));
+  return new Promise((resolve, reject) =>
+    http.get({ host: "127.0.0.1", port, path }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on("error", reject),
+  );
 }
 
 async function startServer(extra: Record<string, string> = {}): Promise<{ child: Child; port: number }> {
@@ -40,10 +42,15 @@ async function startServer(extra: Record<string, string> = {}): Promise<{ child:
     ...extra,
   });
   children.push(child);
-  await until("the server to answer /healthz", async () => {
-    if (child.proc.exitCode !== null) assert.fail(`server exited:\n${child.output()}`);
-    return (await get(port, "/healthz")) === 200;
-  }, 90_000, 200);
+  await until(
+    "the server to answer /healthz",
+    async () => {
+      if (child.proc.exitCode !== null) assert.fail(`server exited:\n${child.output()}`);
+      return (await get(port, "/healthz")) === 200;
+    },
+    90_000,
+    200,
+  );
   return { child, port };
 }
 
@@ -52,7 +59,11 @@ function postBig(port: number, total: number, o: { contentLength: boolean; signa
   const chunk = Buffer.alloc(1024 * 1024, 0x7b); // "{{{{"
   return new Promise((resolve) => {
     let status = 0;
-    const headers: http.OutgoingHttpHeaders = { "content-type": "application/json", "x-github-event": "pull_request", "x-github-delivery": `big-${Math.random()}` };
+    const headers: http.OutgoingHttpHeaders = {
+      "content-type": "application/json",
+      "x-github-event": "pull_request",
+      "x-github-delivery": `big-${Math.random()}`,
+    };
     if (o.contentLength) headers["content-length"] = total;
     if (o.signature) headers["x-hub-signature-256"] = o.signature;
     const req = http.request({ host: "127.0.0.1", port, path: "/api/github/webhooks", method: "POST", headers }, (res) => {
@@ -86,11 +97,24 @@ test("4 × 50 MB unsigned or forged webhook bodies: 413 before buffering (411 wi
     postBig(port, fifty, { contentLength: false, signature: "sha256=" + "0".repeat(64) }), // forged, chunked
   ]);
   assert.deepEqual(statuses, [413, 413, 413, 413, 411]);
-  await until("five WARN lines", () => (child.output().slice(logBefore).match(/webhook refused/g) ?? []).length >= 5, 5000, 50);
+  await until(
+    "five WARN lines",
+    () =>
+      (
+        child
+          .output()
+          .slice(logBefore)
+          .match(/webhook refused/g) ?? []
+      ).length >= 5,
+    5000,
+    50,
+  );
   const rssAfter = currentRss(child.pid)!;
   const grewMb = (rssAfter - rssBefore) / 1024 / 1024;
   const log = child.output().slice(logBefore);
-  console.log(`# intake: RSS ${(rssBefore / 1048576).toFixed(0)} -> ${(rssAfter / 1048576).toFixed(0)} MB (+${grewMb.toFixed(1)} MB), log ${log.length} B`);
+  console.log(
+    `# intake: RSS ${(rssBefore / 1048576).toFixed(0)} -> ${(rssAfter / 1048576).toFixed(0)} MB (+${grewMb.toFixed(1)} MB), log ${log.length} B`,
+  );
   assert.ok(grewMb < 50, `server RSS grew by ${grewMb.toFixed(1)} MB`);
   assert.ok(log.length < 10 * 1024, `log grew by ${log.length} bytes`);
   assert.doesNotMatch(log, /\{\{\{\{|stack|ERROR/, "no payload, stack trace or error in the log");
@@ -102,7 +126,22 @@ test("4 × 50 MB unsigned or forged webhook bodies: 413 before buffering (411 wi
   const bad = "sha256=" + createHmac("sha256", "wrong-secret").update(body).digest("hex");
   const before = child.output().length;
   const status = await new Promise<number>((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: "/api/github/webhooks", method: "POST", headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-github-delivery": "forged-1", "x-hub-signature-256": bad, "content-length": Buffer.byteLength(body) } }, (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/api/github/webhooks",
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "pull_request",
+          "x-github-delivery": "forged-1",
+          "x-hub-signature-256": bad,
+          "content-length": Buffer.byteLength(body),
+        },
+      },
+      (res) => (res.resume(), resolve(res.statusCode ?? 0)),
+    );
     req.on("error", reject);
     req.end(body);
   });

@@ -48,7 +48,11 @@ test("a full webhook -> worker run logs no installation token, private key, JWT 
     privateKey: KEY,
     secret: WEBHOOK_SECRET,
     log,
-    Octokit: ProbotOctokit.plugin(opsOctokitPlugin({ metrics, limiter })).defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o?.throttle, enabled: false } })) as typeof ProbotOctokit,
+    Octokit: ProbotOctokit.plugin(opsOctokitPlugin({ metrics, limiter })).defaults((o: any) => ({
+      ...o,
+      retry: { enabled: false },
+      throttle: { ...o?.throttle, enabled: false },
+    })) as typeof ProbotOctokit,
   });
   const queue = instrumentQueue(createReviewQueue({ redisUrl: REDIS_URL, settings }), metrics);
   const server = await createServer({ probot, queue, extraRoutes: [webhookObserver(metrics)] });
@@ -107,7 +111,16 @@ test("a full webhook -> worker run logs no installation token, private key, JWT 
 test("redact paths hide tokens and keys that a careless log call would include", () => {
   const lines: string[] = [];
   const log = pino({ level: "info", redact: REDACT_PATHS }, { write: (s: string) => void lines.push(s) });
-  log.info({ headers: { authorization: `token ${TOKEN}` }, request: { headers: { authorization: "bearer eyJabc.eyJdef.sig" } }, token: TOKEN, privateKey: KEY, err: { response: { headers: { authorization: "x" } }, request: { headers: { authorization: "y" } } } }, "careless");
+  log.info(
+    {
+      headers: { authorization: `token ${TOKEN}` },
+      request: { headers: { authorization: "bearer eyJabc.eyJdef.sig" } },
+      token: TOKEN,
+      privateKey: KEY,
+      err: { response: { headers: { authorization: "x" } }, request: { headers: { authorization: "y" } } },
+    },
+    "careless",
+  );
   const all = lines.join("");
   assert.match(all, /careless/);
   assert.ok(!all.includes(TOKEN));

@@ -58,7 +58,16 @@ test("80 content-creating calls in a minute pass at once; the 81st waits for the
 
 test("the hourly budget applies too (500 per hour by default)", async () => {
   const clk = fakeClock();
-  const lim = new WriteLimiter({ redis, prefix: `${PREFIX}:h`, windows: [{ max: 80, windowMs: 60_000 }, { max: 500, windowMs: 3_600_000 }], now: clk.now, sleep: clk.sleep });
+  const lim = new WriteLimiter({
+    redis,
+    prefix: `${PREFIX}:h`,
+    windows: [
+      { max: 80, windowMs: 60_000 },
+      { max: 500, windowMs: 3_600_000 },
+    ],
+    now: clk.now,
+    sleep: clk.sleep,
+  });
   let waited = 0;
   for (let i = 0; i < 500; i++) waited += (await lim.acquire(7)).waitMs;
   // 500 calls at 80 per minute: 6 full minutes of waiting (80 at 0, 160 at 60 s, ... 480 at 360 s, 500 at 420 s).
@@ -85,7 +94,10 @@ test("content-creating: POST/PATCH/PUT/DELETE, not GET, token creation or GraphQ
   assert.equal(isContentCreating({ method: "GET", url: "/repos/{owner}/{repo}/pulls/{pull_number}" }), false);
   assert.equal(isContentCreating({ method: "POST", url: "/app/installations/{installation_id}/access_tokens" }), false);
   assert.equal(isContentCreating({ method: "POST", url: "/graphql", query: "query { viewer { login } }" }), false);
-  assert.equal(isContentCreating({ method: "POST", url: "/graphql", query: "mutation { resolveReviewThread(input: {}) { clientMutationId } }" }), true);
+  assert.equal(
+    isContentCreating({ method: "POST", url: "/graphql", query: "mutation { resolveReviewThread(input: {}) { clientMutationId } }" }),
+    true,
+  );
 });
 
 function probotWith(plugin: ReturnType<typeof opsOctokitPlugin>): Probot {
@@ -94,14 +106,24 @@ function probotWith(plugin: ReturnType<typeof opsOctokitPlugin>): Probot {
     privateKey: PRIVATE_KEY,
     secret: SECRET,
     logLevel: "fatal",
-    Octokit: ProbotOctokit.plugin(plugin).defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o?.throttle, enabled: false } })) as typeof ProbotOctokit,
+    Octokit: ProbotOctokit.plugin(plugin).defaults((o: any) => ({
+      ...o,
+      retry: { enabled: false },
+      throttle: { ...o?.throttle, enabled: false },
+    })) as typeof ProbotOctokit,
   });
 }
 
 test("Octokit plugin: a worker client's 81st check-run write within a minute waits; GitHub calls are counted by status", async () => {
   const clk = fakeClock();
   const metrics = createMetrics({ defaultMetrics: false });
-  const limiter = new WriteLimiter({ redis, prefix: `${PREFIX}:p`, windows: [{ max: 80, windowMs: 60_000 }], now: clk.now, sleep: clk.sleep });
+  const limiter = new WriteLimiter({
+    redis,
+    prefix: `${PREFIX}:p`,
+    windows: [{ max: 80, windowMs: 60_000 }],
+    now: clk.now,
+    sleep: clk.sleep,
+  });
   const probot = probotWith(opsOctokitPlugin({ metrics, limiter, now: clk.now }));
   nock(API)
     .post("/app/installations/42/access_tokens")
@@ -112,7 +134,8 @@ test("Octokit plugin: a worker client's 81st check-run write within a minute wai
     .get("/repos/acme/shop/pulls/7")
     .reply(200, { number: 7 }, { "x-ratelimit-remaining": "4918", "x-ratelimit-resource": "core" });
   const octokit = waitForWriteSlots(await probot.auth(42));
-  for (let i = 0; i < 80; i++) await octokit.rest.checks.create({ owner: "acme", repo: "shop", name: "memcheck", head_sha: "a".repeat(40) });
+  for (let i = 0; i < 80; i++)
+    await octokit.rest.checks.create({ owner: "acme", repo: "shop", name: "memcheck", head_sha: "a".repeat(40) });
   assert.deepEqual(clk.c.slept, [], "80 writes pass at once");
   await octokit.rest.checks.create({ owner: "acme", repo: "shop", name: "memcheck", head_sha: "b".repeat(40) });
   assert.deepEqual(clk.c.slept, [60_000], "the 81st waits a minute");
@@ -128,9 +151,20 @@ test("Octokit plugin: a worker client's 81st check-run write within a minute wai
 
 test("Octokit plugin: an unmarked client (webhook handler) is counted but does not wait", async () => {
   const clk = fakeClock();
-  const limiter = new WriteLimiter({ redis, prefix: `${PREFIX}:u`, windows: [{ max: 2, windowMs: 60_000 }], now: clk.now, sleep: clk.sleep });
+  const limiter = new WriteLimiter({
+    redis,
+    prefix: `${PREFIX}:u`,
+    windows: [{ max: 2, windowMs: 60_000 }],
+    now: clk.now,
+    sleep: clk.sleep,
+  });
   const probot = probotWith(opsOctokitPlugin({ limiter, now: clk.now }));
-  nock(API).post("/app/installations/42/access_tokens").reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" }).post("/repos/acme/shop/check-runs").times(3).reply(201, { id: 1 });
+  nock(API)
+    .post("/app/installations/42/access_tokens")
+    .reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
+    .post("/repos/acme/shop/check-runs")
+    .times(3)
+    .reply(201, { id: 1 });
   const octokit = await probot.auth(42);
   for (let i = 0; i < 3; i++) await octokit.rest.checks.create({ owner: "acme", repo: "shop", name: "memcheck", head_sha: "a".repeat(40) });
   assert.deepEqual(clk.c.slept, []);
@@ -140,17 +174,30 @@ test("Octokit plugin: an unmarked client (webhook handler) is counted but does n
 test("Octokit plugin: a secondary-limit 403 with retry-after is counted and holds back every later write of that installation", async () => {
   const clk = fakeClock();
   const metrics = createMetrics({ defaultMetrics: false });
-  const limiter = new WriteLimiter({ redis, prefix: `${PREFIX}:s`, windows: [{ max: 80, windowMs: 60_000 }], now: clk.now, sleep: clk.sleep });
+  const limiter = new WriteLimiter({
+    redis,
+    prefix: `${PREFIX}:s`,
+    windows: [{ max: 80, windowMs: 60_000 }],
+    now: clk.now,
+    sleep: clk.sleep,
+  });
   const probot = probotWith(opsOctokitPlugin({ metrics, limiter, now: clk.now }));
   nock(API)
     .post("/app/installations/42/access_tokens")
     .reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
     .post("/repos/acme/shop/pulls/7/reviews")
-    .reply(403, { message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." }, { "retry-after": "30" })
+    .reply(
+      403,
+      { message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." },
+      { "retry-after": "30" },
+    )
     .post("/repos/acme/shop/issues/7/comments")
     .reply(201, { id: 5 });
   const octokit = waitForWriteSlots(await probot.auth(42));
-  await assert.rejects(octokit.rest.pulls.createReview({ owner: "acme", repo: "shop", pull_number: 7, event: "COMMENT" }), (e: any) => e.status === 403);
+  await assert.rejects(
+    octokit.rest.pulls.createReview({ owner: "acme", repo: "shop", pull_number: 7, event: "COMMENT" }),
+    (e: any) => e.status === 403,
+  );
   // Another job's write for the same installation waits out retry-after (+1 s margin, as src/queue's backoff).
   await octokit.rest.issues.createComment({ owner: "acme", repo: "shop", issue_number: 7, body: "x" });
   assert.deepEqual(clk.c.slept, [31_000]);
@@ -168,7 +215,11 @@ test("Octokit plugin: the limiter fails open when its Redis is unreachable", asy
   const warned: string[] = [];
   const limiter = new WriteLimiter({ redis: down, prefix: `${PREFIX}:down`, windows: [{ max: 1, windowMs: 60_000 }] });
   const probot = probotWith(opsOctokitPlugin({ limiter, log: { warn: (_o, m) => void warned.push(String(m)) } }));
-  nock(API).post("/app/installations/42/access_tokens").reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" }).post("/repos/acme/shop/check-runs").reply(201, { id: 1 });
+  nock(API)
+    .post("/app/installations/42/access_tokens")
+    .reply(200, { token: "ghs_test", expires_at: "2099-01-01T00:00:00Z" })
+    .post("/repos/acme/shop/check-runs")
+    .reply(201, { id: 1 });
   try {
     const octokit = waitForWriteSlots(await probot.auth(42));
     const r = await octokit.rest.checks.create({ owner: "acme", repo: "shop", name: "memcheck", head_sha: "a".repeat(40) });
@@ -181,7 +232,13 @@ test("Octokit plugin: the limiter fails open when its Redis is unreachable", asy
 
 test("the limiter keeps nothing it cannot lose: with its keys gone (an empty Redis) it starts over", async () => {
   const clk = fakeClock();
-  const lim = new WriteLimiter({ redis, prefix: `${PREFIX}:empty`, windows: [{ max: 2, windowMs: 60_000 }], now: clk.now, sleep: clk.sleep });
+  const lim = new WriteLimiter({
+    redis,
+    prefix: `${PREFIX}:empty`,
+    windows: [{ max: 2, windowMs: 60_000 }],
+    now: clk.now,
+    sleep: clk.sleep,
+  });
   await lim.acquire(7);
   await lim.acquire(7);
   await lim.block(7, T0 + 30_000);

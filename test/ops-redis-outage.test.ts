@@ -32,7 +32,11 @@ const headOf = (pull: number) => pull.toString(16).padStart(40, "a");
 const DRAIN_SECONDS = 5;
 
 function status(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => http.get({ host: "127.0.0.1", port, path, timeout: 5000 }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on("error", () => resolve(0)));
+  return new Promise((resolve) =>
+    http
+      .get({ host: "127.0.0.1", port, path, timeout: 5000 }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
+      .on("error", () => resolve(0)),
+  );
 }
 
 test("Redis down under load, back empty: 503 meanwhile, bounded logs, failed deliveries redelivered, 50 PRs reviewed once", async () => {
@@ -48,25 +52,49 @@ test("Redis down under load, back empty: 503 meanwhile, bounded logs, failed del
     redisUrl: redis.url,
     queue: "outage",
     prefix: "mcoutage",
-    extra: { LOG_LEVEL: "info", MEMCHECK_BOT_LOGIN: "memcheck[bot]", MEMCHECK_DRAIN_SECONDS: String(DRAIN_SECONDS), MEMCHECK_CONCURRENCY: "4", MEMCHECK_ATTEMPTS: "5", MEMCHECK_BACKOFF_MS: "300" },
+    extra: {
+      LOG_LEVEL: "info",
+      MEMCHECK_BOT_LOGIN: "memcheck[bot]",
+      MEMCHECK_DRAIN_SECONDS: String(DRAIN_SECONDS),
+      MEMCHECK_CONCURRENCY: "4",
+      MEMCHECK_ATTEMPTS: "5",
+      MEMCHECK_BACKOFF_MS: "300",
+    },
   });
-  const server: Child = spawnServer({ ...env, PORT: String(port), HOST: "127.0.0.1", MEMCHECK_INPROCESS_WORKER: "false", SWEEP_INTERVAL_MINUTES: "0.05" });
+  const server: Child = spawnServer({
+    ...env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    MEMCHECK_INPROCESS_WORKER: "false",
+    SWEEP_INTERVAL_MINUTES: "0.05",
+  });
   const worker: Child = spawnWorker(env);
-  cleanups.push(() => server.kill("SIGKILL"), () => worker.kill("SIGKILL"));
-  await until("the server to be ready", async () => {
-    if (server.proc.exitCode !== null) assert.fail(`server exited:\n${server.output()}`);
-    return (await status(port, "/readyz")) === 200;
-  }, 90_000, 250);
+  cleanups.push(
+    () => server.kill("SIGKILL"),
+    () => worker.kill("SIGKILL"),
+  );
+  await until(
+    "the server to be ready",
+    async () => {
+      if (server.proc.exitCode !== null) assert.fail(`server exited:\n${server.output()}`);
+      return (await status(port, "/readyz")) === 200;
+    },
+    90_000,
+    250,
+  );
 
   // One installation per PR: the per-installation write spacing does not serialise the run.
-  const send = (pull: number) => hooks.send("pull_request", prPayload({ action: "opened", pull, head: headOf(pull), installation: 1000 + pull }), `out-${pull}`);
+  const send = (pull: number) =>
+    hooks.send("pull_request", prPayload({ action: "opened", pull, head: headOf(pull), installation: 1000 + pull }), `out-${pull}`);
   // Reviewed = its head's check run completed (the fixture at these heads may need no review comments).
   const reviewed = (pull: number) => gh.checkRunsFor(headOf(pull)).filter((c) => c.status === "completed").length;
   const reviewsOf = (pull: number) => gh.reviews.filter((r) => r.pull === pull).length;
 
   // 1. Load: PRs 1-20, answered 200 and reviewed.
   for (let p = 1; p <= 20; p++) assert.equal(await send(p), 200, `PR ${p}`);
-  await until("PRs 1-20 to be reviewed", () => [...Array(20).keys()].every((i) => reviewed(i + 1) >= 1), 300_000, 250).catch((e) => assert.fail(`${e.message}\nworker:\n${worker.output().slice(-3000)}`));
+  await until("PRs 1-20 to be reviewed", () => [...Array(20).keys()].every((i) => reviewed(i + 1) >= 1), 300_000, 250).catch((e) =>
+    assert.fail(`${e.message}\nworker:\n${worker.output().slice(-3000)}`),
+  );
   const logAt = { server: server.output().length, worker: worker.output().length };
 
   // 2. Redis dies and loses everything; webhooks keep coming.
@@ -85,20 +113,35 @@ test("Redis down under load, back empty: 503 meanwhile, bounded logs, failed del
   }
 
   // 4. Every PR ends reviewed exactly once: the failed deliveries come back through the sweeper.
-  await until("all PRs to be reviewed", async () => {
-    await hooks.settle();
-    for (let p = 1; p <= PULLS; p++) if (reviewed(p) < 1) return false;
-    return true;
-  }, 300_000, 500).catch((e) => {
+  await until(
+    "all PRs to be reviewed",
+    async () => {
+      await hooks.settle();
+      for (let p = 1; p <= PULLS; p++) if (reviewed(p) < 1) return false;
+      return true;
+    },
+    300_000,
+    500,
+  ).catch((e) => {
     const missing = [...Array(PULLS).keys()].map((i) => i + 1).filter((p) => reviewed(p) < 1);
-    assert.fail(`${e.message}; not reviewed: ${missing}; failed deliveries: ${hooks.failedGuids()}; redelivery requests: ${hooks.redeliveryRequests}\nserver:\n${server.output().slice(-3000)}\nworker:\n${worker.output().slice(-3000)}`);
+    assert.fail(
+      `${e.message}; not reviewed: ${missing}; failed deliveries: ${hooks.failedGuids()}; redelivery requests: ${hooks.redeliveryRequests}\nserver:\n${server.output().slice(-3000)}\nworker:\n${worker.output().slice(-3000)}`,
+    );
   });
   await new Promise((r) => setTimeout(r, 2000)); // anything doubled would show by now
   for (let p = 1; p <= PULLS; p++) {
     assert.ok(reviewsOf(p) <= 1, `PR ${p}: ${reviewsOf(p)} reviews`);
     const runs = gh.checkRunsFor(headOf(p));
-    assert.equal(runs.filter((c) => c.status === "completed").length, 1, `PR ${p}: check runs ${JSON.stringify(runs.map((c) => [c.id, c.status]))}`);
-    assert.deepEqual(runs.filter((c) => c.status !== "completed").map((c) => c.id), [], `PR ${p}: a run left open`);
+    assert.equal(
+      runs.filter((c) => c.status === "completed").length,
+      1,
+      `PR ${p}: check runs ${JSON.stringify(runs.map((c) => [c.id, c.status]))}`,
+    );
+    assert.deepEqual(
+      runs.filter((c) => c.status !== "completed").map((c) => c.id),
+      [],
+      `PR ${p}: a run left open`,
+    );
   }
   assert.deepEqual(hooks.failedGuids(), [], "every failed delivery was redelivered successfully");
   assert.equal(new Set(hooks.redeliveryRequests).size, hooks.redeliveryRequests.length, "each delivery redelivered once");
@@ -109,7 +152,9 @@ test("Redis down under load, back empty: 503 meanwhile, bounded logs, failed del
   for (const [role, text] of Object.entries(outageLog)) {
     const stateLines = text.split("\n").filter((l) => /Redis (down|back|still|unreachable)/.test(l));
     const refused = (text.match(/ECONNREFUSED/g) ?? []).length;
-    console.log(`# ${role}: ${stateLines.length} Redis state lines, ${refused} ECONNREFUSED mentions, ${text.length} B of log during the outage`);
+    console.log(
+      `# ${role}: ${stateLines.length} Redis state lines, ${refused} ECONNREFUSED mentions, ${text.length} B of log during the outage`,
+    );
     assert.ok(stateLines.length >= 2 && stateLines.length <= 4, `${role}: ${stateLines.length} state lines:\n${text.slice(0, 3000)}`);
     assert.ok(refused <= 3, `${role}: ${refused} ECONNREFUSED mentions`);
     assert.doesNotMatch(text, /\n\s+at .+:\d+:\d+\)?\n/, `${role}: a stack trace`);

@@ -75,12 +75,18 @@ test("redelivers exactly the failed deliveries within the lookback, once; a seco
 
   const r1 = await sweepDeliveries({ octokit, redis, prefix: PREFIX, lookbackMinutes: 60, now: () => NOW, metrics });
   assert.deepEqual(r1.errors, []);
-  assert.deepEqual(redelivered.sort((a, b) => a - b), [12, 13, 16, 19]);
+  assert.deepEqual(
+    redelivered.sort((a, b) => a - b),
+    [12, 13, 16, 19],
+  );
   assert.deepEqual(r1.redelivered.sort(), ["g-fail1", "g-fail2", "g-fail3", "g-twice"]);
   assert.equal(r1.pages, 2);
   assert.equal(r1.scanned, 8);
   assert.match(auth.jwt!, /^bearer ey/i, "app-JWT authentication");
-  assert.deepEqual(nock.pendingMocks().filter((m) => m.includes("deliveries?") || m.includes("deliveries ")), []);
+  assert.deepEqual(
+    nock.pendingMocks().filter((m) => m.includes("deliveries?") || m.includes("deliveries ")),
+    [],
+  );
   assert.ok((await redis.ttl(attemptedKey(PREFIX, "g-fail1"))) > 3600, "attempted ids are remembered with a TTL");
 
   // Second sweep: the same failures are listed again, and none is redelivered.
@@ -124,8 +130,20 @@ test("startSweeper: one job scheduler on the shared Redis (idempotent across ser
     .query(true)
     .times(5)
     .reply(() => (listed++, [200, []]));
-  const s1 = await startSweeper({ appOctokit: () => probot.auth(), connection: conn1, prefix: PREFIX, queueName: "sweepq", settings: { intervalMs: 3_600_000, lookbackMinutes: 60, enabled: true } });
-  const s2 = await startSweeper({ appOctokit: () => probot.auth(), connection: conn2, prefix: PREFIX, queueName: "sweepq", settings: { intervalMs: 3_600_000, lookbackMinutes: 60, enabled: true } });
+  const s1 = await startSweeper({
+    appOctokit: () => probot.auth(),
+    connection: conn1,
+    prefix: PREFIX,
+    queueName: "sweepq",
+    settings: { intervalMs: 3_600_000, lookbackMinutes: 60, enabled: true },
+  });
+  const s2 = await startSweeper({
+    appOctokit: () => probot.auth(),
+    connection: conn2,
+    prefix: PREFIX,
+    queueName: "sweepq",
+    settings: { intervalMs: 3_600_000, lookbackMinutes: 60, enabled: true },
+  });
   try {
     const schedulers = await s1.queue.getJobSchedulers();
     assert.equal(schedulers.length, 1);
@@ -155,7 +173,15 @@ test("startSweeper: a schedule lost from Redis (flush, empty failover) is recrea
   nock(API).get("/app/hook/deliveries").query(true).times(10).reply(200, []);
   const warnings: string[] = [];
   const log = { info() {}, warn: (_o: object, msg?: string) => void warnings.push(msg ?? ""), error() {} };
-  const s = await startSweeper({ appOctokit: () => probot.auth(), connection: conn, prefix: PREFIX, queueName: "healq", settings: { intervalMs: 3_600_000, lookbackMinutes: 60, enabled: true }, checkEveryMs: 200, log });
+  const s = await startSweeper({
+    appOctokit: () => probot.auth(),
+    connection: conn,
+    prefix: PREFIX,
+    queueName: "healq",
+    settings: { intervalMs: 3_600_000, lookbackMinutes: 60, enabled: true },
+    checkEveryMs: 200,
+    log,
+  });
   try {
     assert.ok(await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID));
     // What an empty Redis looks like to the sweeper: its schedule is simply gone. Before, it stayed
@@ -167,7 +193,10 @@ test("startSweeper: a schedule lost from Redis (flush, empty failover) is recrea
     const back = await s.queue.getJobScheduler(SWEEP_SCHEDULER_ID);
     assert.ok(back, "the schedule was recreated");
     assert.equal(Number(back.every), 3_600_000);
-    assert.ok(warnings.some((w) => /schedule was missing/.test(w)), `warnings: ${warnings}`);
+    assert.ok(
+      warnings.some((w) => /schedule was missing/.test(w)),
+      `warnings: ${warnings}`,
+    );
   } finally {
     await s.queue.obliterate({ force: true }).catch(() => {});
     await s.close();

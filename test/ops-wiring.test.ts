@@ -50,7 +50,8 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
 }
 
 async function waitFor(port: number, path: string, child: ChildProcess, out: () => string): Promise<void> {
-  for (let i = 0; i < 600; i++) { // a loaded machine starts tsx slowly
+  for (let i = 0; i < 600; i++) {
+    // a loaded machine starts tsx slowly
     if (child.exitCode !== null) throw new Error(`process exited ${child.exitCode}: ${out()}`);
     try {
       if ((await get(port, path)).status === 200) return;
@@ -64,7 +65,11 @@ async function waitFor(port: number, path: string, child: ChildProcess, out: () 
 
 function start(script: string, env: Record<string, string>): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
   let buf = "";
-  const child = spawn(process.execPath, entryArgs(script), { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, entryArgs(script), {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout!.on("data", (c) => (buf += c));
   child.stderr!.on("data", (c) => (buf += c));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
@@ -85,7 +90,15 @@ const BASE_ENV = () => ({
 
 test("npm start: /healthz, /readyz, /metrics (bearer), /admin/queues (basic auth) on the server's port; SIGTERM exits 0", async () => {
   const port = await freePort();
-  const p = start("src/main.ts", { ...BASE_ENV(), PORT: String(port), HOST: "127.0.0.1", MEMCHECK_INPROCESS_WORKER: "false", METRICS_TOKEN: "mt-1", ADMIN_USER: "admin", ADMIN_PASSWORD: "pw" });
+  const p = start("src/main.ts", {
+    ...BASE_ENV(),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    MEMCHECK_INPROCESS_WORKER: "false",
+    METRICS_TOKEN: "mt-1",
+    ADMIN_USER: "admin",
+    ADMIN_PASSWORD: "pw",
+  });
   try {
     await waitFor(port, "/healthz", p.child, p.out);
     assert.equal((await get(port, "/readyz")).status, 200);
@@ -119,13 +132,20 @@ test("npm run worker with OPS_PORT: /metrics and /healthz; no dashboard; SIGTERM
 });
 
 test("worker runtime: a review records stage times, cache and findings; the worker's writes wait for slots, the webhook's do not", async () => {
-  const ops = createOps({ env: { MEMCHECK_QUEUE_PREFIX: PREFIX, MEMCHECK_QUEUE: "wiring-rt", GITHUB_WRITES_PER_MINUTE: "80", GITHUB_WRITES_PER_HOUR: "500" }, redisUrl: REDIS_URL });
+  const ops = createOps({
+    env: { MEMCHECK_QUEUE_PREFIX: PREFIX, MEMCHECK_QUEUE: "wiring-rt", GITHUB_WRITES_PER_MINUTE: "80", GITHUB_WRITES_PER_HOUR: "500" },
+    redisUrl: REDIS_URL,
+  });
   const probot = new Probot({
     appId: APP_ID,
     privateKey: PRIVATE_KEY,
     secret: SECRET,
     logLevel: "fatal",
-    Octokit: ops.Octokit.defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o?.throttle, enabled: false } })) as typeof ProbotOctokit,
+    Octokit: ops.Octokit.defaults((o: any) => ({
+      ...o,
+      retry: { enabled: false },
+      throttle: { ...o?.throttle, enabled: false },
+    })) as typeof ProbotOctokit,
   });
   const settings = { name: "wiring-rt", prefix: PREFIX, debounceMs: 0, attempts: 1, concurrency: 1 };
   const queue = createReviewQueue({ redisUrl: REDIS_URL, settings });
@@ -156,13 +176,16 @@ test("worker runtime: a review records stage times, cache and findings; the work
     await ops.close();
   }
   const text = await processMetrics().registry.metrics();
-  for (const stage of ["fetch", "parse", "layout", "diff", "post", "total"]) assert.match(text, new RegExp(`^memcheck_job_stage_seconds_count\\{stage="${stage}"\\} [1-9]`, "m"), stage);
+  for (const stage of ["fetch", "parse", "layout", "diff", "post", "total"])
+    assert.match(text, new RegExp(`^memcheck_job_stage_seconds_count\\{stage="${stage}"\\} [1-9]`, "m"), stage);
   assert.match(text, /^memcheck_blob_cache_total\{result="miss"\} [1-9]/m);
   assert.match(text, /^memcheck_findings_total\{rule="MC151",severity="[a-z]+"\} [1-9]/m);
   assert.match(text, /^memcheck_webhooks_total\{event="pull_request",outcome="ok"\} 1$/m);
   // Every write is a worker's now (the webhook handler makes none): the intake's queued check run,
   // the result and the review each waited for a slot (0 s each).
-  const waits = Number(/^memcheck_github_write_wait_seconds_count (\d+)$/m.exec(text)?.[1] ?? "0") - Number(/^memcheck_github_write_wait_seconds_count (\d+)$/m.exec(before)?.[1] ?? "0");
+  const waits =
+    Number(/^memcheck_github_write_wait_seconds_count (\d+)$/m.exec(text)?.[1] ?? "0") -
+    Number(/^memcheck_github_write_wait_seconds_count (\d+)$/m.exec(before)?.[1] ?? "0");
   const writes = cap.checkCreates.length + cap.checkUpdates.length + cap.reviews.length;
   assert.equal(waits, writes, `${waits} waits for ${writes} writes`);
   assert.equal(await files.redis.zcard(`${PREFIX}:wiring-rt:writes:42`), writes);

@@ -13,12 +13,34 @@ function grewDiff() {
   const base = analysis([
     struct("Order", I64(5), { line: 10 }),
     struct("Item", [["n", "int64"]], { file: "item.go" }),
-    struct("Meta", [["a", "int64"], ["b", "int32"]], { file: "meta.go" }),
+    struct(
+      "Meta",
+      [
+        ["a", "int64"],
+        ["b", "int32"],
+      ],
+      { file: "meta.go" },
+    ),
   ]);
   const head = analysis([
     struct("Order", I64(7), { line: 10 }),
-    struct("Item", [["n", "int64"], ["q", "int32"]], { file: "item.go" }),
-    struct("Meta", [["a", "int64"], ["b", "int32"], ["c", "int32"]], { file: "meta.go" }),
+    struct(
+      "Item",
+      [
+        ["n", "int64"],
+        ["q", "int32"],
+      ],
+      { file: "item.go" },
+    ),
+    struct(
+      "Meta",
+      [
+        ["a", "int64"],
+        ["b", "int32"],
+        ["c", "int32"],
+      ],
+      { file: "meta.go" },
+    ),
   ]);
   return diffAnalyses(base, head);
 }
@@ -29,8 +51,22 @@ test("title: regressions, quiet changes, nothing changed", () => {
   assert.equal(conclusion(d), "failure");
 
   const quiet = diffAnalyses(
-    analysis([struct("Meta", [["a", "int64"], ["b", "int32"]]), struct("X", [["a", "int64"]])]),
-    analysis([struct("Meta", [["a", "int64"], ["b", "int32"], ["c", "int32"]]), struct("X", [["a", "uint64"]]), struct("Y", [["a", "bool"]])]),
+    analysis([
+      struct("Meta", [
+        ["a", "int64"],
+        ["b", "int32"],
+      ]),
+      struct("X", [["a", "int64"]]),
+    ]),
+    analysis([
+      struct("Meta", [
+        ["a", "int64"],
+        ["b", "int32"],
+        ["c", "int32"],
+      ]),
+      struct("X", [["a", "uint64"]]),
+      struct("Y", [["a", "bool"]]),
+    ]),
   );
   assert.equal(checkTitle(quiet), "No memory regressions in 3 changed structs");
   assert.equal(conclusion(quiet), "success");
@@ -61,7 +97,10 @@ test("summary: table row, regressions, diagram, findings by rule, unresolved and
   assert.match(md, /\| `Meta` \| `meta.go:3` \| 16 B \| ±0 \| 16 \| 4 → 0 \| 0 \| 0 \| 16 \|/);
   // Worst first: Order before Item before Meta.
   assert.ok(md.indexOf("`Order` |") < md.indexOf("`Item` |") && md.indexOf("`Item` |") < md.indexOf("`Meta` |"));
-  assert.match(md, /### Regressions\n\n- Order grew 40 → 56 B on amd64 \(size class 48 → 64\)\n- Item grew 8 → 16 B on amd64 \(size class 8 → 16\)/);
+  assert.match(
+    md,
+    /### Regressions\n\n- Order grew 40 → 56 B on amd64 \(size class 48 → 64\)\n- Item grew 8 → 16 B on amd64 \(size class 8 → 16\)/,
+  );
   assert.match(md, /<details><summary>Layout of `Order` on amd64<\/summary>\n\n```text\nOrder \(amd64\): 56 B/);
   assert.match(md, /\*\*MC101\*\* · 1 finding\n\n- `a.go:3` first \\\| pipe/);
   assert.ok(md.indexOf("**MC101**") < md.indexOf("**MC102**"));
@@ -76,8 +115,33 @@ test("summary: table row, regressions, diagram, findings by rule, unresolved and
 
 test("summary: per-arch notes when archs differ", () => {
   const archs = ["amd64", "386"] as const;
-  const base = analysis([struct("T", [["a", "bool"], ["b", "int64"]], { archs: [...archs] })], { archs: [...archs] });
-  const head = analysis([struct("T", [["a", "bool"], ["b", "int64"], ["c", "bool"]], { archs: [...archs] })], { archs: [...archs] });
+  const base = analysis(
+    [
+      struct(
+        "T",
+        [
+          ["a", "bool"],
+          ["b", "int64"],
+        ],
+        { archs: [...archs] },
+      ),
+    ],
+    { archs: [...archs] },
+  );
+  const head = analysis(
+    [
+      struct(
+        "T",
+        [
+          ["a", "bool"],
+          ["b", "int64"],
+          ["c", "bool"],
+        ],
+        { archs: [...archs] },
+      ),
+    ],
+    { archs: [...archs] },
+  );
   const d = diffAnalyses(base, head);
   // amd64 16 -> 24 (class 16 -> 24); 386 12 -> 16 (class 16 -> 16)
   const md = checkSummary(d);
@@ -89,12 +153,22 @@ test("summary: per-arch notes when archs differ", () => {
 
 test("summary stays within 65,535 bytes with thousands of structs", () => {
   const n = 5000;
-  const base = analysis(Array.from({ length: n }, (_, i) =>
-    struct(`VeryLongStructNameNumber${i}WithPadding`, I64(5), { file: `pkg/sub${i % 50}/file_with_a_long_name_${i}.go`, line: i + 1 })));
-  const head = analysis(Array.from({ length: n }, (_, i) =>
-    struct(`VeryLongStructNameNumber${i}WithPadding`, I64(7), { file: `pkg/sub${i % 50}/file_with_a_long_name_${i}.go`, line: i + 1 })));
+  const base = analysis(
+    Array.from({ length: n }, (_, i) =>
+      struct(`VeryLongStructNameNumber${i}WithPadding`, I64(5), { file: `pkg/sub${i % 50}/file_with_a_long_name_${i}.go`, line: i + 1 }),
+    ),
+  );
+  const head = analysis(
+    Array.from({ length: n }, (_, i) =>
+      struct(`VeryLongStructNameNumber${i}WithPadding`, I64(7), { file: `pkg/sub${i % 50}/file_with_a_long_name_${i}.go`, line: i + 1 }),
+    ),
+  );
   const findings: Finding[] = Array.from({ length: 3000 }, (_, i) => ({
-    rule: `MC1${String(i % 20).padStart(2, "0")}`, severity: "warning", file: `f${i}.go`, line: i + 1, message: "ünïcödé message ".repeat(5),
+    rule: `MC1${String(i % 20).padStart(2, "0")}`,
+    severity: "warning",
+    file: `f${i}.go`,
+    line: i + 1,
+    message: "ünïcödé message ".repeat(5),
   }));
   head.findings = findings;
   const d = diffAnalyses(base, head);

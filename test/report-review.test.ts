@@ -11,8 +11,30 @@ import { analysis, goFile, struct } from "./report-fixtures.ts";
 function orderDiff(findings: Finding[] = []) {
   const f = goFile("Order", ["\ta bool", "\tb int64 // id", "\tc bool"]);
   // f.source: openLine 3, body lines 4-6, closeLine 7
-  const base = analysis([struct("Order", [["a", "bool"], ["b", "int64"]], { file: "order.go", line: 3 })]);
-  const head = analysis([struct("Order", [["a", "bool"], ["b", "int64"], ["c", "bool"]], { file: "order.go", line: 3, source: f.source })], { findings });
+  const base = analysis([
+    struct(
+      "Order",
+      [
+        ["a", "bool"],
+        ["b", "int64"],
+      ],
+      { file: "order.go", line: 3 },
+    ),
+  ]);
+  const head = analysis(
+    [
+      struct(
+        "Order",
+        [
+          ["a", "bool"],
+          ["b", "int64"],
+          ["c", "bool"],
+        ],
+        { file: "order.go", line: 3, source: f.source },
+      ),
+    ],
+    { findings },
+  );
   return { diff: diffAnalyses(base, head), text: f.text };
 }
 
@@ -67,8 +89,14 @@ test("comments only on changed lines; no suggestion block when the body is not a
 
 test("findings: inline on changed lines, with their suggestion only inside the hunk", () => {
   const findings: Finding[] = [
-    { rule: "MC101", severity: "warning", file: "pool.go", line: 10, message: "Put of a non-pointer",
-      suggestion: { startLine: 10, endLine: 10, text: "\tpool.Put(&buf)" } },
+    {
+      rule: "MC101",
+      severity: "warning",
+      file: "pool.go",
+      line: 10,
+      message: "Put of a non-pointer",
+      suggestion: { startLine: 10, endLine: 10, text: "\tpool.Put(&buf)" },
+    },
     { rule: "MC102", severity: "notice", file: "pool.go", line: 30, endLine: 32, message: "range copies a large struct" },
     { rule: "MC103", severity: "error", file: "other.go", line: 1, message: "not in the diff" },
   ];
@@ -89,24 +117,46 @@ test("markers are stable across runs and reruns never duplicate", () => {
     { rule: "MC101", severity: "warning", file: "pool.go", line: 20, message: "same" },
   ];
   const { diff, text } = orderDiff(findings);
-  const changed = new Map([["order.go", new Set([4, 5, 6])], ["pool.go", new Set([10, 20])]]);
+  const changed = new Map([
+    ["order.go", new Set([4, 5, 6])],
+    ["pool.go", new Set([10, 20])],
+  ]);
   const run1 = reviewComments(diff, changed, { fileText: () => text });
   // A second push moves the findings down by 5 lines; the ids stay the same.
   const { diff: diff2, text: text2 } = orderDiff(findings.map((f) => ({ ...f, line: f.line + 5 })));
-  const changed2 = new Map([["order.go", new Set([4, 5, 6])], ["pool.go", new Set([15, 25])]]);
+  const changed2 = new Map([
+    ["order.go", new Set([4, 5, 6])],
+    ["pool.go", new Set([15, 25])],
+  ]);
   const run2 = reviewComments(diff2, changed2, { fileText: () => text2 });
   const ids1 = run1.map((c) => parseMarker(c.body));
   const ids2 = run2.map((c) => parseMarker(c.body));
   assert.equal(ids1.length, 3);
   assert.deepEqual(ids1, ids2);
   assert.equal(new Set(ids1).size, 3, "repeated messages get distinct ids");
-  assert.deepEqual(withoutPosted(run2, run1.map((c) => c.body)), []);
+  assert.deepEqual(
+    withoutPosted(
+      run2,
+      run1.map((c) => c.body),
+    ),
+    [],
+  );
   assert.equal(withoutPosted(run2, [run1[0].body]).length, 2);
 });
 
 test("savings suggestions for added structs, with a threshold", () => {
   const f = goFile("New", ["\ta bool", "\tb int64", "\tc bool"]);
-  const head = analysis([struct("New", [["a", "bool"], ["b", "int64"], ["c", "bool"]], { file: "new.go", source: f.source })]);
+  const head = analysis([
+    struct(
+      "New",
+      [
+        ["a", "bool"],
+        ["b", "int64"],
+        ["c", "bool"],
+      ],
+      { file: "new.go", source: f.source },
+    ),
+  ]);
   const diff = diffAnalyses(analysis([]), head);
   assert.equal(diff.regressions.length, 0);
   const changed = new Map([["new.go", new Set([3, 4, 5, 6, 7])]]);
@@ -136,22 +186,33 @@ test("annotations and batching", () => {
   const { diff } = orderDiff(findings);
   const as = checkAnnotations(diff);
   assert.equal(as.length, 2);
-  assert.deepEqual({ ...as[0], raw_details: undefined }, {
-    path: "order.go", start_line: 3, end_line: 7, annotation_level: "failure",
-    title: "memcheck: Order size-class",
-    message: "Order grew 16 → 24 B on amd64 (size class 16 → 24)",
-    raw_details: undefined,
-  });
+  assert.deepEqual(
+    { ...as[0], raw_details: undefined },
+    {
+      path: "order.go",
+      start_line: 3,
+      end_line: 7,
+      annotation_level: "failure",
+      title: "memcheck: Order size-class",
+      message: "Order grew 16 → 24 B on amd64 (size class 16 → 24)",
+      raw_details: undefined,
+    },
+  );
   assert.match(as[0].raw_details!, /^Order \(amd64\): 24 B/);
   assert.deepEqual(as[1], { path: "pool.go", start_line: 10, end_line: 12, annotation_level: "failure", title: "MC101", message: "m" });
-  const many = orderDiff(Array.from({ length: 700 }, (_, i) => ({ rule: "MC101", severity: "warning" as const, file: "a.go", line: i + 1, message: "m" }))).diff;
+  const many = orderDiff(
+    Array.from({ length: 700 }, (_, i) => ({ rule: "MC101", severity: "warning" as const, file: "a.go", line: i + 1, message: "m" })),
+  ).diff;
   const capped = checkAnnotations(many);
   assert.equal(capped.length, 500);
   assert.equal(capped[0].annotation_level, "failure"); // the regression comes first
   assert.equal(checkAnnotations(many, { maxAnnotations: 1000 }).length, 701);
   const items = Array.from({ length: 123 }, (_, i) => i);
   const b = batch(items, 50);
-  assert.deepEqual(b.map((x) => x.length), [50, 50, 23]);
+  assert.deepEqual(
+    b.map((x) => x.length),
+    [50, 50, 23],
+  );
   assert.deepEqual(b.flat(), items);
   assert.deepEqual(batch([], 50), []);
 });
@@ -164,7 +225,10 @@ test("SARIF 2.1.0 for a diff and for findings", () => {
   const run = log.runs[0];
   assert.equal(run.tool.driver.name, "memcheck");
   assert.equal(run.tool.driver.version, "0.1.0");
-  assert.deepEqual(run.tool.driver.rules.map((r: any) => r.id), ["MC001", "MC101"]);
+  assert.deepEqual(
+    run.tool.driver.rules.map((r: any) => r.id),
+    ["MC001", "MC101"],
+  );
   assert.equal(run.results.length, 2);
   const [reg, fnd] = run.results;
   assert.equal(reg.ruleId, "MC001");

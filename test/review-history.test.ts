@@ -98,11 +98,20 @@ test("history replays the Go-touching first-parent commits, newest first", async
   const got = await replayHistory({ repo: dir, count: 100, engine: { threads: 1 } });
   rows = got.rows;
   summaryText = historySummaryText(got.summary);
-  assert.deepEqual(rows.map((r) => r.commit.subject), [
-    "self-linked list", "new cycle between two types", "chain crosses the depth limit", "deep chain grows by one",
-    "zero-size struct gains a field", "singleton crosses a size class",
-    "type listed hot in the config crosses a size class", "hot type crosses a size class", "base",
-  ]);
+  assert.deepEqual(
+    rows.map((r) => r.commit.subject),
+    [
+      "self-linked list",
+      "new cycle between two types",
+      "chain crosses the depth limit",
+      "deep chain grows by one",
+      "zero-size struct gains a field",
+      "singleton crosses a size class",
+      "type listed hot in the config crosses a size class",
+      "hot type crosses a size class",
+      "base",
+    ],
+  );
   assert.equal(row("base").error, "root commit: nothing to compare with");
   assert.equal(got.summary.commits, 9);
   assert.deepEqual(got.config.hot, ["ledger.Entry"]);
@@ -111,7 +120,10 @@ test("history replays the Go-touching first-parent commits, newest first", async
 test("a hot type crossing a size class fails, with the reason", () => {
   const r = row("hot type crosses a size class");
   assert.equal(r.conclusion, "failure");
-  assert.match(r.failures.join("\n"), /Quote grew 24 → 40 B on amd64 \(size class 24 → 48\) — Quote has many values: many: marked `\/\/memcheck:hot`/);
+  assert.match(
+    r.failures.join("\n"),
+    /Quote grew 24 → 40 B on amd64 \(size class 24 → 48\) — Quote has many values: many: marked `\/\/memcheck:hot`/,
+  );
   const listed = row("type listed hot in the config crosses a size class");
   assert.equal(listed.conclusion, "failure");
   assert.match(listed.failures.join("\n"), /listed in `hot:`/);
@@ -141,13 +153,19 @@ test("a pre-existing deep chain growing by one does not fail; crossing the limit
   assert.ok(grown.notices >= 1);
   const crossed = row("chain crosses the depth limit");
   assert.equal(crossed.conclusion, "failure");
-  assert.match(crossed.failures.join("\n"), /C0 pointer depth 4 → 5 on amd64 exceeds 4.* — this change takes the chain beyond the limit; C0 has many values: many: marked `\/\/memcheck:hot`/);
+  assert.match(
+    crossed.failures.join("\n"),
+    /C0 pointer depth 4 → 5 on amd64 exceeds 4.* — this change takes the chain beyond the limit; C0 has many values: many: marked `\/\/memcheck:hot`/,
+  );
 });
 
 test("a new cycle between two types fails; a self-linked list does not", () => {
   const cyc = row("new cycle between two types");
   assert.equal(cyc.conclusion, "failure");
-  assert.match(cyc.failures.join("\n"), /A became part of a pointer cycle.* — a new cycle through more than one struct type; A has many values: many: allocated in a loop/);
+  assert.match(
+    cyc.failures.join("\n"),
+    /A became part of a pointer cycle.* — a new cycle through more than one struct type; A has many values: many: allocated in a loop/,
+  );
   const list = row("self-linked list");
   assert.notEqual(list.conclusion, "failure");
   assert.equal(list.legacy, "failure");

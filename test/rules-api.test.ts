@@ -4,9 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import {
-  RULES, applyRuleConfig, collectHazards, diffFindings, resolvePending, structFindings,
-} from "../src/analysis/rules/index.ts";
+import { RULES, applyRuleConfig, collectHazards, diffFindings, resolvePending, structFindings } from "../src/analysis/rules/index.ts";
 import { loadGoGrammar, goParser } from "../src/analysis/grammar.ts";
 import type { Diff, Finding, StructLayout, StructReport } from "../src/analysis/model.ts";
 import { hazards } from "./rules-syntax.test.ts";
@@ -26,23 +24,31 @@ test("RULES lists every rule once, with an existing docs page", () => {
 test("applyRuleConfig overrides severities and drops rules that are off", () => {
   const f = (rule: string): Finding => ({ rule, severity: "warning", file: "a.go", line: 1, message: "m" });
   const out = applyRuleConfig([f("MC101"), f("MC102"), f("MC151")], { MC101: "error", MC102: "off", MC999: "off" });
-  assert.deepEqual(out.map((x) => [x.rule, x.severity]), [["MC101", "error"], ["MC151", "warning"]]);
+  assert.deepEqual(
+    out.map((x) => [x.rule, x.severity]),
+    [
+      ["MC101", "error"],
+      ["MC151", "warning"],
+    ],
+  );
   assert.equal(applyRuleConfig([f("MC101")], undefined).length, 1);
 });
 
 // ---------------------------------------------------------------------------------------------
 // Syntax rules: directives, suggestions, robustness.
 
-const handler = (body: string, imports = `"io"\n\t"net/http"`) =>
-  `package p\n\nimport (\n\t${imports}\n)\n\n${body}\n`;
+const handler = (body: string, imports = `"io"\n\t"net/http"`) => `package p\n\nimport (\n\t${imports}\n)\n\n${body}\n`;
 
 test("MC101 suggestion replaces the read line with the limit line plus the read, same indentation", async () => {
-  const text = handler(`func H(rw http.ResponseWriter, req *http.Request) {\n\tif true {\n\t\tb, _ := io.ReadAll(req.Body)\n\t\t_ = b\n\t}\n}`);
+  const text = handler(
+    `func H(rw http.ResponseWriter, req *http.Request) {\n\tif true {\n\t\tb, _ := io.ReadAll(req.Body)\n\t\t_ = b\n\t}\n}`,
+  );
   const [f] = await hazards("p.go", text);
   assert.equal(f.rule, "MC101");
   assert.equal(f.line, 10);
   assert.deepEqual(f.suggestion, {
-    startLine: 10, endLine: 10,
+    startLine: 10,
+    endLine: 10,
     text: "\t\treq.Body = http.MaxBytesReader(rw, req.Body, 10<<20)\n\t\tb, _ := io.ReadAll(req.Body)",
   });
 });
@@ -58,7 +64,9 @@ test("MC101 uses the file's name for net/http, and gives no suggestion without a
 });
 
 test("MC101 gives no suggestion when the read does not begin its line", async () => {
-  const text = handler(`func H(w http.ResponseWriter, r *http.Request) {\n\tif r.Method == "" {\n\t} else if b, err := io.ReadAll(r.Body); err == nil {\n\t\t_ = b\n\t}\n}`);
+  const text = handler(
+    `func H(w http.ResponseWriter, r *http.Request) {\n\tif r.Method == "" {\n\t} else if b, err := io.ReadAll(r.Body); err == nil {\n\t\t_ = b\n\t}\n}`,
+  );
   const [f] = await hazards("p.go", text);
   assert.equal(f.rule, "MC101");
   assert.equal(f.suggestion, undefined);
@@ -100,7 +108,8 @@ test("collectHazards survives hostile input: deep nesting, garbage, huge files",
   await loadGoGrammar();
   const deep = `package p\nimport ("io"; "net/http")\nfunc H(w http.ResponseWriter, r *http.Request) {\n\tx := ${"(".repeat(10000)}1${")".repeat(10000)}\n\t${"{".repeat(3000)}io.ReadAll(r.Body)${"}".repeat(3000)}\n}\n`;
   const lits = `package p\nimport ("io"; "net/http")\nfunc H(w http.ResponseWriter, r *http.Request) {\n${"\tfunc() {\n".repeat(2000)}\tio.ReadAll(r.Body)\n${"\t}()\n".repeat(2000)}}\n`;
-  const big = `package p\nimport ("io"; "net/http"; "sync")\nvar pool sync.Pool\n` +
+  const big =
+    `package p\nimport ("io"; "net/http"; "sync")\nvar pool sync.Pool\n` +
     `func H(w http.ResponseWriter, r *http.Request) {\n${"\tio.ReadAll(r.Body)\n\tpool.Put(r)\n".repeat(20000)}}\n`;
   const garbage = "package p\nfunc ( ReadAll Copy .Put( {{{{ \u0000 ]]] " + "x.Put(".repeat(5000);
   for (const text of [deep, lits, big, garbage]) {
@@ -125,16 +134,36 @@ test("collectHazards survives hostile input: deep nesting, garbage, huge files",
 
 function layout(over: Partial<StructLayout> = {}): StructLayout {
   return {
-    size: 24, align: 8, padding: 14, trailingPadding: 7, ptrBytes: 0, sizeClass: 24, optimalSize: 16,
-    optimalPtrBytes: 0, optimalOrder: ["b", "a", "c"], pointerDepth: 0, cyclic: false, pointerChain: [],
-    pointerFields: 0, fields: [], ...over,
+    size: 24,
+    align: 8,
+    padding: 14,
+    trailingPadding: 7,
+    ptrBytes: 0,
+    sizeClass: 24,
+    optimalSize: 16,
+    optimalPtrBytes: 0,
+    optimalOrder: ["b", "a", "c"],
+    pointerDepth: 0,
+    cyclic: false,
+    pointerChain: [],
+    pointerFields: 0,
+    fields: [],
+    ...over,
   };
 }
 
 function report(name: string, l: StructLayout, over: Partial<StructReport> = {}): StructReport {
   return {
-    package: "example.com/p", dir: "p", file: "p/x.go", line: 10, name, generic: false, resolved: true,
-    unresolved: [], layouts: { amd64: l }, ...over,
+    package: "example.com/p",
+    dir: "p",
+    file: "p/x.go",
+    line: 10,
+    name,
+    generic: false,
+    resolved: true,
+    unresolved: [],
+    layouts: { amd64: l },
+    ...over,
   };
 }
 
@@ -163,12 +192,15 @@ test("MC151 fires at 8 bytes saved or a smaller size class, with the numbers", (
 test("MC121 names the containers and never claims that storing a pointer allocates", () => {
   const s = report("Row", layout({ size: 48, optimalSize: 48, fields: [] }), {
     source: {
-      line: 10, openLine: 10, closeLine: 14, directives: [],
+      line: 10,
+      openLine: 10,
+      closeLine: 14,
+      directives: [],
       fieldGroups: [
         // The open-brace line's trailing comment can land in the first group's text.
         { names: ["Values"], startLine: 10, endLine: 11, text: "type Row struct { // c\n\tValues []any" },
         { names: ["One"], startLine: 12, endLine: 12, text: "\tOne any" },
-        { names: ["M"], startLine: 13, endLine: 13, text: "\tM map[string]interface{} `json:\"m\"`" },
+        { names: ["M"], startLine: 13, endLine: 13, text: '\tM map[string]interface{} `json:"m"`' },
         { names: ["P"], startLine: 14, endLine: 14, text: "\tP map[string][]any" },
         { names: ["K"], startLine: 15, endLine: 15, text: "\tK map[any][2]int" },
       ],
@@ -190,12 +222,15 @@ test("MC131 counts pointer fields of binding structs and reports allocations and
   const g = (names: string[], line: number, text: string) => ({ names, startLine: line, endLine: line, text });
   const req = report("CreateReq", layout({ size: 40, optimalSize: 40, pointerDepth: 1 }), {
     source: {
-      line: 20, openLine: 20, closeLine: 25, directives: [],
+      line: 20,
+      openLine: 20,
+      closeLine: 25,
+      directives: [],
       fieldGroups: [
-        g(["Name"], 21, "\tName *string `json:\"name\"`"),
-        g(["Age"], 22, "\tAge *int `json:\"age,omitempty\"`"),
-        g(["Home"], 23, "\tHome *Address `json:\"home\"`"),
-        g(["Skip"], 24, "\tSkip *int `json:\"-\"`"),
+        g(["Name"], 21, '\tName *string `json:"name"`'),
+        g(["Age"], 22, '\tAge *int `json:"age,omitempty"`'),
+        g(["Home"], 23, '\tHome *Address `json:"home"`'),
+        g(["Skip"], 24, '\tSkip *int `json:"-"`'),
       ],
     },
   });
@@ -209,25 +244,55 @@ test("MC131 counts pointer fields of binding structs and reports allocations and
   // In a PR only the changed struct is reported; the pointee comes from the context.
   assert.equal(structFindings([req]).filter((x) => x.rule === "MC131").length, 0);
   const inPr = structFindings([req], { context: [addr, req] });
-  assert.deepEqual(inPr.map((x) => x.rule), ["MC131"]);
+  assert.deepEqual(
+    inPr.map((x) => x.rule),
+    ["MC131"],
+  );
 });
 
 test("MC141 reports an over-deep chain once, at the struct whose next hop is within the limit", () => {
   const chain = ["A", "*B", "*C", "*D", "*E", "*F"];
-  const mk = (i: number) => report(chain[i].replace("*", ""), layout({
-    size: 8, optimalSize: 8, pointerDepth: 5 - i, pointerChain: [chain[i].replace("*", ""), ...chain.slice(i + 1)],
-  }), { line: i + 1 });
-  const root = report("Root", layout({ size: 8, optimalSize: 8, pointerDepth: 6, pointerChain: ["Root", "*A", ...chain.slice(1)] }), { line: 100 });
+  const mk = (i: number) =>
+    report(
+      chain[i].replace("*", ""),
+      layout({
+        size: 8,
+        optimalSize: 8,
+        pointerDepth: 5 - i,
+        pointerChain: [chain[i].replace("*", ""), ...chain.slice(i + 1)],
+      }),
+      { line: i + 1 },
+    );
+  const root = report("Root", layout({ size: 8, optimalSize: 8, pointerDepth: 6, pointerChain: ["Root", "*A", ...chain.slice(1)] }), {
+    line: 100,
+  });
   const found = structFindings([root, ...[0, 1, 2, 3, 4, 5].map(mk)]).filter((x) => x.rule === "MC141");
-  assert.deepEqual(found.map((x) => x.line), [1]);
+  assert.deepEqual(
+    found.map((x) => x.line),
+    [1],
+  );
   assert.match(found[0].message, /5 pointer hops \(A -> \*B -> \*C -> \*D -> \*E -> \*F\)/);
   assert.equal(structFindings([mk(0)], { thresholds: { maxPointerDepth: 5 } }).filter((x) => x.rule === "MC141").length, 0);
   // A parent in another package's view: the next named hop is qualified and still over the limit.
-  const viaPkg = report("Mgr", layout({ size: 8, optimalSize: 8, pointerDepth: 6,
-    pointerChain: ["Mgr", "*svc.Manager", "map[string]*X", "*X", "*Y", "*Z", "[]byte"] }));
+  const viaPkg = report(
+    "Mgr",
+    layout({
+      size: 8,
+      optimalSize: 8,
+      pointerDepth: 6,
+      pointerChain: ["Mgr", "*svc.Manager", "map[string]*X", "*X", "*Y", "*Z", "[]byte"],
+    }),
+  );
   assert.equal(structFindings([viaPkg]).filter((x) => x.rule === "MC141").length, 0);
-  const viaMap = report("Reg", layout({ size: 8, optimalSize: 8, pointerDepth: 6,
-    pointerChain: ["Reg", "map[string]*svc.Info", "*svc.Info", "*X", "*Y", "[]int", "*int"] }));
+  const viaMap = report(
+    "Reg",
+    layout({
+      size: 8,
+      optimalSize: 8,
+      pointerDepth: 6,
+      pointerChain: ["Reg", "map[string]*svc.Info", "*svc.Info", "*X", "*Y", "[]int", "*int"],
+    }),
+  );
   assert.equal(structFindings([viaMap]).filter((x) => x.rule === "MC141").length, 1);
   const cyc = report("Node", layout({ size: 16, optimalSize: 16, pointerDepth: 9, cyclic: true, pointerChain: ["Node", "*Node"] }));
   assert.equal(structFindings([cyc]).filter((x) => x.rule === "MC141").length, 0);
@@ -238,9 +303,26 @@ function diffOf(base: StructLayout, head: StructLayout, over: Partial<StructRepo
   const b = report("Buf", base);
   const h = report("Buf", head, over);
   return {
-    archs: ["amd64"], regressions: [], unresolved: [], diagnostics: [], findings: [],
-    structs: [{ key: "example.com/p.Buf", package: "example.com/p", name: "Buf", file: "p/x.go", line: 10,
-      kind: "changed", base: b, head: h, deltas: {}, fieldChanges, regressions: [] }],
+    archs: ["amd64"],
+    regressions: [],
+    unresolved: [],
+    diagnostics: [],
+    findings: [],
+    structs: [
+      {
+        key: "example.com/p.Buf",
+        package: "example.com/p",
+        name: "Buf",
+        file: "p/x.go",
+        line: 10,
+        kind: "changed",
+        base: b,
+        head: h,
+        deltas: {},
+        fieldChanges,
+        regressions: [],
+      },
+    ],
   };
 }
 
@@ -270,7 +352,8 @@ test("MC141 reports a new pointer cycle from the diff, not an old one", () => {
 });
 
 test("MC101 ParseMultipartForm: constant limits are evaluated, the threshold is configurable", async () => {
-  const body = (arg: string) => handler(`func H(w http.ResponseWriter, r *http.Request) {\n\tr.ParseMultipartForm(${arg})\n}`, `"io"\n\t"math"\n\t"net/http"`);
+  const body = (arg: string) =>
+    handler(`func H(w http.ResponseWriter, r *http.Request) {\n\tr.ParseMultipartForm(${arg})\n}`, `"io"\n\t"math"\n\t"net/http"`);
   const rules = async (arg: string, opts?: Parameters<typeof hazards>[2]) =>
     (await hazards("p.go", body(arg), opts)).filter((f) => f.rule === "MC101").length;
   assert.equal(await rules("32 << 20"), 0);
@@ -293,5 +376,8 @@ test("MC101 in gin and echo files without net/http: finding, no suggestion", asy
   const echo = `package p\n\nimport (\n\t"io"\n\t"net/http"\n\n\t"github.com/labstack/echo/v4"\n)\n\nfunc H(c echo.Context) error {\n\t_, err := io.ReadAll(c.Request().Body)\n\treturn err\n}\n\nvar _ = http.StatusOK\n`;
   const [e] = await hazards("p.go", echo);
   assert.equal(e.line, 11);
-  assert.equal(e.suggestion?.text, "\tc.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 10<<20)\n\t_, err := io.ReadAll(c.Request().Body)");
+  assert.equal(
+    e.suggestion?.text,
+    "\tc.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 10<<20)\n\t_, err := io.ReadAll(c.Request().Body)",
+  );
 });

@@ -3,30 +3,59 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  DEFAULT_THRESHOLDS, RULES, RULE_FAILURE, applyRuleConfig, diffFindings, ruleInfo, structFindings,
+  DEFAULT_THRESHOLDS,
+  RULES,
+  RULE_FAILURE,
+  applyRuleConfig,
+  diffFindings,
+  ruleInfo,
+  structFindings,
 } from "../src/analysis/rules/index.ts";
 import { DEFAULT_CONFIG } from "../src/review/config.ts";
 import type { Diff, StructLayout, StructReport } from "../src/analysis/model.ts";
 
 function layout(over: Partial<StructLayout> = {}): StructLayout {
   return {
-    size: 24, align: 8, padding: 14, trailingPadding: 7, ptrBytes: 0, sizeClass: 24, optimalSize: 16,
-    optimalPtrBytes: 0, optimalOrder: ["b", "a", "c"], pointerDepth: 0, cyclic: false, pointerChain: [],
-    pointerFields: 0, fields: [], ...over,
+    size: 24,
+    align: 8,
+    padding: 14,
+    trailingPadding: 7,
+    ptrBytes: 0,
+    sizeClass: 24,
+    optimalSize: 16,
+    optimalPtrBytes: 0,
+    optimalOrder: ["b", "a", "c"],
+    pointerDepth: 0,
+    cyclic: false,
+    pointerChain: [],
+    pointerFields: 0,
+    fields: [],
+    ...over,
   };
 }
 
 function report(name: string, file: string, line: number, l: StructLayout): StructReport {
   return {
-    package: "example.com/p", dir: "p", file, line, name, generic: false, resolved: true,
-    unresolved: [], layouts: { amd64: l },
+    package: "example.com/p",
+    dir: "p",
+    file,
+    line,
+    name,
+    generic: false,
+    resolved: true,
+    unresolved: [],
+    layouts: { amd64: l },
   };
 }
 
 /** A struct whose layouts cannot be read: every rule that looks at them throws. */
 function poisoned(file: string, line: number): StructReport {
   const s = report("Bad", file, line, layout());
-  Object.defineProperty(s, "layouts", { get() { throw new Error("boom"); } });
+  Object.defineProperty(s, "layouts", {
+    get() {
+      throw new Error("boom");
+    },
+  });
   return s;
 }
 
@@ -35,7 +64,11 @@ test("every threshold default comes from the rule that declares it", () => {
   for (const r of RULES) for (const [k, spec] of Object.entries(r.thresholds)) declared[k] = spec.default;
   assert.deepEqual({ ...DEFAULT_THRESHOLDS }, declared);
   assert.deepEqual(DEFAULT_THRESHOLDS, {
-    multipartMaxMemory: 64 << 20, bindingPointerFields: 3, maxPointerDepth: 4, paddingWaste: 8, gcScanGrowth: 16,
+    multipartMaxMemory: 64 << 20,
+    bindingPointerFields: 3,
+    maxPointerDepth: 4,
+    paddingWaste: 8,
+    gcScanGrowth: 16,
   });
   // The config defaults are the registry's, not a copy.
   for (const [k, v] of Object.entries(DEFAULT_CONFIG.ruleThresholds)) assert.equal(v, declared[k], k);
@@ -54,7 +87,10 @@ test("a struct rule that throws becomes an MC000 finding at that struct; other s
   const good = report("Flags", "p/x.go", 10, layout());
   const out = structFindings([good, poisoned("p/bad.go", 7)]);
   const mc151 = out.filter((f) => f.rule === "MC151");
-  assert.deepEqual(mc151.map((f) => f.file), ["p/x.go"]);
+  assert.deepEqual(
+    mc151.map((f) => f.file),
+    ["p/x.go"],
+  );
   const failed = out.filter((f) => f.rule === RULE_FAILURE.id);
   assert.ok(failed.length >= 1, JSON.stringify(out));
   for (const f of failed) {
@@ -67,8 +103,18 @@ test("a struct rule that throws becomes an MC000 finding at that struct; other s
 });
 
 test("a diff rule that throws becomes an MC000 finding at that struct", () => {
-  const bad = { kind: "changed", name: "Bad", file: "p/bad.go", line: 3, fieldChanges: [], regressions: [],
-    get base(): StructReport { throw new Error("no base"); }, head: report("Bad", "p/bad.go", 3, layout()) };
+  const bad = {
+    kind: "changed",
+    name: "Bad",
+    file: "p/bad.go",
+    line: 3,
+    fieldChanges: [],
+    regressions: [],
+    get base(): StructReport {
+      throw new Error("no base");
+    },
+    head: report("Bad", "p/bad.go", 3, layout()),
+  };
   const diff = { archs: ["amd64"], structs: [bad], findings: [] } as unknown as Diff;
   const out = diffFindings(diff);
   assert.ok(out.length >= 1);

@@ -18,7 +18,9 @@ function cases(text: string): number {
 for (const rule of ["MC121", "MC131", "MC141", "MC151"]) {
   for (const kind of ["pos", "neg"] as const) {
     const dir = path.join(root, rule, kind);
-    const files = readdirSync(dir).filter((f) => f.endsWith(".go")).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".go"))
+      .sort();
     test(`${rule} has at least 3 ${kind} fixture cases`, () => {
       const n = files.reduce((a, f) => {
         const t = readFileSync(path.join(dir, f), "utf8");
@@ -30,7 +32,9 @@ for (const rule of ["MC121", "MC131", "MC141", "MC151"]) {
       test(`${rule} ${kind}/${f} end to end`, async () => {
         const text = readFileSync(path.join(dir, f), "utf8");
         const a = await analyzeFiles([{ path: f, text }], {});
-        const got = structFindings(a.structs).filter((x) => x.rule === rule).map((x) => x.line);
+        const got = structFindings(a.structs)
+          .filter((x) => x.rule === rule)
+          .map((x) => x.line);
         assert.deepEqual(got, wantLines(text, rule));
       });
     }
@@ -39,7 +43,9 @@ for (const rule of ["MC121", "MC131", "MC141", "MC151"]) {
 
 for (const kind of ["pos", "neg"] as const) {
   const dir = path.join(root, "MC161", kind);
-  const heads = readdirSync(dir).filter((f) => f.endsWith("_head.go")).sort();
+  const heads = readdirSync(dir)
+    .filter((f) => f.endsWith("_head.go"))
+    .sort();
   test(`MC161 has at least 3 ${kind} fixture pairs`, () => assert.ok(heads.length >= 3));
   for (const h of heads) {
     test(`MC161 ${kind}/${h} base vs head`, async () => {
@@ -48,7 +54,9 @@ for (const kind of ["pos", "neg"] as const) {
       const baseText = readFileSync(path.join(dir, h.replace(/_head\.go$/, "_base.go")), "utf8");
       const base = await analyzeFiles([{ path: name, text: baseText }], {});
       const head = await analyzeFiles([{ path: name, text: headText }], {});
-      const got = diffFindings(diffAnalyses(base, head)).filter((x) => x.rule === "MC161").map((x) => x.line);
+      const got = diffFindings(diffAnalyses(base, head))
+        .filter((x) => x.rule === "MC161")
+        .map((x) => x.line);
       assert.deepEqual(got, wantLines(headText, "MC161"));
     });
   }
@@ -56,14 +64,18 @@ for (const kind of ["pos", "neg"] as const) {
 
 for (const kind of ["pos", "neg"] as const) {
   const dir = path.join(root, "MC141", "diff", kind);
-  for (const h of readdirSync(dir).filter((f) => f.endsWith("_head.go")).sort()) {
+  for (const h of readdirSync(dir)
+    .filter((f) => f.endsWith("_head.go"))
+    .sort()) {
     test(`MC141 new cycle ${kind}/${h} base vs head`, async () => {
       const name = h.replace(/_head\.go$/, ".go");
       const headText = readFileSync(path.join(dir, h), "utf8");
       const baseText = readFileSync(path.join(dir, h.replace(/_head\.go$/, "_base.go")), "utf8");
       const base = await analyzeFiles([{ path: name, text: baseText }], {});
       const head = await analyzeFiles([{ path: name, text: headText }], {});
-      const got = diffFindings(diffAnalyses(base, head)).filter((x) => x.rule === "MC141").map((x) => x.line);
+      const got = diffFindings(diffAnalyses(base, head))
+        .filter((x) => x.rule === "MC141")
+        .map((x) => x.line);
       assert.deepEqual(got, wantLines(headText, "MC141"));
     });
   }

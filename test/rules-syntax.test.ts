@@ -42,11 +42,18 @@ export function wantLines(text: string, rule: string): number[] {
 for (const rule of ["MC101", "MC102", "MC111"]) {
   for (const kind of ["pos", "neg"] as const) {
     const dir = path.join(root, rule, kind);
-    const files = readdirSync(dir).filter((f) => f.endsWith(".go")).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".go"))
+      .sort();
     test(`${rule} has at least 3 ${kind} fixture cases`, () => {
-      const n = files.reduce((a, f) => a + (kind === "pos"
-        ? wantLines(readFileSync(path.join(dir, f), "utf8"), rule).length
-        : (readFileSync(path.join(dir, f), "utf8").match(/^func /gm) ?? []).length), 0);
+      const n = files.reduce(
+        (a, f) =>
+          a +
+          (kind === "pos"
+            ? wantLines(readFileSync(path.join(dir, f), "utf8"), rule).length
+            : (readFileSync(path.join(dir, f), "utf8").match(/^func /gm) ?? []).length),
+        0,
+      );
       assert.ok(n >= 3, `${n} cases`);
     });
     for (const f of files) {
@@ -69,7 +76,10 @@ test("syntax fixtures end to end through analyzeFiles", async () => {
       for (const f of readdirSync(dir).filter((x) => x.endsWith(".go"))) {
         const text = readFileSync(path.join(dir, f), "utf8");
         const a = await analyzeFiles([{ path: f, text }], { rules: true }, collectHazards);
-        const got = a.findings.filter((x) => x.rule === rule).map((x) => x.line).sort((x, y) => x - y);
+        const got = a.findings
+          .filter((x) => x.rule === rule)
+          .map((x) => x.line)
+          .sort((x, y) => x - y);
         assert.deepEqual(got, wantLines(text, rule), `${rule}/${kind}/${f}`);
       }
     }
@@ -81,9 +91,26 @@ test("MC111 settles across files: kept for a pointer struct declared elsewhere, 
   const use = `package p\n\nimport "sync"\n\nvar pool sync.Pool\n\nfunc F() {\n\tx := pool.Get().(*T)\n\tpool.Put(x)\n}\n`;
   const withPtr = `package p\n\ntype T struct {\n\tnext *T\n}\n`;
   const noPtr = `package p\n\ntype T struct {\n\tn int64\n}\n`;
-  const a = await analyzeFiles([{ path: "p/use.go", text: use }, { path: "p/t.go", text: withPtr }], { rules: true }, collectHazards);
-  assert.deepEqual(a.findings.map((f) => [f.rule, f.file, f.line]), [["MC111", "p/use.go", 9]]);
+  const a = await analyzeFiles(
+    [
+      { path: "p/use.go", text: use },
+      { path: "p/t.go", text: withPtr },
+    ],
+    { rules: true },
+    collectHazards,
+  );
+  assert.deepEqual(
+    a.findings.map((f) => [f.rule, f.file, f.line]),
+    [["MC111", "p/use.go", 9]],
+  );
   assert.equal("requiresPointerStruct" in a.findings[0], false);
-  const b = await analyzeFiles([{ path: "p/use.go", text: use }, { path: "p/t.go", text: noPtr }], { rules: true }, collectHazards);
+  const b = await analyzeFiles(
+    [
+      { path: "p/use.go", text: use },
+      { path: "p/t.go", text: noPtr },
+    ],
+    { rules: true },
+    collectHazards,
+  );
   assert.equal(b.findings.length, 0);
 });

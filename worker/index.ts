@@ -46,7 +46,13 @@ async function main() {
   const opsQueue = process.env.OPS_PORT ? createReviewQueue() : undefined;
   opsQueue?.queue.on("error", () => {});
   opsQueue?.redis.on("error", () => {});
-  const opsServer = opsQueue ? await startOpsServer({ port: Number(process.env.OPS_PORT), routes: ops.routes({ queue: opsQueue, dashboard: false, readyMaxBacklog: Infinity }), log: probot.log }) : undefined;
+  const opsServer = opsQueue
+    ? await startOpsServer({
+        port: Number(process.env.OPS_PORT),
+        routes: ops.routes({ queue: opsQueue, dashboard: false, readyMaxBacklog: Infinity }),
+        log: probot.log,
+      })
+    : undefined;
   exitOnSignals({
     log: probot.log,
     role: "worker",

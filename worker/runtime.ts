@@ -62,7 +62,12 @@ export function createWorkerRuntime(o: {
 }): WorkerRuntime {
   const settings = { ...queueSettingsFromEnv(), ...o.settings };
   const connection: Redis = redisConnection(o.redisUrl, true);
-  const cache = o.cache ?? new RedisBlobCache(connection, { prefix: `${settings.prefix}:${settings.name}`, maxEntryBytes: Number(process.env.MEMCHECK_BLOB_CACHE_MAX_BYTES) || 256 * 1024 });
+  const cache =
+    o.cache ??
+    new RedisBlobCache(connection, {
+      prefix: `${settings.prefix}:${settings.name}`,
+      maxEntryBytes: Number(process.env.MEMCHECK_BLOB_CACHE_MAX_BYTES) || 256 * 1024,
+    });
   // The review queue as the intake step adds to it (same connection: no extra socket).
   const reviews = createReviewQueue({ connection, settings });
   const log = o.probot.log.child({ name: "memcheck-worker" });
@@ -87,7 +92,8 @@ export function createWorkerRuntime(o: {
   worker.on("failed", (job, err) => log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err?.message }, "memcheck: job failed"));
   // BullMQ emits "error" for every failed reconnect of every client: with noteError those move the
   // process's Redis state (one log line per outage) instead of one line each.
-  const onError = (what: string) => (e: Error) => (o.noteError ? o.noteError(e, what) : log.error({ err: e?.message }, `memcheck: ${what} error`));
+  const onError = (what: string) => (e: Error) =>
+    o.noteError ? o.noteError(e, what) : log.error({ err: e?.message }, `memcheck: ${what} error`);
   worker.on("error", onError("worker"));
   const intakeWorker = createIntakeWorker(
     (job) =>
@@ -101,9 +107,18 @@ export function createWorkerRuntime(o: {
       }),
     { connection, settings, autorun: o.autorun },
   );
-  intakeWorker.on("failed", (job, err) => log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err?.message }, "memcheck: intake failed"));
+  intakeWorker.on("failed", (job, err) =>
+    log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err?.message }, "memcheck: intake failed"),
+  );
   intakeWorker.on("error", onError("intake worker"));
-  const sweeper = startStaleRunSweeper({ connection, settings, sweep: o.staleRuns, auth: async (id) => auth(id), log, onError: (e, what) => onError(what)(e) }).catch((e) => {
+  const sweeper = startStaleRunSweeper({
+    connection,
+    settings,
+    sweep: o.staleRuns,
+    auth: async (id) => auth(id),
+    log,
+    onError: (e, what) => onError(what)(e),
+  }).catch((e) => {
     log.error({ err: (e as Error)?.message }, "memcheck: stale-run sweeper did not start");
     return undefined;
   });

@@ -2,16 +2,64 @@
 // cgo is treated as disabled: cgo types cannot be laid out from source anyway.
 
 export const KNOWN_OS = new Set([
-  "aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "js", "linux", "nacl",
-  "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos",
+  "aix",
+  "android",
+  "darwin",
+  "dragonfly",
+  "freebsd",
+  "hurd",
+  "illumos",
+  "ios",
+  "js",
+  "linux",
+  "nacl",
+  "netbsd",
+  "openbsd",
+  "plan9",
+  "solaris",
+  "wasip1",
+  "windows",
+  "zos",
 ]);
 export const KNOWN_ARCH = new Set([
-  "386", "amd64", "amd64p32", "arm", "armbe", "arm64", "arm64be", "loong64", "mips", "mipsle", "mips64",
-  "mips64le", "mips64p32", "mips64p32le", "ppc", "ppc64", "ppc64le", "riscv", "riscv64", "s390", "s390x",
-  "sparc", "sparc64", "wasm",
+  "386",
+  "amd64",
+  "amd64p32",
+  "arm",
+  "armbe",
+  "arm64",
+  "arm64be",
+  "loong64",
+  "mips",
+  "mipsle",
+  "mips64",
+  "mips64le",
+  "mips64p32",
+  "mips64p32le",
+  "ppc",
+  "ppc64",
+  "ppc64le",
+  "riscv",
+  "riscv64",
+  "s390",
+  "s390x",
+  "sparc",
+  "sparc64",
+  "wasm",
 ]);
 const UNIX_OS = new Set([
-  "aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios", "linux", "netbsd", "openbsd", "solaris",
+  "aix",
+  "android",
+  "darwin",
+  "dragonfly",
+  "freebsd",
+  "hurd",
+  "illumos",
+  "ios",
+  "linux",
+  "netbsd",
+  "openbsd",
+  "solaris",
 ]);
 /** Release tags go1.1 … go1.N are all satisfied; N follows the newest Go we model. */
 const NEWEST_GO_MINOR = 24;
@@ -80,9 +128,13 @@ export function evalGoBuild(expr: string, ctx: BuildContext): boolean | undefine
 /** Evaluate legacy `// +build` lines: lines AND together, space-separated terms OR, commas AND. */
 export function evalPlusBuild(lines: string[], ctx: BuildContext): boolean {
   return lines.every((line) =>
-    line.trim().split(/\s+/).filter(Boolean).some((term) =>
-      term.split(",").every((atom) => (atom.startsWith("!") ? !tagSatisfied(atom.slice(1), ctx) : tagSatisfied(atom, ctx))),
-    ),
+    line
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .some((term) =>
+        term.split(",").every((atom) => (atom.startsWith("!") ? !tagSatisfied(atom.slice(1), ctx) : tagSatisfied(atom, ctx))),
+      ),
   );
 }
 

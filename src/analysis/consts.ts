@@ -47,53 +47,55 @@ export function evalConst(e: ConstExpr, iota: number, scope: ConstScope, depth =
   const sub = (x: ConstExpr) => evalConst(x, iota, scope, depth + 1);
   active++;
   try {
-  switch (e.k) {
-    case "int":
-      return e.v;
-    case "str":
-      return e.v;
-    case "bool":
-      return e.v;
-    case "iota":
-      return BigInt(iota);
-    case "ident": {
-      if (e.name === "true") return true;
-      if (e.name === "false") return false;
-      const v = scope.constant(e.name);
-      if (v === undefined) throw new ConstError(`constant ${e.name} is not known`);
-      return v;
-    }
-    case "qual": {
-      const v = scope.constant(e.name, e.pkg);
-      if (v === undefined) throw new ConstError(`constant ${e.pkg}.${e.name} is not known`);
-      return v;
-    }
-    case "unary": {
-      const x = sub(e.x);
-      switch (e.op) {
-        case "-": return bounded(-int(x, "operand"));
-        case "+": return int(x, "operand");
-        case "^": {
-          // On an unsigned typed operand (^uint(0)), ^ flips exactly that many bits.
-          const bits = e.x.k === "call" && e.x.fnType ? scope.unsignedBits?.(e.x.fnType) : undefined;
-          const v = int(x, "operand");
-          return bits === undefined ? -v - 1n : ((1n << BigInt(bits)) - 1n) ^ v;
-        }
-        case "!":
-          if (typeof x !== "boolean") throw new ConstError("! needs a boolean");
-          return !x;
+    switch (e.k) {
+      case "int":
+        return e.v;
+      case "str":
+        return e.v;
+      case "bool":
+        return e.v;
+      case "iota":
+        return BigInt(iota);
+      case "ident": {
+        if (e.name === "true") return true;
+        if (e.name === "false") return false;
+        const v = scope.constant(e.name);
+        if (v === undefined) throw new ConstError(`constant ${e.name} is not known`);
+        return v;
       }
-      throw new ConstError(`operator ${e.op} is not constant`);
+      case "qual": {
+        const v = scope.constant(e.name, e.pkg);
+        if (v === undefined) throw new ConstError(`constant ${e.pkg}.${e.name} is not known`);
+        return v;
+      }
+      case "unary": {
+        const x = sub(e.x);
+        switch (e.op) {
+          case "-":
+            return bounded(-int(x, "operand"));
+          case "+":
+            return int(x, "operand");
+          case "^": {
+            // On an unsigned typed operand (^uint(0)), ^ flips exactly that many bits.
+            const bits = e.x.k === "call" && e.x.fnType ? scope.unsignedBits?.(e.x.fnType) : undefined;
+            const v = int(x, "operand");
+            return bits === undefined ? -v - 1n : ((1n << BigInt(bits)) - 1n) ^ v;
+          }
+          case "!":
+            if (typeof x !== "boolean") throw new ConstError("! needs a boolean");
+            return !x;
+        }
+        throw new ConstError(`operator ${e.op} is not constant`);
+      }
+      case "binary":
+        return binary(e.op, sub(e.x), sub(e.y));
+      case "call":
+        return call(e, iota, scope, depth);
+      case "selector":
+      case "composite":
+      case "bad":
+        throw new ConstError(e.k === "bad" ? e.why : "not a constant expression");
     }
-    case "binary":
-      return binary(e.op, sub(e.x), sub(e.y));
-    case "call":
-      return call(e, iota, scope, depth);
-    case "selector":
-    case "composite":
-    case "bad":
-      throw new ConstError(e.k === "bad" ? e.why : "not a constant expression");
-  }
   } finally {
     active--;
   }
@@ -116,9 +118,12 @@ function binary(op: string, x: ConstValue, y: ConstValue): ConstValue {
   const a = int(x, "left operand");
   const b = int(y, "right operand");
   switch (op) {
-    case "+": return bounded(a + b);
-    case "-": return bounded(a - b);
-    case "*": return bounded(a * b);
+    case "+":
+      return bounded(a + b);
+    case "-":
+      return bounded(a - b);
+    case "*":
+      return bounded(a * b);
     case "/":
       if (b === 0n) throw new ConstError("division by zero");
       return a / b;
@@ -131,16 +136,26 @@ function binary(op: string, x: ConstValue, y: ConstValue): ConstValue {
     case ">>":
       if (b < 0n) throw new ConstError("negative shift count");
       return b > 1024n ? (a < 0n ? -1n : 0n) : a >> b;
-    case "&": return a & b;
-    case "|": return a | b;
-    case "^": return a ^ b;
-    case "&^": return a & ~b;
-    case "==": return a === b;
-    case "!=": return a !== b;
-    case "<": return a < b;
-    case "<=": return a <= b;
-    case ">": return a > b;
-    case ">=": return a >= b;
+    case "&":
+      return a & b;
+    case "|":
+      return a | b;
+    case "^":
+      return a ^ b;
+    case "&^":
+      return a & ~b;
+    case "==":
+      return a === b;
+    case "!=":
+      return a !== b;
+    case "<":
+      return a < b;
+    case "<=":
+      return a <= b;
+    case ">":
+      return a > b;
+    case ">=":
+      return a >= b;
   }
   throw new ConstError(`operator ${op} is not constant`);
 }
@@ -161,8 +176,7 @@ function call(e: Extract<ConstExpr, { k: "call" }>, iota: number, scope: ConstSc
     throw new ConstError(`${fn.name} of a non-constant`);
   }
   // A conversion T(x) keeps the value; the type only matters for ^ on unsigned types.
-  const isConversion =
-    (fn.k === "ident" && scope.isType(fn.name)) || (fn.k === "qual" && scope.isType(fn.name, fn.pkg)) || fn.k === "bad";
+  const isConversion = (fn.k === "ident" && scope.isType(fn.name)) || (fn.k === "qual" && scope.isType(fn.name, fn.pkg)) || fn.k === "bad";
   if (isConversion && e.args.length === 1) {
     const v = evalConst(arg!, iota, scope, depth + 1);
     if (typeof v === "bigint" && e.fnType && scope.unsignedBits) {

@@ -25,8 +25,17 @@
 // already known cycle, an added struct): whether it fails the check is the fail policy's call
 // (src/review/conclusion.ts), not the diff's.
 import type {
-  Analysis, Arch, ArchDelta, Diff, FieldChange, FieldLayout, Regression, StructDiff, StructLayout,
-  StructReport, Thresholds,
+  Analysis,
+  Arch,
+  ArchDelta,
+  Diff,
+  FieldChange,
+  FieldLayout,
+  Regression,
+  StructDiff,
+  StructLayout,
+  StructReport,
+  Thresholds,
 } from "./model.ts";
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -63,9 +72,18 @@ export function mergeStructs(structs: StructReport[]): Map<string, StructReport>
 function fieldsEqual(a: FieldLayout[], b: FieldLayout[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i], y = b[i];
-    if (x.name !== y.name || x.type !== y.type || x.offset !== y.offset || x.size !== y.size ||
-      x.align !== y.align || x.ptrBytes !== y.ptrBytes || !!x.embedded !== !!y.embedded) return false;
+    const x = a[i],
+      y = b[i];
+    if (
+      x.name !== y.name ||
+      x.type !== y.type ||
+      x.offset !== y.offset ||
+      x.size !== y.size ||
+      x.align !== y.align ||
+      x.ptrBytes !== y.ptrBytes ||
+      !!x.embedded !== !!y.embedded
+    )
+      return false;
   }
   return true;
 }
@@ -73,11 +91,20 @@ function fieldsEqual(a: FieldLayout[], b: FieldLayout[]): boolean {
 /** True when two layouts differ in any number or in the field list. */
 export function layoutsDiffer(a: StructLayout | undefined, b: StructLayout | undefined): boolean {
   if (!a || !b) return a !== b;
-  return a.size !== b.size || a.align !== b.align || a.padding !== b.padding ||
-    a.trailingPadding !== b.trailingPadding || a.ptrBytes !== b.ptrBytes ||
-    a.sizeClass !== b.sizeClass || a.optimalSize !== b.optimalSize ||
-    a.optimalPtrBytes !== b.optimalPtrBytes || a.pointerDepth !== b.pointerDepth ||
-    a.cyclic !== b.cyclic || a.pointerFields !== b.pointerFields || !fieldsEqual(a.fields, b.fields);
+  return (
+    a.size !== b.size ||
+    a.align !== b.align ||
+    a.padding !== b.padding ||
+    a.trailingPadding !== b.trailingPadding ||
+    a.ptrBytes !== b.ptrBytes ||
+    a.sizeClass !== b.sizeClass ||
+    a.optimalSize !== b.optimalSize ||
+    a.optimalPtrBytes !== b.optimalPtrBytes ||
+    a.pointerDepth !== b.pointerDepth ||
+    a.cyclic !== b.cyclic ||
+    a.pointerFields !== b.pointerFields ||
+    !fieldsEqual(a.fields, b.fields)
+  );
 }
 
 /** Field names with an occurrence suffix for repeats (blank fields "_" can appear many times). */
@@ -91,7 +118,8 @@ function fieldIds(fields: FieldLayout[]): string[] {
 }
 
 export function fieldChanges(before: FieldLayout[], after: FieldLayout[]): FieldChange[] {
-  const bIds = fieldIds(before), aIds = fieldIds(after);
+  const bIds = fieldIds(before),
+    aIds = fieldIds(after);
   const bMap = new Map(bIds.map((id, i) => [id, before[i]]));
   const aMap = new Map(aIds.map((id, i) => [id, after[i]]));
   const out: FieldChange[] = [];
@@ -104,7 +132,10 @@ export function fieldChanges(before: FieldLayout[], after: FieldLayout[]): Field
     const id = aIds[i];
     const a = after[i];
     const b = bMap.get(id);
-    if (!b) { out.push({ name: id, kind: "added", after: a.type }); continue; }
+    if (!b) {
+      out.push({ name: id, kind: "added", after: a.type });
+      continue;
+    }
     if (b.type !== a.type) out.push({ name: id, kind: "retyped", before: b.type, after: a.type });
     const j = commonA.indexOf(id);
     if (posB.get(id) !== j) {
@@ -132,7 +163,10 @@ function delta(before: StructLayout | undefined, after: StructLayout | undefined
  * (`.../v3` to `.../v4`) or a moved package does not make every existing cycle look new.
  */
 function cycleKey(members: readonly string[]): string {
-  return members.map((m) => m.slice(m.lastIndexOf(".") + 1)).sort().join("|");
+  return members
+    .map((m) => m.slice(m.lastIndexOf(".") + 1))
+    .sort()
+    .join("|");
 }
 
 /** Every pointer cycle the base side has, by its member types. */
@@ -171,7 +205,12 @@ function deepChainMembers(base: Analysis, max: number): Map<Arch, Set<string>> {
 }
 
 function regressionsFor(
-  name: string, arch: Arch, kind: "added" | "changed", d: ArchDelta, t: Thresholds, cycles: Set<string>,
+  name: string,
+  arch: Arch,
+  kind: "added" | "changed",
+  d: ArchDelta,
+  t: Thresholds,
+  cycles: Set<string>,
   deepMembers: Map<Arch, Set<string>>,
 ): Regression[] {
   const out: Regression[] = [];
@@ -183,14 +222,16 @@ function regressionsFor(
     const fromZero = b.size === 0 ? { fromZero: true } : {};
     if (t.sizeClassGrowth && d.sizeClassAfter > d.sizeClassBefore) {
       out.push({
-        arch, kind: "size-class",
+        arch,
+        kind: "size-class",
         message: `${name} grew ${b.size} → ${a.size} B on ${arch} (size class ${d.sizeClassBefore} → ${d.sizeClassAfter})`,
         facts: { ...fromZero },
       });
     }
     if (d.padding > 0 && d.padding >= t.paddingGrowth) {
       out.push({
-        arch, kind: "padding",
+        arch,
+        kind: "padding",
         message: `${name} padding grew ${b.padding} → ${a.padding} B on ${arch} (+${d.padding} B; optimal order is ${a.optimalSize} B)`,
         facts: { ...fromZero },
       });
@@ -200,16 +241,18 @@ function regressionsFor(
   if (a.pointerDepth > t.maxPointerDepth && (baseDepth <= t.maxPointerDepth || a.pointerDepth > baseDepth)) {
     const chain = a.pointerChain.length ? `: ${a.pointerChain.join(" → ")}` : "";
     out.push({
-      arch, kind: "pointer-depth",
+      arch,
+      kind: "pointer-depth",
       message: `${name} pointer depth ${b ? `${baseDepth} → ` : ""}${a.pointerDepth} on ${arch} exceeds ${t.maxPointerDepth}${chain}`,
       facts: { ...added, ...(baseDepth > t.maxPointerDepth || deepMembers.get(arch)?.has(name) ? { preexisting: true } : {}) },
     });
   }
-  if (t.newCycle && a.cyclic && !(b?.cyclic)) {
+  if (t.newCycle && a.cyclic && !b?.cyclic) {
     const chain = a.pointerChain.length ? `: ${a.pointerChain.join(" → ")}` : "";
     const members = a.cycle ?? [];
     out.push({
-      arch, kind: "new-cycle",
+      arch,
+      kind: "new-cycle",
       message: `${name} ${kind === "added" ? "is" : "became"} part of a pointer cycle on ${arch}${chain}`,
       facts: {
         ...added,
@@ -258,7 +301,8 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
 
   const structs: StructDiff[] = [];
   for (const key of keys) {
-    const bs = b.get(key), hs = h.get(key);
+    const bs = b.get(key),
+      hs = h.get(key);
     const ref = (hs ?? bs)!;
     const kind = !bs ? "added" : !hs ? "removed" : "changed";
     const deltas: StructDiff["deltas"] = {};
@@ -267,7 +311,8 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
     let fc: FieldChange[] = [];
     let fieldsCompared = false;
     for (const arch of archs) {
-      const before = bs?.layouts[arch], after = hs?.layouts[arch];
+      const before = bs?.layouts[arch],
+        after = hs?.layouts[arch];
       if (!before && !after) continue;
       if (kind === "changed" && !layoutsDiffer(before, after)) continue;
       // One side has no layout on this arch because it could not be resolved: the change is
@@ -285,8 +330,17 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
     }
     if (!differs) continue;
     structs.push({
-      key, package: ref.package, name: ref.name, file: ref.file, line: ref.line,
-      kind, base: bs, head: hs, deltas, fieldChanges: fc, regressions,
+      key,
+      package: ref.package,
+      name: ref.name,
+      file: ref.file,
+      line: ref.line,
+      kind,
+      base: bs,
+      head: hs,
+      deltas,
+      fieldChanges: fc,
+      regressions,
     });
   }
   structs.sort((x, y) => x.file.localeCompare(y.file) || x.line - y.line || x.key.localeCompare(y.key));

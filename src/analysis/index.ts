@@ -11,8 +11,16 @@ import { structLayout } from "./layout.ts";
 import { wordSize } from "./sizes.ts";
 import { stdlibKey } from "./stdlib.ts";
 import {
-  DEFAULT_ARCH, DEFAULT_GOOS,
-  type Analysis, type AnalyzeOptions, type Arch, type Diagnostic, type Finding, type PendingFinding, type SourceFile, type StructReport,
+  DEFAULT_ARCH,
+  DEFAULT_GOOS,
+  type Analysis,
+  type AnalyzeOptions,
+  type Arch,
+  type Diagnostic,
+  type Finding,
+  type PendingFinding,
+  type SourceFile,
+  type StructReport,
 } from "./model.ts";
 
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
@@ -21,7 +29,13 @@ export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 export function wantsFile(file: string, options: AnalyzeOptions): boolean {
   if (!file.endsWith(".go")) return false;
   // go build never reads testdata/ or directories starting with _ or . (vendor/ still serves imports).
-  if (file.split("/").slice(0, -1).some((p) => p === "testdata" || p.startsWith("_") || (p.startsWith(".") && p !== "."))) return false;
+  if (
+    file
+      .split("/")
+      .slice(0, -1)
+      .some((p) => p === "testdata" || p.startsWith("_") || (p.startsWith(".") && p !== "."))
+  )
+    return false;
   const archs = options.archs?.length ? options.archs : [DEFAULT_ARCH];
   const goos = options.goos ?? DEFAULT_GOOS;
   const base = fileBaseName(file);
@@ -41,8 +55,16 @@ export function parseSource(file: SourceFile, options: AnalyzeOptions, hazards?:
   const why = rejectText(file.path, file.text, options);
   if (why) {
     return {
-      path: file.path, packageName: "", imports: [], constraint: { plusBuild: [] }, types: [], consts: [], vars: [],
-      diagnostics: [{ file: file.path, message: why }], hazards: [], bytes: file.text.length,
+      path: file.path,
+      packageName: "",
+      imports: [],
+      constraint: { plusBuild: [] },
+      types: [],
+      consts: [],
+      vars: [],
+      diagnostics: [{ file: file.path, message: why }],
+      hazards: [],
+      bytes: file.text.length,
     };
   }
   return parseFile(file.path, file.text, hazards);
@@ -132,8 +154,15 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
           let r = reports.get(key);
           if (!r) {
             r = {
-              package: pkg.importPath, dir, file: file.path, line: spec.line, name,
-              generic: spec.typeParams.length > 0, resolved: false, unresolved: [], layouts: {},
+              package: pkg.importPath,
+              dir,
+              file: file.path,
+              line: spec.line,
+              name,
+              generic: spec.typeParams.length > 0,
+              resolved: false,
+              unresolved: [],
+              layouts: {},
               ...(spec.source ? { source: spec.source } : {}),
             };
             reports.set(key, r);
@@ -166,7 +195,10 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
     // Archs whose build does not include the file are not "unresolved"; only those that include it count.
     s.resolved = !s.generic && s.unresolved.length === 0 && Object.keys(s.layouts).length > 0;
   }
-  const findings = settleHazards(parsed.flatMap((f) => f.hazards), structs);
+  const findings = settleHazards(
+    parsed.flatMap((f) => f.hazards),
+    structs,
+  );
   const population = Object.fromEntries(populations(parsed, structs));
   return {
     population,

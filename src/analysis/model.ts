@@ -3,8 +3,20 @@
 
 /** gc's architectures. Layouts depend on word size and max alignment (see sizes.ts). */
 export const ALL_ARCHS = [
-  "386", "amd64", "arm", "arm64", "loong64", "mips", "mipsle", "mips64", "mips64le",
-  "ppc64", "ppc64le", "riscv64", "s390x", "wasm",
+  "386",
+  "amd64",
+  "arm",
+  "arm64",
+  "loong64",
+  "mips",
+  "mipsle",
+  "mips64",
+  "mips64le",
+  "ppc64",
+  "ppc64le",
+  "riscv64",
+  "s390x",
+  "wasm",
 ] as const;
 export type Arch = (typeof ALL_ARCHS)[number];
 export const DEFAULT_ARCH: Arch = "amd64";
@@ -227,9 +239,7 @@ export interface RegressionFacts {
 export type PopulationLevel = "many" | "few" | "one";
 
 export interface PopulationEvidence {
-  kind:
-    | "container" | "loop" | "handler" | "pool" | "held" | "hot"
-    | "package-var" | "main-init" | "singleton-name";
+  kind: "container" | "loop" | "handler" | "pool" | "held" | "hot" | "package-var" | "main-init" | "singleton-name";
   /** e.g. "`[]Order`", "`&Order{}` per request", "held by value in `Batch`". */
   text: string;
   file: string;

@@ -62,10 +62,12 @@ export function selectFiles(files: FileDecls[], ctx: BuildContext, includeTests:
   // External test packages (package foo_test) are separate packages and never hold foo's types.
   const chosen = files.filter(
     (f) =>
-      f.packageName !== "" && !f.packageName.endsWith("_test") &&
+      f.packageName !== "" &&
+      !f.packageName.endsWith("_test") &&
       // cgo is off (cross-compiling, CGO_ENABLED=0): files that import "C" are not compiled.
       !f.imports.some((imp) => imp.path === "C") &&
-      fileNameSatisfied(fileBaseName(f.path), ctx, includeTests) && constraintSatisfied(f.constraint, ctx),
+      fileNameSatisfied(fileBaseName(f.path), ctx, includeTests) &&
+      constraintSatisfied(f.constraint, ctx),
   );
   const counts = new Map<string, number>();
   for (const f of chosen) counts.set(f.packageName, (counts.get(f.packageName) ?? 0) + 1);
@@ -73,7 +75,10 @@ export function selectFiles(files: FileDecls[], ctx: BuildContext, includeTests:
   const winner = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
   for (const f of chosen) {
     if (f.packageName !== winner) {
-      diagnostics?.push({ file: f.path, message: printable(`package ${f.packageName} differs from ${winner} in the same directory; file left out`) });
+      diagnostics?.push({
+        file: f.path,
+        message: printable(`package ${f.packageName} differs from ${winner} in the same directory; file left out`),
+      });
     }
   }
   return chosen.filter((f) => f.packageName === winner);

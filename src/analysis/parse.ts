@@ -96,8 +96,16 @@ const MAX_DEPTH = 400;
 
 export function parseFile(path: string, original: string, hazards?: HazardCollector): FileDecls {
   const decls: FileDecls = {
-    path, packageName: "", imports: [], constraint: readBuildConstraint(original), types: [], consts: [], vars: [],
-    diagnostics: [], hazards: [], bytes: original.length,
+    path,
+    packageName: "",
+    imports: [],
+    constraint: readBuildConstraint(original),
+    types: [],
+    consts: [],
+    vars: [],
+    diagnostics: [],
+    hazards: [],
+    bytes: original.length,
   };
   // Hazard rules read function bodies; layouts never do, so they parse the skimmed text.
   const text = hazards ? original : skimFunctionBodies(original);
@@ -243,7 +251,11 @@ function readTypeDecl(decl: Node, text: string, lines: LineIndex, out: FileDecls
       type: typeNode.hasError ? { k: "bad", why: "syntax error in the declaration" } : toTypeExpr(typeNode, 0),
     };
     if (typeNode.type === "struct_type") {
-      typeSpec.source = structSource(typeNode, typeSpec.line, lines, [...declDirectives, ...directivesAbove(spec), ...trailingDirectives(spec, text)]);
+      typeSpec.source = structSource(typeNode, typeSpec.line, lines, [
+        ...declDirectives,
+        ...directivesAbove(spec),
+        ...trailingDirectives(spec, text),
+      ]);
     }
     out.types.push(typeSpec);
   }
@@ -433,8 +445,11 @@ function readConstDecl(decl: Node, text: string, out: FileDecls): void {
     // A spec without values repeats the previous expression list and type (implicit repetition).
     names.forEach((n, i) => {
       out.consts.push({
-        name: n.text, line: n.startPosition.row + 1, type: prevType,
-        value: prevValues[i] ?? { k: "bad", why: "missing constant value" }, iota,
+        name: n.text,
+        line: n.startPosition.row + 1,
+        type: prevType,
+        value: prevValues[i] ?? { k: "bad", why: "missing constant value" },
+        iota,
       });
     });
     iota++;
@@ -519,7 +534,9 @@ export function toConstExpr(node: Node, depth: number): ConstExpr {
     case "float_literal": {
       // Integral floats such as 1e3 are valid array lengths.
       const f = Number(node.text.replace(/_/g, ""));
-      return Number.isInteger(f) && Math.abs(f) < 2 ** 53 ? { k: "int", v: BigInt(f) } : { k: "bad", why: `non-integer constant ${node.text}` };
+      return Number.isInteger(f) && Math.abs(f) < 2 ** 53
+        ? { k: "int", v: BigInt(f) }
+        : { k: "bad", why: `non-integer constant ${node.text}` };
     }
     case "rune_literal": {
       const v = parseRune(node.text);

@@ -109,7 +109,8 @@ export class PointerGraph {
     state.nesting++;
     let best: Walk = LEAF;
     const consider = (w: Walk) => {
-      const rw = rank(w), rb = rank(best);
+      const rw = rank(w),
+        rb = rank(best);
       if (rw > rb || (rw === 0 && rb === 0 && w.depth > best.depth)) best = w;
     };
     if (t.fields) for (const f of t.fields) consider(this.visit(f.type, state));

@@ -11,7 +11,18 @@ export interface TypeRef {
 
 export type PopulationFact =
   | { kind: "container"; ref: TypeRef; line: number; text: string; byPointer: boolean }
-  | { kind: "alloc"; ref: TypeRef; line: number; text: string; heap: boolean; loop: boolean; handler: boolean; pool: boolean; mainInit: boolean; packageLevel: boolean }
+  | {
+      kind: "alloc";
+      ref: TypeRef;
+      line: number;
+      text: string;
+      heap: boolean;
+      loop: boolean;
+      handler: boolean;
+      pool: boolean;
+      mainInit: boolean;
+      packageLevel: boolean;
+    }
   | { kind: "package-var"; ref: TypeRef; line: number; text: string };
 
 /** Container evidence in this many distinct places makes a type "many" on its own. */
@@ -26,7 +37,8 @@ const MAX_ANCESTORS = 64;
  * registries, mocks): evidence of one value that outweighs containers and loops. A config in a
  * slice is one per configured job, not one per request.
  */
-export const SINGLETON_NAME = /(Config|Configs|Cfg|Conf|Options|Opts|Settings|Params|Flags|Server|Service|Client|Manager|Controller|Exporter|Discovery|Registry|Provider|Factory|Builder|Plugin|Metrics|Mock|Fake|Stub|Command|Cmd|App|Module|Handler|Router)$/;
+export const SINGLETON_NAME =
+  /(Config|Configs|Cfg|Conf|Options|Opts|Settings|Params|Flags|Server|Service|Client|Manager|Controller|Exporter|Discovery|Registry|Provider|Factory|Builder|Plugin|Metrics|Mock|Fake|Stub|Command|Cmd|App|Module|Handler|Router)$/;
 
 /** Parameter lists that make a function a request handler (net/http, gin, echo, fiber, fasthttp, gRPC). */
 const HANDLER_PARAMS =
@@ -83,7 +95,11 @@ const FUNCTION_NODES = new Set(["function_declaration", "method_declaration", "f
 
 /** Where an allocation sits: in a loop, a handler, a sync.Pool's New, main/init, or at package level. */
 function allocContext(node: Node) {
-  let loop = false, handler = false, pool = false, mainInit = false, inFunction = false;
+  let loop = false,
+    handler = false,
+    pool = false,
+    mainInit = false,
+    inFunction = false;
   let n = node.parent;
   for (let i = 0; n && i < MAX_ANCESTORS; i++, n = n.parent) {
     const t = n.type;
@@ -148,4 +164,3 @@ export function populationFacts(root: Node): PopulationFact[] {
   }
   return out;
 }
-

@@ -26,7 +26,11 @@ function lastSegment(importPath: string): string {
   const parts = importPath.split("/");
   let last = parts[parts.length - 1];
   if (/^v\d+$/.test(last) && parts.length > 1) last = parts[parts.length - 2];
-  return last.replace(/\.v\d+$/, "").replace(/^go-/, "").replace(/-go$/, "").replace(/[-.]/g, "_");
+  return last
+    .replace(/\.v\d+$/, "")
+    .replace(/^go-/, "")
+    .replace(/-go$/, "")
+    .replace(/[-.]/g, "_");
 }
 
 interface Acc {
@@ -125,10 +129,18 @@ export function populations(files: FactFile[], structs: StructReport[], hot: rea
   for (const [key, s] of byKey) {
     const a = acc.get(key);
     const evidence: PopulationEvidence[] = [];
-    const isHot = s.source?.directives.includes("hot") || hotNames.has(s.name) || hotNames.has(key) ||
+    const isHot =
+      s.source?.directives.includes("hot") ||
+      hotNames.has(s.name) ||
+      hotNames.has(key) ||
       hotNames.has(`${lastSegment(s.package)}.${s.name}`);
     if (isHot) {
-      evidence.push({ kind: "hot", text: s.source?.directives.includes("hot") ? "marked `//memcheck:hot`" : "listed in `hot:` in .github/memcheck.yml", file: s.file, line: s.line });
+      evidence.push({
+        kind: "hot",
+        text: s.source?.directives.includes("hot") ? "marked `//memcheck:hot`" : "listed in `hot:` in .github/memcheck.yml",
+        file: s.file,
+        line: s.line,
+      });
       out.set(key, { level: "many", evidence });
       continue;
     }
@@ -139,7 +151,14 @@ export function populations(files: FactFile[], structs: StructReport[], hot: rea
     if (singletonName) {
       // Per-request or pooled allocation outweighs the name; a container or a loop does not.
       if (perRequest.length) out.set(key, { level: "many", evidence: perRequest.slice(0, EVIDENCE_SHOWN) });
-      else out.set(key, { level: "one", evidence: [{ kind: "singleton-name", text: `\`${s.name}\` names a per-process or per-configured-item type`, file: s.file, line: s.line }, ...(a?.one ?? []).slice(0, 2)] });
+      else
+        out.set(key, {
+          level: "one",
+          evidence: [
+            { kind: "singleton-name", text: `\`${s.name}\` names a per-process or per-configured-item type`, file: s.file, line: s.line },
+            ...(a?.one ?? []).slice(0, 2),
+          ],
+        });
       continue;
     }
     // Containers alone: in enough places, and at least one holding the values themselves (a few
@@ -163,7 +182,12 @@ export function populations(files: FactFile[], structs: StructReport[], hot: rea
       const p = out.get(h.key);
       if (!p || p.level === "many") continue;
       if (p.evidence.some((e) => e.kind === "singleton-name")) continue;
-      const held: PopulationEvidence = { kind: "held", text: `held in \`${h.holderName}\` (${h.how}), which has many values`, file: h.file, line: h.line };
+      const held: PopulationEvidence = {
+        kind: "held",
+        text: `held in \`${h.holderName}\` (${h.how}), which has many values`,
+        file: h.file,
+        line: h.line,
+      };
       out.set(h.key, { level: "many", evidence: [held, ...p.evidence].slice(0, EVIDENCE_SHOWN) });
       queue.push(h.key);
     }
@@ -176,7 +200,12 @@ function containerSummary(containers: PopulationEvidence[]): PopulationEvidence[
   if (containers.length === 0) return [];
   const first = containers[0];
   if (containers.length === 1) return [first];
-  return [{ ...first, text: `${first.text} and ${containers.length - 1} more container type${containers.length > 2 ? "s" : ""} (${containers.length} places)` }];
+  return [
+    {
+      ...first,
+      text: `${first.text} and ${containers.length - 1} more container type${containers.length > 2 ? "s" : ""} (${containers.length} places)`,
+    },
+  ];
 }
 
 /**
@@ -185,13 +214,20 @@ function containerSummary(containers: PopulationEvidence[]): PopulationEvidence[
  */
 function heldRef(t: TypeExpr, inContainer = false): { ref: TypeRef; how: string } | undefined {
   switch (t.k) {
-    case "name": return { ref: { name: t.name }, how: inContainer ? "as elements" : "by value" };
-    case "qual": return { ref: { pkg: t.pkg, name: t.name }, how: inContainer ? "as elements" : "by value" };
-    case "generic": return heldRef(t.base, inContainer);
-    case "array": return heldRef(t.elem, true);
-    case "slice": return heldRef(t.elem.k === "ptr" ? t.elem.elem : t.elem, true);
-    case "map": return heldRef(t.value.k === "ptr" ? t.value.elem : t.value, true);
-    default: return undefined;
+    case "name":
+      return { ref: { name: t.name }, how: inContainer ? "as elements" : "by value" };
+    case "qual":
+      return { ref: { pkg: t.pkg, name: t.name }, how: inContainer ? "as elements" : "by value" };
+    case "generic":
+      return heldRef(t.base, inContainer);
+    case "array":
+      return heldRef(t.elem, true);
+    case "slice":
+      return heldRef(t.elem.k === "ptr" ? t.elem.elem : t.elem, true);
+    case "map":
+      return heldRef(t.value.k === "ptr" ? t.value.elem : t.value, true);
+    default:
+      return undefined;
   }
 }
 

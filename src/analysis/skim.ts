@@ -3,8 +3,19 @@
 // of the text, and every declaration keeps its line number. A lexical scan, aware of comments,
 // strings, raw strings and runes, finds the bodies.
 
-const NL = 10, SLASH = 47, STAR = 42, DQUOTE = 34, BQUOTE = 96, SQUOTE = 39, BACKSLASH = 92;
-const LBRACE = 123, RBRACE = 125, LPAREN = 40, RPAREN = 41, LBRACK = 91, RBRACK = 93;
+const NL = 10,
+  SLASH = 47,
+  STAR = 42,
+  DQUOTE = 34,
+  BQUOTE = 96,
+  SQUOTE = 39,
+  BACKSLASH = 92;
+const LBRACE = 123,
+  RBRACE = 125,
+  LPAREN = 40,
+  RPAREN = 41,
+  LBRACK = 91,
+  RBRACK = 93;
 
 /** If a comment or literal starts at i, the index just after it; otherwise i. */
 function skipLiteral(s: string, i: number): number {
@@ -31,7 +42,8 @@ function skipLiteral(s: string, i: number): number {
       const d = s.charCodeAt(j);
       if (d === BACKSLASH) j += 2;
       else if (d === c) return j + 1;
-      else if (d === NL) return j; // unterminated: stop at the line end, as the Go scanner does
+      else if (d === NL)
+        return j; // unterminated: stop at the line end, as the Go scanner does
       else j++;
     }
     return s.length;
@@ -78,7 +90,8 @@ function findBody(s: string, from: number): number {
     const c = s.charCodeAt(i);
     if (c === LPAREN || c === LBRACK) depth++;
     else if (c === RPAREN || c === RBRACK) depth--;
-    else if (c === NL && depth <= 0) return -1; // a declaration without a body (assembly stub)
+    else if (c === NL && depth <= 0)
+      return -1; // a declaration without a body (assembly stub)
     else if (c === LBRACE) {
       // `struct{...}` or `interface{...}` in a result type is not the body.
       if (depth > 0 || typeKeywordEndsAt(s, prev)) {
@@ -159,9 +172,7 @@ export function skimFunctionBodies(s: string): string {
       depth++;
     } else if (c === LBRACE) depth++;
     else if (c === RBRACE) depth--;
-    else if (
-      lineStart && depth === 0 && c === 102 /* f */ && s.startsWith("func", i) && !isIdent(s.charCodeAt(i + 4))
-    ) {
+    else if (lineStart && depth === 0 && c === 102 /* f */ && s.startsWith("func", i) && !isIdent(s.charCodeAt(i + 4))) {
       const open = findBody(s, i + 4);
       const close = open >= 0 ? matchBrace(s, open) : -1;
       if (close > open + 1) {

@@ -1,14 +1,34 @@
 // The type model and its resolution: type expressions -> resolved types with gc's size, alignment
 // and ptrdata for one word size. Scopes are per package; imports resolve to packages of the same
 // module, the stdlib table, or nothing (and then the struct is unresolved: we never guess).
-import { printable, type ConstExpr, type ConstSpecDecl, type FileDecls, type TypeExpr, type TypeSpecDecl, type VarSpecDecl } from "./parse.ts";
+import {
+  printable,
+  type ConstExpr,
+  type ConstSpecDecl,
+  type FileDecls,
+  type TypeExpr,
+  type TypeSpecDecl,
+  type VarSpecDecl,
+} from "./parse.ts";
 import { ConstError, evalConst, type ConstScope, type ConstValue } from "./consts.ts";
 import { isStdlibPath, stdlibConst, stdlibType } from "./stdlib.ts";
 import { alignUp } from "./sizes.ts";
 import type { Arch } from "./model.ts";
 import { defaultImportName } from "./gopath.ts";
 
-export type Kind = "basic" | "string" | "unsafe.Pointer" | "ptr" | "slice" | "map" | "chan" | "func" | "iface" | "array" | "struct" | "opaque";
+export type Kind =
+  | "basic"
+  | "string"
+  | "unsafe.Pointer"
+  | "ptr"
+  | "slice"
+  | "map"
+  | "chan"
+  | "func"
+  | "iface"
+  | "array"
+  | "struct"
+  | "opaque";
 
 /** A pointer-like hop to another type, followed lazily (pointers may point back at their holder). */
 export interface Hop {
@@ -63,7 +83,15 @@ export interface PackageInfo {
 }
 
 export function buildPackageInfo(dir: string, importPath: string, files: FileDecls[]): PackageInfo {
-  const info: PackageInfo = { dir, importPath, name: files[0]?.packageName ?? "", files, types: new Map(), consts: new Map(), vars: new Map() };
+  const info: PackageInfo = {
+    dir,
+    importPath,
+    name: files[0]?.packageName ?? "",
+    files,
+    types: new Map(),
+    consts: new Map(),
+    vars: new Map(),
+  };
   for (const f of files) {
     for (const t of f.types) if (t.name !== "_" && !info.types.has(t.name)) info.types.set(t.name, { spec: t, file: f });
     for (const c of f.consts) if (c.name !== "_" && !info.consts.has(c.name)) info.consts.set(c.name, { spec: c, file: f });
@@ -106,7 +134,11 @@ export class Resolver {
   private constInProgress = new Set<string>();
   private depth = 0;
 
-  constructor(readonly arch: Arch, word: number, private source: PackageSource) {
+  constructor(
+    readonly arch: Arch,
+    word: number,
+    private source: PackageSource,
+  ) {
     this.word = word;
   }
 
@@ -114,17 +146,44 @@ export class Resolver {
 
   private basic(name: string): RType | undefined {
     const w = this.word;
-    const b = (size: number, align = size, kind: Kind = "basic", ptr = 0): RType => ({ kind, size, align: Math.min(align, w), ptr, label: name });
+    const b = (size: number, align = size, kind: Kind = "basic", ptr = 0): RType => ({
+      kind,
+      size,
+      align: Math.min(align, w),
+      ptr,
+      label: name,
+    });
     switch (name) {
-      case "bool": case "int8": case "uint8": case "byte": return b(1);
-      case "int16": case "uint16": return b(2);
-      case "int32": case "uint32": case "rune": case "float32": return b(4);
-      case "int64": case "uint64": case "float64": return b(8);
-      case "complex64": return b(8, 4);
-      case "complex128": return b(16, 8);
-      case "int": case "uint": case "uintptr": return b(w);
-      case "string": return b(2 * w, w, "string", w);
-      case "error": case "any": return { kind: "iface", size: 2 * w, align: w, ptr: 2 * w, label: name };
+      case "bool":
+      case "int8":
+      case "uint8":
+      case "byte":
+        return b(1);
+      case "int16":
+      case "uint16":
+        return b(2);
+      case "int32":
+      case "uint32":
+      case "rune":
+      case "float32":
+        return b(4);
+      case "int64":
+      case "uint64":
+      case "float64":
+        return b(8);
+      case "complex64":
+        return b(8, 4);
+      case "complex128":
+        return b(16, 8);
+      case "int":
+      case "uint":
+      case "uintptr":
+        return b(w);
+      case "string":
+        return b(2 * w, w, "string", w);
+      case "error":
+      case "any":
+        return { kind: "iface", size: 2 * w, align: w, ptr: 2 * w, label: name };
     }
     return undefined;
   }
@@ -185,10 +244,16 @@ export class Resolver {
         return { kind: "ptr", size: w, align: w, ptr: w, label: "*", hops: [this.hop("*", t.elem, ctx)] };
       case "slice":
         return { kind: "slice", size: 3 * w, align: w, ptr: w, label: "[]", hops: [this.hop("[]", t.elem, ctx)] };
-      case "map":
-        {
+      case "map": {
         const label = `map[${typeLabel(t.key)}]`;
-        return { kind: "map", size: w, align: w, ptr: w, label: "map", hops: [this.hop(label, t.key, ctx, typeLabel(t.value)), this.hop(label, t.value, ctx)] };
+        return {
+          kind: "map",
+          size: w,
+          align: w,
+          ptr: w,
+          label: "map",
+          hops: [this.hop(label, t.key, ctx, typeLabel(t.value)), this.hop(label, t.value, ctx)],
+        };
       }
       case "chan":
         return { kind: "chan", size: w, align: w, ptr: w, label: "chan", hops: [this.hop("chan ", t.elem, ctx)] };
@@ -243,14 +308,22 @@ export class Resolver {
         return ctx.env?.get(t.name)?.key ?? (ctx.pkg.types.has(t.name) ? `${ctx.pkg.importPath}.${t.name}` : t.name);
       case "qual":
         return `${this.importPathOf(ctx, t.pkg) ?? t.pkg}.${t.name}`;
-      case "ptr": return `*${this.exprKey(t.elem, ctx)}`;
-      case "slice": return `[]${this.exprKey(t.elem, ctx)}`;
-      case "array": return `[${JSON.stringify(t.len, (_, v) => (typeof v === "bigint" ? v.toString() : v))}]${this.exprKey(t.elem, ctx)}`;
-      case "map": return `map[${this.exprKey(t.key, ctx)}]${this.exprKey(t.value, ctx)}`;
-      case "chan": return `chan ${this.exprKey(t.elem, ctx)}`;
-      case "generic": return `${this.exprKey(t.base, ctx)}[${t.args.map((a) => this.exprKey(a, ctx)).join(",")}]`;
-      case "struct": return `struct{${t.fields.map((f) => `${f.name} ${this.exprKey(f.type, ctx)} ${f.tag ?? ""}`).join(";")}}`;
-      default: return typeLabel(t);
+      case "ptr":
+        return `*${this.exprKey(t.elem, ctx)}`;
+      case "slice":
+        return `[]${this.exprKey(t.elem, ctx)}`;
+      case "array":
+        return `[${JSON.stringify(t.len, (_, v) => (typeof v === "bigint" ? v.toString() : v))}]${this.exprKey(t.elem, ctx)}`;
+      case "map":
+        return `map[${this.exprKey(t.key, ctx)}]${this.exprKey(t.value, ctx)}`;
+      case "chan":
+        return `chan ${this.exprKey(t.elem, ctx)}`;
+      case "generic":
+        return `${this.exprKey(t.base, ctx)}[${t.args.map((a) => this.exprKey(a, ctx)).join(",")}]`;
+      case "struct":
+        return `struct{${t.fields.map((f) => `${f.name} ${this.exprKey(f.type, ctx)} ${f.tag ?? ""}`).join(";")}}`;
+      default:
+        return typeLabel(t);
     }
   }
 
@@ -276,11 +349,24 @@ export class Resolver {
             const [offset, size, align, ptr] = layout.fields![i];
             return { name: f.name, typeText: f.type, embedded: false, offset, type: { kind: "opaque", size, align, ptr, label: f.type } };
           });
-          return { kind: "struct", size: layout.size, align: layout.align, ptr: layout.ptrBytes, label: `${pkgName}.${name}`, named: `${path}.${name}`, fields };
+          return {
+            kind: "struct",
+            size: layout.size,
+            align: layout.align,
+            ptr: layout.ptrBytes,
+            label: `${pkgName}.${name}`,
+            named: `${path}.${name}`,
+            fields,
+          };
         }
         return {
-          kind: "opaque", size: layout.size, align: layout.align, ptr: layout.ptrBytes, label: `${pkgName}.${name}`,
-          named: `${path}.${name}`, opaqueKind: st.kind,
+          kind: "opaque",
+          size: layout.size,
+          align: layout.align,
+          ptr: layout.ptrBytes,
+          label: `${pkgName}.${name}`,
+          named: `${path}.${name}`,
+          opaqueKind: st.kind,
         };
       }
     }
@@ -297,14 +383,18 @@ export class Resolver {
       throw new Unresolved([spec.alias ? `alias cycle through ${spec.name}` : `invalid recursive type ${spec.name}`]);
     }
     if (spec.typeParams.length !== args.length) {
-      const err = new Unresolved([spec.typeParams.length ? `generic type ${spec.name} needs type arguments` : `${spec.name} is not generic`]);
+      const err = new Unresolved([
+        spec.typeParams.length ? `generic type ${spec.name} needs type arguments` : `${spec.name} is not generic`,
+      ]);
       throw err;
     }
     this.inProgress.add(key);
     try {
       const env: Env | undefined = spec.typeParams.length ? new Map(spec.typeParams.map((p, i) => [p, args[i]])) : undefined;
       const under = this.resolve(spec.type, { pkg, file, env });
-      const result: RType = spec.alias ? under : { ...under, named: key, label: args.length ? `${spec.name}[${args.map((a) => a.label).join(",")}]` : spec.name };
+      const result: RType = spec.alias
+        ? under
+        : { ...under, named: key, label: args.length ? `${spec.name}[${args.map((a) => a.label).join(",")}]` : spec.name };
       this.named.set(key, result);
       return result;
     } catch (err) {
@@ -431,7 +521,12 @@ export class Resolver {
       alignofExpr: (x) => wrap(() => typeOfExpr(x).align),
       offsetofExpr: (x) =>
         wrap(() => {
-          const sel = x.k === "selector" ? { holder: x.x, field: x.field } : x.k === "qual" ? { holder: { k: "ident", name: x.pkg } as ConstExpr, field: x.name } : undefined;
+          const sel =
+            x.k === "selector"
+              ? { holder: x.x, field: x.field }
+              : x.k === "qual"
+                ? { holder: { k: "ident", name: x.pkg } as ConstExpr, field: x.name }
+                : undefined;
           if (!sel) throw new ConstError("Offsetof needs a selector");
           const f = findField(typeOfExpr(sel.holder), sel.field);
           if (!f) throw new ConstError(`no field ${sel.field}`);
@@ -493,18 +588,29 @@ function findField(t: RType, name: string, depth = 0): RField | undefined {
 
 export function typeLabel(t: TypeExpr): string {
   switch (t.k) {
-    case "name": return t.name;
-    case "qual": return `${t.pkg}.${t.name}`;
-    case "ptr": return `*${typeLabel(t.elem)}`;
-    case "slice": return `[]${typeLabel(t.elem)}`;
-    case "array": return `[${t.len.k === "int" ? t.len.v : "N"}]${typeLabel(t.elem)}`;
-    case "map": return `map[${typeLabel(t.key)}]${typeLabel(t.value)}`;
-    case "chan": return `chan ${typeLabel(t.elem)}`;
-    case "func": return "func";
-    case "iface": return t.empty ? "any" : "interface";
-    case "struct": return "struct{...}";
-    case "generic": return `${typeLabel(t.base)}[${t.args.map(typeLabel).join(",")}]`;
-    case "bad": return "?";
+    case "name":
+      return t.name;
+    case "qual":
+      return `${t.pkg}.${t.name}`;
+    case "ptr":
+      return `*${typeLabel(t.elem)}`;
+    case "slice":
+      return `[]${typeLabel(t.elem)}`;
+    case "array":
+      return `[${t.len.k === "int" ? t.len.v : "N"}]${typeLabel(t.elem)}`;
+    case "map":
+      return `map[${typeLabel(t.key)}]${typeLabel(t.value)}`;
+    case "chan":
+      return `chan ${typeLabel(t.elem)}`;
+    case "func":
+      return "func";
+    case "iface":
+      return t.empty ? "any" : "interface";
+    case "struct":
+      return "struct{...}";
+    case "generic":
+      return `${typeLabel(t.base)}[${t.args.map(typeLabel).join(",")}]`;
+    case "bad":
+      return "?";
   }
 }
-

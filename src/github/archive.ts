@@ -136,9 +136,24 @@ function webSource(body: WebReadableStream<Uint8Array>): Readable {
  * Read `wants` (tree path -> entry) out of a gzipped tar stream. `onFile` gets each verified file
  * once per SHA. Never throws: failures end up in `error`.
  */
-export async function readArchive(body: Body, wants: Map<string, ArchiveWant>, onFile: (w: ArchiveWant, content: Buffer) => void, o: ArchiveReadOptions): Promise<ArchiveReadResult> {
+export async function readArchive(
+  body: Body,
+  wants: Map<string, ArchiveWant>,
+  onFile: (w: ArchiveWant, content: Buffer) => void,
+  o: ArchiveReadOptions,
+): Promise<ArchiveReadResult> {
   const t0 = performance.now();
-  const r: ArchiveReadResult = { found: 0, mismatched: 0, unsafePaths: 0, links: 0, otherEntries: 0, compressedBytes: 0, tarBytes: 0, complete: false, ms: 0 };
+  const r: ArchiveReadResult = {
+    found: 0,
+    mismatched: 0,
+    unsafePaths: 0,
+    links: 0,
+    otherEntries: 0,
+    compressedBytes: 0,
+    tarBytes: 0,
+    complete: false,
+    ms: 0,
+  };
   const pendingShas = new Set([...wants.values()].map((w) => w.sha));
   if (pendingShas.size === 0) {
     r.complete = true;
@@ -261,12 +276,36 @@ export async function fetchArchive(
       }));
     } catch (e) {
       const err = e as { status?: number; message?: string };
-      const why = controller.signal.aborted ? `time budget (${o.timeoutMs} ms) exceeded` : `GET tarball: ${err?.status ?? ""} ${String(err?.message ?? e).split("\n")[0]}`.trim();
-      return { found: 0, mismatched: 0, unsafePaths: 0, links: 0, otherEntries: 0, compressedBytes: 0, tarBytes: 0, complete: false, error: why, ms: performance.now() - t0 };
+      const why = controller.signal.aborted
+        ? `time budget (${o.timeoutMs} ms) exceeded`
+        : `GET tarball: ${err?.status ?? ""} ${String(err?.message ?? e).split("\n")[0]}`.trim();
+      return {
+        found: 0,
+        mismatched: 0,
+        unsafePaths: 0,
+        links: 0,
+        otherEntries: 0,
+        compressedBytes: 0,
+        tarBytes: 0,
+        complete: false,
+        error: why,
+        ms: performance.now() - t0,
+      };
     }
     if (!body || typeof body !== "object" || !("getReader" in body || Symbol.asyncIterator in body)) {
       controller.abort();
-      return { found: 0, mismatched: 0, unsafePaths: 0, links: 0, otherEntries: 0, compressedBytes: 0, tarBytes: 0, complete: false, error: "GET tarball: no body stream", ms: performance.now() - t0 };
+      return {
+        found: 0,
+        mismatched: 0,
+        unsafePaths: 0,
+        links: 0,
+        otherEntries: 0,
+        compressedBytes: 0,
+        tarBytes: 0,
+        complete: false,
+        error: "GET tarball: no body stream",
+        ms: performance.now() - t0,
+      };
     }
     const left = Math.max(1, o.timeoutMs - (performance.now() - t0));
     const r = await readArchive(body as Body, wants, onFile, { ...o, timeoutMs: left, signal: controller.signal });

@@ -22,7 +22,10 @@ export function findCommandLine(body: unknown): string | undefined {
   while (start <= text.length) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
-    const line = text.slice(start, Math.min(end, start + MAX_LINE_CHARS + 1)).replace(/\r$/, "").trimStart();
+    const line = text
+      .slice(start, Math.min(end, start + MAX_LINE_CHARS + 1))
+      .replace(/\r$/, "")
+      .trimStart();
     if (line.startsWith("/memcheck") && (line.length === 9 || /\s/.test(line[9]!))) {
       return line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS + 1) : line.trimEnd();
     }
@@ -33,7 +36,10 @@ export function findCommandLine(body: unknown): string | undefined {
 
 export function parseCommand(line: string): Command {
   if (line.length > MAX_LINE_CHARS) return { kind: "help", error: "command line too long" };
-  const tokens = line.split(/[ \t]+/).filter(Boolean).slice(1);
+  const tokens = line
+    .split(/[ \t]+/)
+    .filter(Boolean)
+    .slice(1);
   if (tokens.length > 4) return { kind: "help", error: "too many arguments" };
   let archs: Arch[] | undefined;
   let explain: string | undefined;
@@ -43,7 +49,10 @@ export function parseCommand(line: string): Command {
     if (t === "help" && tokens.length === 1) return { kind: "help" };
     if (t.startsWith("arch=") || t.startsWith("archs=")) {
       if (archs) return { kind: "help", error: "`arch=` given twice" };
-      const list = t.slice(t.indexOf("=") + 1).split(",").filter(Boolean);
+      const list = t
+        .slice(t.indexOf("=") + 1)
+        .split(",")
+        .filter(Boolean);
       if (list.length === 0 || list.length > ALL_ARCHS.length) return { kind: "help", error: "`arch=` needs a comma-separated list" };
       for (const a of list) {
         if (!ARCH_SET.has(a)) return { kind: "help", error: `unknown arch \`${sanitize(a)}\`` };

@@ -6,7 +6,9 @@ export type { ConfigResult, MemcheckConfig } from "../review/config.ts";
 
 /** The subset of Probot's octokit the loader needs (octokit.config from @probot/octokit-plugin-config). */
 export interface ConfigOctokit {
-  config: { get(o: { owner: string; repo: string; path: string }): Promise<{ config: Record<string, unknown>; files: { config: unknown }[] }> };
+  config: {
+    get(o: { owner: string; repo: string; path: string }): Promise<{ config: Record<string, unknown>; files: { config: unknown }[] }>;
+  };
 }
 
 /**
@@ -28,4 +30,3 @@ export async function loadConfig(octokit: ConfigOctokit, owner: string, repo: st
   if (!found) return parseConfig(null);
   return parseConfig(got.config);
 }
-

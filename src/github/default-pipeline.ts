@@ -35,7 +35,8 @@ export function defaultPipeline(o: DefaultPipelineOptions = {}): Pipeline {
   // cache across jobs (the base of a PR is shared by every PR on the branch).
   const threads = o.inProcess
     ? undefined
-    : (o.analysisThreads ?? new AnalysisThreads({ budget: o.budget, parseThreads: o.threads ?? defaultThreads(), parseTimeoutMs, cacheEntries }));
+    : (o.analysisThreads ??
+      new AnalysisThreads({ budget: o.budget, parseThreads: o.threads ?? defaultThreads(), parseTimeoutMs, cacheEntries }));
   const cache = o.inProcess ? (o.inProcess.parseCache ?? new ParseCache(cacheEntries)) : undefined;
   const pool = o.inProcess ? (o.inProcess.pool ?? new ParsePool(o.threads ?? defaultThreads(), parseTimeoutMs)) : undefined;
   return {

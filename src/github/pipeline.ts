@@ -30,7 +30,11 @@ export interface Pipeline {
   summary(diff: Diff, o: { skipped: string[] }): string;
   conclusion(diff: Diff): Conclusion;
   annotations(diff: Diff): CheckAnnotation[];
-  reviewComments(diff: Diff, changed: ChangedLines, o: { maxComments: number; suggest: boolean; fileText: (path: string) => string | undefined }): ReviewCommentDraft[];
+  reviewComments(
+    diff: Diff,
+    changed: ChangedLines,
+    o: { maxComments: number; suggest: boolean; fileText: (path: string) => string | undefined },
+  ): ReviewCommentDraft[];
   /** The finding id hidden in one of our comment bodies, if any. */
   parseMarker(body: string): string | undefined;
   /** A byte-layout diagram of one struct on one arch (plain text). */

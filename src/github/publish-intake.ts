@@ -84,7 +84,18 @@ export async function runIntake(job: IntakeJob, deps: IntakeDeps): Promise<Intak
     if (cmd.archs) options.archs = cmd.archs;
     if (cmd.kind === "explain") options.explain = cmd.type;
     // The command's run is created by the review job, on the PR's head when it runs.
-    const { id } = await deps.enqueueReview({ v: 1, installationId: ev.installationId, ...where, pull: ev.pull, baseSha: "", headSha: "", trigger: "command", deliveryId: ev.deliveryId, at: ev.at, options });
+    const { id } = await deps.enqueueReview({
+      v: 1,
+      installationId: ev.installationId,
+      ...where,
+      pull: ev.pull,
+      baseSha: "",
+      headSha: "",
+      trigger: "command",
+      deliveryId: ev.deliveryId,
+      at: ev.at,
+      options,
+    });
     return { status: "enqueued", job: id };
   }
 
@@ -110,7 +121,15 @@ export async function runIntake(job: IntakeJob, deps: IntakeDeps): Promise<Intak
       id = data.check_runs.find((r) => r.external_id === ev.deliveryId)?.id;
     }
     if (!id) {
-      const { data } = await gh.rest.checks.create({ ...where, name: CHECK_NAME, head_sha: ev.headSha, status: "queued", external_id: ev.deliveryId, ...(deps.detailsUrl ? { details_url: deps.detailsUrl } : {}), request: NO_RETRY });
+      const { data } = await gh.rest.checks.create({
+        ...where,
+        name: CHECK_NAME,
+        head_sha: ev.headSha,
+        status: "queued",
+        external_id: ev.deliveryId,
+        ...(deps.detailsUrl ? { details_url: deps.detailsUrl } : {}),
+        request: NO_RETRY,
+      });
       id = data.id;
     }
     progress.checkRunId = id;
@@ -135,14 +154,21 @@ export async function runIntake(job: IntakeJob, deps: IntakeDeps): Promise<Intak
     jobId = r.id;
     progress.enqueued = true;
     const replaced = r.replaced;
-    if (replaced?.checkRunId && replaced.owner === ev.owner && replaced.repo === ev.repo) progress.closing = { runId: replaced.checkRunId, runSha: replaced.headSha };
+    if (replaced?.checkRunId && replaced.owner === ev.owner && replaced.repo === ev.repo)
+      progress.closing = { runId: replaced.checkRunId, runSha: replaced.headSha };
     await record();
   }
   if (progress.closing) {
     // A burst of pushes: the older job was dropped before it ran; close its queued run.
     const { runId, runSha } = progress.closing;
     try {
-      await gh.rest.checks.update({ ...where, check_run_id: runId, status: "completed", conclusion: "skipped", output: supersededOutput(runSha, ev.headSha) });
+      await gh.rest.checks.update({
+        ...where,
+        check_run_id: runId,
+        status: "completed",
+        conclusion: "skipped",
+        output: supersededOutput(runSha, ev.headSha),
+      });
       await deps.openRuns?.closed({ installationId: ev.installationId, ...where, checkRunId: runId });
     } catch (e) {
       if (statusOf(e) !== 404) throw e;

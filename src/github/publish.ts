@@ -127,7 +127,12 @@ export class CheckRunPublisher {
   async inProgress(): Promise<void> {
     const id = this.state.checkRunId;
     if (!id || this.state.inProgress || this.state.resultPosted || this.state.pending) return;
-    await this.gh.rest.checks.update({ ...this.where, check_run_id: id, status: "in_progress", started_at: new Date(this.now()).toISOString() });
+    await this.gh.rest.checks.update({
+      ...this.where,
+      check_run_id: id,
+      status: "in_progress",
+      started_at: new Date(this.now()).toISOString(),
+    });
     this.state.inProgress = true;
     await this.persist();
   }
@@ -136,14 +141,28 @@ export class CheckRunPublisher {
    * The result: conclusion with the first batch of annotations in one write, then the other
    * batches. Resumable: batches already on the run are skipped.
    */
-  async complete(conclusion: CheckConclusion, title: string, summary: string, annotations: CheckAnnotation[] = [], headSha?: string): Promise<void> {
+  async complete(
+    conclusion: CheckConclusion,
+    title: string,
+    summary: string,
+    annotations: CheckAnnotation[] = [],
+    headSha?: string,
+  ): Promise<void> {
     await this.settlePending();
     const output = clipOutput(title, summary);
     if (!this.state.checkRunId) {
       // No run to complete (e.g. a rerequest whose run creation failed): create it completed.
       if (!headSha) return;
       const batches = batch(annotations, ANNOTATIONS_PER_CALL);
-      const { data } = await this.gh.rest.checks.create({ ...this.where, name: CHECK_NAME, head_sha: headSha, status: "completed", conclusion, output: { ...output, ...(batches[0] ? { annotations: batches[0] } : {}) }, request: NO_RETRY });
+      const { data } = await this.gh.rest.checks.create({
+        ...this.where,
+        name: CHECK_NAME,
+        head_sha: headSha,
+        status: "completed",
+        conclusion,
+        output: { ...output, ...(batches[0] ? { annotations: batches[0] } : {}) },
+        request: NO_RETRY,
+      });
       this.state.checkRunId = data.id;
       this.state.resultPosted = true;
       this.state.annotationsPosted = batches[0]?.length ?? 0;
@@ -238,11 +257,21 @@ interface OurComment {
 
 type ListRoute = GitHubClient["rest"]["pulls"]["listReviewComments"] | GitHubClient["rest"]["issues"]["listComments"];
 
-async function listOurs(gh: GitHubClient, route: ListRoute, params: Record<string, string | number>, bot: string, maxPages = 30): Promise<OurComment[]> {
+async function listOurs(
+  gh: GitHubClient,
+  route: ListRoute,
+  params: Record<string, string | number>,
+  bot: string,
+  maxPages = 30,
+): Promise<OurComment[]> {
   const out: OurComment[] = [];
   let pages = 0;
-  for await (const page of gh.paginate.iterator(route as GitHubClient["rest"]["issues"]["listComments"], { ...params, per_page: 100 } as never)) {
-    for (const c of page.data as { id: number; body?: string | null; user?: { login?: string } | null }[]) if (c.user?.login === bot) out.push(c);
+  for await (const page of gh.paginate.iterator(
+    route as GitHubClient["rest"]["issues"]["listComments"],
+    { ...params, per_page: 100 } as never,
+  )) {
+    for (const c of page.data as { id: number; body?: string | null; user?: { login?: string } | null }[])
+      if (c.user?.login === bot) out.push(c);
     if (++pages >= maxPages) break;
   }
   return out;
@@ -321,7 +350,13 @@ export async function publishReview(
         event: "COMMENT",
         // GitHub documents `body` as required for COMMENT reviews.
         body: `**memcheck**: ${fresh.length === 1 ? "1 comment" : `${fresh.length} comments`} on changed lines. The \`memcheck\` check has the full report.`,
-        comments: fresh.map((d) => ({ path: d.path, line: d.line, side: "RIGHT" as const, ...(d.start_line && d.start_line < d.line ? { start_line: d.start_line, start_side: "RIGHT" as const } : {}), body: d.body })),
+        comments: fresh.map((d) => ({
+          path: d.path,
+          line: d.line,
+          side: "RIGHT" as const,
+          ...(d.start_line && d.start_line < d.line ? { start_line: d.start_line, start_side: "RIGHT" as const } : {}),
+          body: d.body,
+        })),
         // Not idempotent: a 5xx may come after GitHub stored the review, and Octokit's retry would
         // post it twice. The job's retry re-lists our comments first, so it posts only what is missing.
         request: NO_RETRY,
@@ -329,7 +364,10 @@ export async function publishReview(
     } catch (e) {
       if (statusOf(e) !== 422) throw e;
       fallbackUsed = true;
-      o.warn?.({ repo: `${owner}/${repo}`, pr: pull, err: String((e as Error)?.message ?? e).slice(0, 300) }, "memcheck: review rejected (422), falling back to annotations");
+      o.warn?.(
+        { repo: `${owner}/${repo}`, pr: pull, err: String((e as Error)?.message ?? e).slice(0, 300) },
+        "memcheck: review rejected (422), falling back to annotations",
+      );
       await o.fallback(
         fresh.map((d) => ({
           path: d.path,
@@ -349,12 +387,17 @@ function stripMarkers(body: string): string {
 }
 
 /** Create the sticky comment, or edit ours (known id, else found by its marker). Returns its id. */
-export async function upsertSticky(gh: GitHubClient, o: { where: Repo; pull: number; bot: string; text: string; knownId?: number }): Promise<number> {
+export async function upsertSticky(
+  gh: GitHubClient,
+  o: { where: Repo; pull: number; bot: string; text: string; knownId?: number },
+): Promise<number> {
   const body = truncateBytes(`${STICKY_MARKER}\n${o.text}`, 65000);
   const { owner, repo } = o.where;
   let id = o.knownId;
   if (!id) {
-    const mine = (await listOurs(gh, gh.rest.issues.listComments, { owner, repo, issue_number: o.pull }, o.bot, 10)).find((c) => (c.body ?? "").includes(STICKY_MARKER));
+    const mine = (await listOurs(gh, gh.rest.issues.listComments, { owner, repo, issue_number: o.pull }, o.bot, 10)).find((c) =>
+      (c.body ?? "").includes(STICKY_MARKER),
+    );
     id = mine?.id;
   }
   if (id) {
@@ -367,7 +410,13 @@ export async function upsertSticky(gh: GitHubClient, o: { where: Repo; pull: num
 }
 
 /** The `/memcheck explain Type` section of the sticky comment: before/after diagrams per arch. */
-export function explainBody(diagram: (s: StructReport, arch: Arch) => string, head: StructReport[], base: StructReport[], name: string, archs: Arch[]): string {
+export function explainBody(
+  diagram: (s: StructReport, arch: Arch) => string,
+  head: StructReport[],
+  base: StructReport[],
+  name: string,
+  archs: Arch[],
+): string {
   const match = (s: StructReport) => s.name === name || `${s.package.split("/").pop()}.${s.name}` === name;
   const h = head.filter(match);
   const b = base.filter(match);
@@ -376,10 +425,15 @@ export function explainBody(diagram: (s: StructReport, arch: Arch) => string, he
   }
   const parts = [`### memcheck explain \`${name}\``];
   for (const arch of archs) {
-    for (const [label, list] of [["before", b], ["after", h]] as const) {
+    for (const [label, list] of [
+      ["before", b],
+      ["after", h],
+    ] as const) {
       for (const s of list.slice(0, 2)) {
         if (!s.layouts[arch]) continue;
-        parts.push(`**${label}** (${arch}) \`${s.package}.${s.name}\` at \`${s.file}:${s.line}\`\n\n\`\`\`text\n${diagram(s, arch).trimEnd()}\n\`\`\``);
+        parts.push(
+          `**${label}** (${arch}) \`${s.package}.${s.name}\` at \`${s.file}:${s.line}\`\n\n\`\`\`text\n${diagram(s, arch).trimEnd()}\n\`\`\``,
+        );
       }
     }
   }

@@ -13,7 +13,16 @@ import { isReviewLimitError } from "../review/limits.ts";
 import { changedLinesOf, isGenerated, listPrFiles, touchedPackages, type ChangedLines } from "./files.ts";
 import type { Pipeline } from "./pipeline.ts";
 import { GitHubTreeSnapshot, type BlobCache } from "./snapshot.ts";
-import { CheckRunPublisher, explainBody, publishReview, supersededOutput, upsertSticky, type GitHubClient, type PublishState, type ReviewOutcome } from "./publish.ts";
+import {
+  CheckRunPublisher,
+  explainBody,
+  publishReview,
+  supersededOutput,
+  upsertSticky,
+  type GitHubClient,
+  type PublishState,
+  type ReviewOutcome,
+} from "./publish.ts";
 import type { ReviewObservation } from "../ops/metrics.ts";
 
 export { CHECK_NAME, MAX_OUTPUT_BYTES, ANNOTATIONS_PER_CALL } from "./publish.ts";
@@ -97,7 +106,12 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     if (pull == null) {
       pull = await findPullByHead(gh, owner, repo, data.headSha);
       if (pull == null) {
-        await publisher.finish("neutral", "No open pull request for this commit", "memcheck reviews pull requests; this commit is not the head of an open one.", data.headSha);
+        await publisher.finish(
+          "neutral",
+          "No open pull request for this commit",
+          "memcheck reviews pull requests; this commit is not the head of an open one.",
+          data.headSha,
+        );
         return { status: "no-pr" };
       }
     }
@@ -115,7 +129,10 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
         return { status: "superseded", headSha: data.headSha };
       }
       // Adopt the newest registration's queued run, or (nobody else knows this head) open a new one.
-      const next = decision.kind === "adopt" ? { ...decision.latest, pull } : { ...data, pull, headSha: pr.head.sha, baseSha: pr.base.sha, checkRunId: undefined };
+      const next =
+        decision.kind === "adopt"
+          ? { ...decision.latest, pull }
+          : { ...data, pull, headSha: pr.head.sha, baseSha: pr.base.sha, checkRunId: undefined };
       data = { ...next, publish: undefined };
       await publisher.useRun(next.checkRunId);
     }
@@ -127,7 +144,12 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     // The first write the user waits for: a run (commands have none yet). Recorded at once.
     await publisher.ensureRun(headSha, data.deliveryId, { status: "in_progress", lookup: mayHaveRun });
     if (!cfgResult.ok) {
-      await publisher.finish("failure", "Invalid .github/memcheck.yml", `${cfgResult.error}\n\nFix the file on the default branch, then re-run this check.`, headSha);
+      await publisher.finish(
+        "failure",
+        "Invalid .github/memcheck.yml",
+        `${cfgResult.error}\n\nFix the file on the default branch, then re-run this check.`,
+        headSha,
+      );
       return { status: "bad-config", headSha };
     }
     const config = cfgResult.config;
@@ -135,7 +157,11 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     // in_progress carries information only when the review is slow: written after a delay, never
     // right before the result.
     slow = setTimeout(() => {
-      marking = publisher.inProgress().catch((e) => deps.log?.warn({ err: String((e as Error)?.message ?? e).slice(0, 200) }, "memcheck: could not mark the run in progress"));
+      marking = publisher
+        .inProgress()
+        .catch((e) =>
+          deps.log?.warn({ err: String((e as Error)?.message ?? e).slice(0, 200) }, "memcheck: could not mark the run in progress"),
+        );
     }, deps.inProgressAfterMs ?? 2000);
     slow.unref?.();
 
@@ -144,7 +170,12 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     const change = await fetchChange(gh, deps, { owner, repo, pull, headSha, baseSha: data.baseSha || pr.base.sha }, config);
     if (!change) {
       await stopMarking();
-      await publisher.finish("success", "No Go packages changed", "This pull request changes no Go source files that memcheck reviews.", headSha);
+      await publisher.finish(
+        "success",
+        "No Go packages changed",
+        "This pull request changes no Go source files that memcheck reviews.",
+        headSha,
+      );
       return { status: "no-go-changes", headSha, conclusion: "success" };
     }
     const { baseSnap, headSnap, changed } = change;
@@ -153,7 +184,11 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
 
     // 5. Review (src/pipeline.ts).
     t = now();
-    const { base: baseA, head: headA, diff } = await deps.pipeline.review(baseSnap, headSnap, {
+    const {
+      base: baseA,
+      head: headA,
+      diff,
+    } = await deps.pipeline.review(baseSnap, headSnap, {
       archs,
       thresholds: config.thresholds,
       ruleThresholds: config.ruleThresholds,
@@ -191,8 +226,16 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
       await publisher.persist();
     }
     if (data.trigger === "command") {
-      const explain = data.options?.explain ? explainBody((s, a) => deps.pipeline.diagram(s, a), headA.structs, baseA.structs, data.options.explain, archs) + "\n\n" : "";
-      state.stickyId = await upsertSticky(gh, { where: { owner, repo }, pull, bot: await deps.botLogin(), text: `${explain}### memcheck: ${title}\n\n${summary}`, knownId: state.stickyId });
+      const explain = data.options?.explain
+        ? explainBody((s, a) => deps.pipeline.diagram(s, a), headA.structs, baseA.structs, data.options.explain, archs) + "\n\n"
+        : "";
+      state.stickyId = await upsertSticky(gh, {
+        where: { owner, repo },
+        pull,
+        bot: await deps.botLogin(),
+        text: `${explain}### memcheck: ${title}\n\n${summary}`,
+        knownId: state.stickyId,
+      });
       await publisher.persist();
     }
     stages.post = now() - t;
@@ -202,10 +245,28 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     const filesFetched = baseSnap.stats.filesFetched + headSnap.stats.filesFetched;
     const cacheHits = baseSnap.stats.cacheHits + headSnap.stats.cacheHits;
     deps.log?.info(
-      { repo: `${owner}/${repo}`, pr: pull, sha: headSha, filesFetched, cacheHits, structs: sum((a) => a.structs.length), parseMs: sum((a) => a.stats.parseMs), skipped: skipped.length, conclusion, ms: stages },
+      {
+        repo: `${owner}/${repo}`,
+        pr: pull,
+        sha: headSha,
+        filesFetched,
+        cacheHits,
+        structs: sum((a) => a.structs.length),
+        parseMs: sum((a) => a.stats.parseMs),
+        skipped: skipped.length,
+        conclusion,
+        ms: stages,
+      },
       "memcheck: review done",
     );
-    deps.metrics?.observeReview({ stages, parseMs: sum((a) => a.stats.parseMs), layoutMs: sum((a) => a.stats.layoutMs), cacheHits, filesFetched, findings: diff.findings });
+    deps.metrics?.observeReview({
+      stages,
+      parseMs: sum((a) => a.stats.parseMs),
+      layoutMs: sum((a) => a.stats.layoutMs),
+      cacheHits,
+      filesFetched,
+      findings: diff.findings,
+    });
     return { status: "done", headSha, conclusion, stages, comments };
   } catch (e) {
     await stopMarking();
@@ -218,7 +279,13 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     const last = permanent || job.attemptsMade + 1 >= (job.opts?.attempts ?? 1);
     if (last && state.checkRunId && !state.resultPosted && !(e instanceof UnrecoverableError)) {
       try {
-        await publisher.finish("neutral", "memcheck could not finish", `The review failed: ${String((e as Error)?.message ?? e).split("\n")[0]!.slice(0, 500)}`);
+        await publisher.finish(
+          "neutral",
+          "memcheck could not finish",
+          `The review failed: ${String((e as Error)?.message ?? e)
+            .split("\n")[0]!
+            .slice(0, 500)}`,
+        );
       } catch {
         /* the original error matters more */
       }
@@ -232,14 +299,20 @@ type Config = Extract<Awaited<ReturnType<typeof loadConfig>>, { ok: true }>["con
 
 /** The PR's change: snapshots at the merge base and the head (touched packages plus imports), and
  * the changed lines of reviewed, non-generated files. Undefined when no reviewed Go file changed. */
-async function fetchChange(gh: GitHubClient, deps: Pick<ReviewDeps, "cache">, pr: { owner: string; repo: string; pull: number; headSha: string; baseSha: string }, config: Config) {
+async function fetchChange(
+  gh: GitHubClient,
+  deps: Pick<ReviewDeps, "cache">,
+  pr: { owner: string; repo: string; pull: number; headSha: string; baseSha: string },
+  config: Config,
+) {
   const { owner, repo, headSha } = pr;
   const files = await listPrFiles(gh, owner, repo, pr.pull);
   const touched = touchedPackages(files, config.ignore);
   if (touched.dirs.length === 0) return undefined;
   const baseSha = await mergeBase(gh, owner, repo, pr.baseSha, headSha);
   const inflight = new Map<string, Promise<string>>();
-  const open = (sha: string) => GitHubTreeSnapshot.open(gh, { owner, repo, sha, cache: deps.cache, limits: config.limits, ignore: config.ignore, inflight });
+  const open = (sha: string) =>
+    GitHubTreeSnapshot.open(gh, { owner, repo, sha, cache: deps.cache, limits: config.limits, ignore: config.ignore, inflight });
   const [baseSnap, headSnap] = await Promise.all([open(baseSha), open(headSha)]);
   await Promise.all([baseSnap.include(touched.dirs, { followImports: true }), headSnap.include(touched.dirs, { followImports: true })]);
   const changed: ChangedLines = new Map();
@@ -265,7 +338,14 @@ async function mergeBase(gh: GitHubClient, owner: string, repo: string, baseSha:
 
 async function findPullByHead(gh: GitHubClient, owner: string, repo: string, sha: string): Promise<number | null> {
   let pages = 0;
-  for await (const page of gh.paginate.iterator(gh.rest.pulls.list, { owner, repo, state: "open", sort: "updated", direction: "desc", per_page: 100 })) {
+  for await (const page of gh.paginate.iterator(gh.rest.pulls.list, {
+    owner,
+    repo,
+    state: "open",
+    sort: "updated",
+    direction: "desc",
+    per_page: 100,
+  })) {
     const hit = page.data.find((p) => p.head?.sha === sha);
     if (hit) return hit.number;
     if (++pages >= 10) break;

@@ -98,8 +98,13 @@ export interface ArchiveSettings {
 export const DEFAULT_ARCHIVE_MIN_MISSES = 50;
 
 /** The archive settings: explicit values, then the environment, then defaults derived from the limits. */
-export function archiveSettings(limits: Pick<SnapshotLimits, "maxBytes">, o: Partial<ArchiveSettings> = {}, env: NodeJS.ProcessEnv = process.env): ArchiveSettings {
-  const num = (v: string | undefined) => (v != null && v.trim() !== "" && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : undefined);
+export function archiveSettings(
+  limits: Pick<SnapshotLimits, "maxBytes">,
+  o: Partial<ArchiveSettings> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ArchiveSettings {
+  const num = (v: string | undefined) =>
+    v != null && v.trim() !== "" && Number.isFinite(Number(v)) && Number(v) >= 0 ? Number(v) : undefined;
   const threshold = env.MEMCHECK_ARCHIVE_THRESHOLD?.trim().toLowerCase();
   const envMin = threshold === "off" || threshold === "false" ? Infinity : num(threshold);
   const envMaxMb = num(env.MEMCHECK_ARCHIVE_MAX_MB);
@@ -128,7 +133,10 @@ interface Entry {
 export function goImports(text: string): string[] {
   // Imports come before any other declaration; stop at the first func/type/var/const.
   const stop = /^(func|type|var|const)\b/m.exec(text);
-  const head = (stop ? text.slice(0, stop.index) : text).slice(0, 64 * 1024).replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/[^\n]*/g, "");
+  const head = (stop ? text.slice(0, stop.index) : text)
+    .slice(0, 64 * 1024)
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/\/\/[^\n]*/g, "");
   const out = new Set<string>();
   for (const m of head.matchAll(/^\s*import\s*\(([\s\S]*?)\)/gm)) {
     for (const s of m[1]!.matchAll(/"([^"\n]+)"|`([^`\n]+)`/g)) out.add(s[1] ?? s[2]!);
@@ -144,7 +152,17 @@ export function modulePath(goMod: string): string | undefined {
 export class GitHubTreeSnapshot implements Snapshot {
   readonly label: string;
   readonly skipped: SkippedFile[] = [];
-  readonly stats: SnapshotStats = { filesFetched: 0, cacheHits: 0, bytes: 0, apiCalls: 0, packages: 0, blobGets: 0, archives: 0, archiveFiles: 0, archiveBytes: 0 };
+  readonly stats: SnapshotStats = {
+    filesFetched: 0,
+    cacheHits: 0,
+    bytes: 0,
+    apiCalls: 0,
+    packages: 0,
+    blobGets: 0,
+    archives: 0,
+    archiveFiles: 0,
+    archiveBytes: 0,
+  };
   /** What each archive read did (for logs and tests). */
   readonly archiveReads: ArchiveReadResult[] = [];
   /** True when the recursive tree was truncated and directories were listed one by one. */
@@ -191,7 +209,19 @@ export class GitHubTreeSnapshot implements Snapshot {
     },
   ): Promise<GitHubTreeSnapshot> {
     const log = o.log ?? (typeof octokit?.log?.warn === "function" ? (octokit.log as SnapshotLog) : undefined);
-    const s = new GitHubTreeSnapshot(octokit, o.owner, o.repo, o.sha, o.cache, o.limits, o.ignore ?? [], o.concurrency ?? 8, o.inflight ?? new Map(), archiveSettings(o.limits, o.archive), log);
+    const s = new GitHubTreeSnapshot(
+      octokit,
+      o.owner,
+      o.repo,
+      o.sha,
+      o.cache,
+      o.limits,
+      o.ignore ?? [],
+      o.concurrency ?? 8,
+      o.inflight ?? new Map(),
+      archiveSettings(o.limits, o.archive),
+      log,
+    );
     s.stats.apiCalls++;
     const { data } = await octokit.rest.git.getTree({ owner: o.owner, repo: o.repo, tree_sha: o.sha, recursive: "true" });
     if (data.truncated) {
@@ -226,8 +256,14 @@ export class GitHubTreeSnapshot implements Snapshot {
     } else {
       this.stats.apiCalls++;
       try {
-        const { data } = await this.octokit.rest.repos.getContent({ owner: this.owner, repo: this.repo, path: dir === "." ? "" : dir, ref: this.sha });
-        if (Array.isArray(data)) out = data.filter((e: any) => e.type === "file").map((e: any) => ({ path: e.path, sha: e.sha, size: e.size ?? 0 }));
+        const { data } = await this.octokit.rest.repos.getContent({
+          owner: this.owner,
+          repo: this.repo,
+          path: dir === "." ? "" : dir,
+          ref: this.sha,
+        });
+        if (Array.isArray(data))
+          out = data.filter((e: any) => e.type === "file").map((e: any) => ({ path: e.path, sha: e.sha, size: e.size ?? 0 }));
       } catch (e: any) {
         if (e?.status !== 404) throw e;
       }
@@ -301,7 +337,9 @@ export class GitHubTreeSnapshot implements Snapshot {
           continue;
         }
         this.included.add(dir);
-        const entries = (await this.listDir(dir)).filter((e) => e.path.endsWith(".go") && !e.path.endsWith("_test.go") && !isIgnored(e.path, this.ignore));
+        const entries = (await this.listDir(dir)).filter(
+          (e) => e.path.endsWith(".go") && !e.path.endsWith("_test.go") && !isIgnored(e.path, this.ignore),
+        );
         const todo: Entry[] = [];
         for (const e of entries) {
           if (this.texts.has(e.path)) continue;
@@ -324,7 +362,10 @@ export class GitHubTreeSnapshot implements Snapshot {
         planned.push({ dir, todo });
       }
       const todo = planned.flatMap((p) => p.todo);
-      await this.prefetch(todo, planned.map((p) => p.dir));
+      await this.prefetch(
+        todo,
+        planned.map((p) => p.dir),
+      );
       await pool(todo, this.concurrency, async (e) => {
         const text = await this.fetchBlob(e);
         this.texts.set(e.path, text);
@@ -378,7 +419,10 @@ export class GitHubTreeSnapshot implements Snapshot {
     const tarBytes = estimateTarBytes(this.tree.values());
     const worth = Math.min(a.maxTarBytes, misses.length * a.bytesPerMiss);
     if (tarBytes > worth) {
-      this.log?.info({ repo: `${this.owner}/${this.repo}`, sha: this.sha, misses: misses.length, tarBytes, worth }, "memcheck: archive not worth it, fetching blobs");
+      this.log?.info(
+        { repo: `${this.owner}/${this.repo}`, sha: this.sha, misses: misses.length, tarBytes, worth },
+        "memcheck: archive not worth it, fetching blobs",
+      );
       return;
     }
     // go.mod files above the step's directories come along (moduleOf reads them next).
@@ -403,21 +447,40 @@ export class GitHubTreeSnapshot implements Snapshot {
     const caching: Promise<void>[] = [];
     this.stats.apiCalls++;
     this.stats.archives++;
-    const r = await fetchArchive(this.octokit, { owner: this.owner, repo: this.repo, ref: this.sha }, wants, (w, content) => {
-      const d = pending.get(w.sha);
-      if (!d) return;
-      pending.delete(w.sha);
-      const text = content.toString("utf8");
-      this.stats.filesFetched++;
-      this.stats.archiveFiles++;
-      caching.push(this.cache.set(w.sha, text).catch(() => {}));
-      d.resolve(text);
-    }, { maxTarBytes: Math.min(a.maxTarBytes, Math.ceil(tarBytes * 1.1) + 2 ** 20), timeoutMs: a.timeoutMs });
+    const r = await fetchArchive(
+      this.octokit,
+      { owner: this.owner, repo: this.repo, ref: this.sha },
+      wants,
+      (w, content) => {
+        const d = pending.get(w.sha);
+        if (!d) return;
+        pending.delete(w.sha);
+        const text = content.toString("utf8");
+        this.stats.filesFetched++;
+        this.stats.archiveFiles++;
+        caching.push(this.cache.set(w.sha, text).catch(() => {}));
+        d.resolve(text);
+      },
+      { maxTarBytes: Math.min(a.maxTarBytes, Math.ceil(tarBytes * 1.1) + 2 ** 20), timeoutMs: a.timeoutMs },
+    );
     this.stats.archiveBytes += r.compressedBytes;
     this.archiveReads.push(r);
     await Promise.all(caching);
-    const info = { repo: `${this.owner}/${this.repo}`, sha: this.sha, wanted: wanted.length, found: r.found, missing: pending.size, mismatched: r.mismatched, unsafePaths: r.unsafePaths, links: r.links, compressedBytes: r.compressedBytes, tarBytes: r.tarBytes, ms: Math.round(r.ms) };
-    if (r.error || r.mismatched || r.unsafePaths) this.log?.warn({ ...info, err: r.error }, "memcheck: archive incomplete, fetching the rest blob by blob");
+    const info = {
+      repo: `${this.owner}/${this.repo}`,
+      sha: this.sha,
+      wanted: wanted.length,
+      found: r.found,
+      missing: pending.size,
+      mismatched: r.mismatched,
+      unsafePaths: r.unsafePaths,
+      links: r.links,
+      compressedBytes: r.compressedBytes,
+      tarBytes: r.tarBytes,
+      ms: Math.round(r.ms),
+    };
+    if (r.error || r.mismatched || r.unsafePaths)
+      this.log?.warn({ ...info, err: r.error }, "memcheck: archive incomplete, fetching the rest blob by blob");
     else this.log?.info(info, "memcheck: archive read");
     // The rest blob by blob (cache first: the other side may have cached some meanwhile).
     await pool([...pending.values()], this.concurrency, async (d) => {

@@ -64,7 +64,13 @@ export function dashboardRoute(o: DashboardOptions): Route | undefined {
     const path = (req.url ?? "").split("?")[0];
     if (path !== basePath && !path.startsWith(basePath + "/")) return false;
     if (!checkBasicAuth(req.headers.authorization, user, password)) {
-      res.writeHead(401, { "www-authenticate": 'Basic realm="memcheck admin", charset="UTF-8"', "content-type": "text/plain", "cache-control": "no-store" }).end("authentication required\n");
+      res
+        .writeHead(401, {
+          "www-authenticate": 'Basic realm="memcheck admin", charset="UTF-8"',
+          "content-type": "text/plain",
+          "cache-control": "no-store",
+        })
+        .end("authentication required\n");
       return true;
     }
     req.url = (req.url ?? "").slice(basePath.length) || "/";

@@ -20,7 +20,13 @@ export interface DrainLog {
  * Install the signal handlers. `stop` closes servers, workers and connections in order; the process
  * exits 0 when it returns within the limit, 1 when the limit cut it short. A second signal exits at once.
  */
-export function exitOnSignals(o: { log: DrainLog; role: string; stop: () => Promise<void>; drainSeconds?: number; exit?: (code: number) => void }): void {
+export function exitOnSignals(o: {
+  log: DrainLog;
+  role: string;
+  stop: () => Promise<void>;
+  drainSeconds?: number;
+  exit?: (code: number) => void;
+}): void {
   const drainSeconds = o.drainSeconds ?? drainSecondsFromEnv();
   const exit = o.exit ?? ((code: number) => process.exit(code));
   // Give the (asynchronous) log stream a moment to flush before exiting.

@@ -26,7 +26,10 @@ function json(res: http.ServerResponse, status: number, body: unknown): true {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(t));
 }
 
 export function readyMaxBacklogFromEnv(env: NodeJS.ProcessEnv = process.env): number {
@@ -38,13 +41,21 @@ export async function readiness(o: HealthOptions): Promise<{ ready: boolean; rea
   const maxBacklog = o.maxBacklog ?? readyMaxBacklogFromEnv();
   const timeoutMs = o.timeoutMs ?? 2000;
   try {
-    await withTimeout(Promise.resolve().then(() => o.source.ping()), timeoutMs, "Redis PING");
+    await withTimeout(
+      Promise.resolve().then(() => o.source.ping()),
+      timeoutMs,
+      "Redis PING",
+    );
   } catch (e) {
     return { ready: false, reason: `redis: ${(e as Error)?.message ?? e}`, maxBacklog };
   }
   let waiting: number;
   try {
-    waiting = await withTimeout(Promise.resolve().then(() => o.source.waitingCount()), timeoutMs, "queue count");
+    waiting = await withTimeout(
+      Promise.resolve().then(() => o.source.waitingCount()),
+      timeoutMs,
+      "queue count",
+    );
   } catch (e) {
     return { ready: false, reason: `queue: ${(e as Error)?.message ?? e}`, maxBacklog };
   }
@@ -62,7 +73,13 @@ export function healthRoutes(o: HealthOptions): Route[] {
     async (req, res) => {
       if (pathOf(req) !== "/readyz") return false;
       const r = await readiness(o);
-      return json(res, r.ready ? 200 : 503, r.ready ? { status: "ready", waiting: r.waiting, maxBacklog: r.maxBacklog } : { status: "not ready", reason: r.reason, ...(r.waiting !== undefined ? { waiting: r.waiting } : {}), maxBacklog: r.maxBacklog });
+      return json(
+        res,
+        r.ready ? 200 : 503,
+        r.ready
+          ? { status: "ready", waiting: r.waiting, maxBacklog: r.maxBacklog }
+          : { status: "not ready", reason: r.reason, ...(r.waiting !== undefined ? { waiting: r.waiting } : {}), maxBacklog: r.maxBacklog },
+      );
     },
   ];
 }

@@ -74,7 +74,13 @@ export function createOps(o: { env?: NodeJS.ProcessEnv; metrics?: Metrics; redis
     metrics,
     limiter,
     Octokit,
-    routes({ queue, extraQueues = [], webhooksPath = env.WEBHOOK_PATH || "/api/github/webhooks", dashboard = true, readyMaxBacklog = readyMaxBacklogFromEnv(env) }) {
+    routes({
+      queue,
+      extraQueues = [],
+      webhooksPath = env.WEBHOOK_PATH || "/api/github/webhooks",
+      dashboard = true,
+      readyMaxBacklog = readyMaxBacklogFromEnv(env),
+    }) {
       metrics.watchQueues(queue.queue, ...extraQueues);
       const routes: Route[] = [
         webhookObserver(metrics, webhooksPath),
@@ -112,4 +118,3 @@ export function createOps(o: { env?: NodeJS.ProcessEnv; metrics?: Metrics; redis
     },
   };
 }
-

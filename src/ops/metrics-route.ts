@@ -21,7 +21,9 @@ export function metricsRoute(metrics: Pick<Metrics, "registry">, o: { token?: st
     }
     try {
       const body = await metrics.registry.metrics();
-      res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" }).end(req.method === "HEAD" ? undefined : body);
+      res
+        .writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" })
+        .end(req.method === "HEAD" ? undefined : body);
     } catch (e) {
       res.writeHead(500, { "content-type": "text/plain" }).end(`metrics collection failed: ${(e as Error)?.message ?? e}\n`);
     }

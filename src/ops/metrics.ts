@@ -112,7 +112,7 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
   });
   const rateLimitRemaining = new Gauge({
     name: `${p}github_rate_limit_remaining`,
-    help: "x-ratelimit-remaining of the last GitHub response, by installation (\"app\" for app-JWT calls) and resource.",
+    help: 'x-ratelimit-remaining of the last GitHub response, by installation ("app" for app-JWT calls) and resource.',
     labelNames: ["installation", "resource"] as const,
     registers: [registry],
   });

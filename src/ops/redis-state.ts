@@ -11,7 +11,8 @@ export interface StateLog {
   error(o: object, msg: string): void;
 }
 
-const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EPIPE|EAI_AGAIN|Connection is closed|connection closed|Stream isn't writeable|enableOfflineQueue|Socket closed|max retries per request|MaxRetriesPerRequest|LOADING|UNKNOWN_CLIENT|getaddrinfo|Connection timeout/i;
+const CONNECTION_ERROR =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EPIPE|EAI_AGAIN|Connection is closed|connection closed|Stream isn't writeable|enableOfflineQueue|Socket closed|max retries per request|MaxRetriesPerRequest|LOADING|UNKNOWN_CLIENT|getaddrinfo|Connection timeout/i;
 
 export function isConnectionError(e: unknown): boolean {
   const err = e as { code?: string; message?: string } | undefined;
@@ -30,7 +31,13 @@ export class RedisHealth {
   private closing = false;
 
   constructor(
-    private readonly o: { log: StateLog; role: string; remindEveryMs?: number; now?: () => number; /** What an outage means here, appended to the "down" line. */ meanwhile?: string },
+    private readonly o: {
+      log: StateLog;
+      role: string;
+      remindEveryMs?: number;
+      now?: () => number /** What an outage means here, appended to the "down" line. */;
+      meanwhile?: string;
+    },
   ) {}
 
   private now(): number {
@@ -62,7 +69,10 @@ export class RedisHealth {
    */
   noteError(e: unknown, what = "redis"): void {
     if (!isConnectionError(e)) {
-      this.o.log.error({ err: String((e as Error)?.message ?? e).slice(0, 300), role: this.o.role, source: what }, "memcheck: Redis client error");
+      this.o.log.error(
+        { err: String((e as Error)?.message ?? e).slice(0, 300), role: this.o.role, source: what },
+        "memcheck: Redis client error",
+      );
       return;
     }
     this.lastError = String((e as Error)?.message ?? e).slice(0, 200);
@@ -72,10 +82,16 @@ export class RedisHealth {
     const wasUp = this.state === "up";
     this.state = "down";
     this.downSince = this.now();
-    this.o.log.warn({ role: this.o.role, err: this.lastError }, `memcheck: Redis ${wasUp ? "down" : "unreachable at start"}; retrying with backoff (every ≤ 2 s)${this.o.meanwhile ? `; ${this.o.meanwhile}` : ""}`);
+    this.o.log.warn(
+      { role: this.o.role, err: this.lastError },
+      `memcheck: Redis ${wasUp ? "down" : "unreachable at start"}; retrying with backoff (every ≤ 2 s)${this.o.meanwhile ? `; ${this.o.meanwhile}` : ""}`,
+    );
     const every = this.o.remindEveryMs ?? 5 * 60_000;
     this.reminder = setInterval(() => {
-      this.o.log.warn({ role: this.o.role, downSeconds: Math.round((this.now() - this.downSince) / 1000), err: this.lastError }, "memcheck: Redis still down; retrying");
+      this.o.log.warn(
+        { role: this.o.role, downSeconds: Math.round((this.now() - this.downSince) / 1000), err: this.lastError },
+        "memcheck: Redis still down; retrying",
+      );
     }, every);
     this.reminder.unref();
   }

@@ -8,7 +8,12 @@ import http from "node:http";
  */
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
 
-export async function startOpsServer(o: { routes: Route[]; port: number; host?: string; log?: { error(o: object, msg?: string): void } }): Promise<http.Server> {
+export async function startOpsServer(o: {
+  routes: Route[];
+  port: number;
+  host?: string;
+  log?: { error(o: object, msg?: string): void };
+}): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     try {
       for (const r of o.routes) if (await r(req, res)) return;

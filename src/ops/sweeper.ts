@@ -98,7 +98,10 @@ export async function sweepDeliveries(o: SweepOptions): Promise<SweepResult> {
       await o.octokit.rest.apps.redeliverWebhookDelivery({ delivery_id: g.newestFailed.id });
       out.redelivered.push(guid);
       o.metrics?.sweeper.inc({ result: "redelivered" });
-      o.log?.info({ delivery: guid, deliveryAttempt: g.newestFailed.id, event: g.newestFailed.event, status: g.newestFailed.status_code }, "memcheck: asked GitHub to redeliver a failed webhook");
+      o.log?.info(
+        { delivery: guid, deliveryAttempt: g.newestFailed.id, event: g.newestFailed.event, status: g.newestFailed.status_code },
+        "memcheck: asked GitHub to redeliver a failed webhook",
+      );
     } catch (e: any) {
       out.errors.push(guid);
       o.metrics?.sweeper.inc({ result: "error" });
@@ -135,7 +138,6 @@ export interface Sweeper {
 
 export const SWEEP_SCHEDULER_ID = "memcheck-sweep";
 
-
 /**
  * Schedule the sweep every intervalMs on `<queueName>-sweeper` (same prefix as the review queue, so
  * a Redis Cluster hash tag applies) and process it here. `appOctokit` gives an app-JWT client.
@@ -156,7 +158,8 @@ export async function startSweeper(o: {
   const s = { ...sweeperSettingsFromEnv(), ...o.settings };
   const name = `${o.queueName}-sweeper`;
   const queue = new Queue(name, { connection: o.connection as ConnectionOptions, prefix: o.prefix });
-  const onError = (what: string) => (e: Error) => (o.health ? o.health.noteError(e, what) : o.log?.error({ err: e?.message }, `memcheck: ${what} error`));
+  const onError = (what: string) => (e: Error) =>
+    o.health ? o.health.noteError(e, what) : o.log?.error({ err: e?.message }, `memcheck: ${what} error`);
   queue.on("error", onError("sweeper queue"));
   // Failed deliveries must be redelivered even after Redis came back empty; after a reconnect also
   // sweep at once, for the deliveries answered 503 while Redis was away.
@@ -169,7 +172,12 @@ export async function startSweeper(o: {
     checkEveryMs: o.checkEveryMs,
     log: o.log,
     // One immediate sweep per 30 s window, however many servers see the reconnect.
-    onReconnect: () => queue.add("sweep", {}, { jobId: `sweep-after-reconnect-${Math.floor(Date.now() / 30_000)}`, removeOnComplete: 20, removeOnFail: 50, attempts: 1 }),
+    onReconnect: () =>
+      queue.add(
+        "sweep",
+        {},
+        { jobId: `sweep-after-reconnect-${Math.floor(Date.now() / 30_000)}`, removeOnComplete: 20, removeOnFail: 50, attempts: 1 },
+      ),
   });
   const worker = new Worker(
     name,
@@ -182,7 +190,13 @@ export async function startSweeper(o: {
         metrics: o.metrics,
         log: o.log,
       });
-      return { scanned: r.scanned, failed: r.failed, redelivered: r.redelivered.length, skipped: r.skipped.length, errors: r.errors.length };
+      return {
+        scanned: r.scanned,
+        failed: r.failed,
+        redelivered: r.redelivered.length,
+        skipped: r.skipped.length,
+        errors: r.errors.length,
+      };
     },
     { connection: o.connection as ConnectionOptions, prefix: o.prefix, concurrency: 1 },
   );

@@ -108,7 +108,12 @@ export class WriteLimiter {
   async acquire(installation: string | number, o: { wait?: boolean } = {}): Promise<Acquired> {
     const wait = o.wait ?? true;
     if (this.windows.length === 0) return { waitMs: 0 };
-    const args: (string | number)[] = [this.now(), wait ? "1" : "0", `${process.pid}.${++this.seq}.${Math.random().toString(36).slice(2, 8)}`, this.windows.length];
+    const args: (string | number)[] = [
+      this.now(),
+      wait ? "1" : "0",
+      `${process.pid}.${++this.seq}.${Math.random().toString(36).slice(2, 8)}`,
+      this.windows.length,
+    ];
     for (const w of this.windows) args.push(w.max, w.windowMs);
     const waitMs = Number(await this.redis.eval(RESERVE, 2, this.slotsKey(installation), this.blockedKey(installation), ...args));
     if (wait && waitMs > 0) await this.sleep(waitMs);

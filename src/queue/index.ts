@@ -156,9 +156,7 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
 /** A connection for queues (fail fast) or workers (maxRetriesPerRequest: null, as BullMQ requires). */
 export function redisConnection(url = process.env.REDIS_URL || DEFAULT_REDIS_URL, forWorker = false): Redis {
-  const opts: RedisOptions = forWorker
-    ? { maxRetriesPerRequest: null }
-    : { maxRetriesPerRequest: 1, enableOfflineQueue: false };
+  const opts: RedisOptions = forWorker ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, enableOfflineQueue: false };
   return new Redis(url, opts);
 }
 
@@ -196,7 +194,10 @@ export function jobOptions(s: QueueSettings, data: ReviewJobData): JobsOptions {
 }
 
 /** Key of the newest registration for one PR. The worker reads it to run the newest head only. */
-export function latestKey(s: Pick<QueueSettings, "prefix" | "name">, d: Pick<ReviewJobData, "owner" | "repo" | "pull" | "headSha">): string {
+export function latestKey(
+  s: Pick<QueueSettings, "prefix" | "name">,
+  d: Pick<ReviewJobData, "owner" | "repo" | "pull" | "headSha">,
+): string {
   return `${s.prefix}:${s.name}:memcheck-latest:${dedupIdFor({ owner: d.owner, repo: d.repo, pull: d.pull, headSha: d.headSha })}`;
 }
 
@@ -227,7 +228,12 @@ export function replayKey(s: Pick<QueueSettings, "prefix" | "name">, key: string
  * Claim a payload's content for this delivery. False when another delivery carried the same
  * content within the window (a replay); true for the first one and for its own retries.
  */
-export async function claimReplay(redis: Redis, s: Pick<QueueSettings, "prefix" | "name" | "replayWindowMs">, key: string, deliveryId: string): Promise<boolean> {
+export async function claimReplay(
+  redis: Redis,
+  s: Pick<QueueSettings, "prefix" | "name" | "replayWindowMs">,
+  key: string,
+  deliveryId: string,
+): Promise<boolean> {
   if (s.replayWindowMs <= 0) return true;
   const k = replayKey(s, key);
   const set = await redis.set(k, deliveryId, "PX", s.replayWindowMs, "NX");
@@ -266,7 +272,10 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
   const queue = new Queue<ReviewJobData>(settings.name, { connection: redis as ConnectionOptions, prefix: settings.prefix });
   // Surface connection errors through the add() rejection rather than as unhandled events.
   queue.on("error", () => {});
-  const intake = new Queue<IntakeEvent>(intakeQueueName(settings.name), { connection: redis as ConnectionOptions, prefix: settings.prefix });
+  const intake = new Queue<IntakeEvent>(intakeQueueName(settings.name), {
+    connection: redis as ConnectionOptions,
+    prefix: settings.prefix,
+  });
   intake.on("error", () => {});
   return {
     settings,
@@ -286,13 +295,21 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
       const o = jobOptions(settings, data);
       // Record the newest head for this PR first (7 days TTL); the worker reads it. Commands carry
       // no head SHA (the worker uses the PR's head), so they do not register one.
-      const prevRaw = data.headSha && data.trigger !== "command" ? await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600, "GET") : null;
+      const prevRaw =
+        data.headSha && data.trigger !== "command"
+          ? await redis.set(latestKey(settings, data), JSON.stringify(data), "EX", 7 * 24 * 3600, "GET")
+          : null;
       const job = await queue.add(JOB_NAME as never, data as never, o);
       const out: { id: string; duplicate: boolean; replaced?: ReviewJobData } = { id: job.id ?? "", duplicate: job.id !== o.jobId };
       if (prevRaw) {
         try {
           const prev = JSON.parse(prevRaw) as ReviewJobData;
-          if (prev.deliveryId !== data.deliveryId && prev.headSha !== data.headSha && prev.checkRunId && !(await queue.getJob(jobIdFor(prev.deliveryId)))) {
+          if (
+            prev.deliveryId !== data.deliveryId &&
+            prev.headSha !== data.headSha &&
+            prev.checkRunId &&
+            !(await queue.getJob(jobIdFor(prev.deliveryId)))
+          ) {
             out.replaced = prev;
           }
         } catch {
@@ -306,7 +323,13 @@ export function createReviewQueue(opts: { connection?: Redis; settings?: Partial
       if ((await queue.getJob(jobIdFor(deliveryId))) != null) return true;
       // Claim the delivery atomically: a redelivery racing the original (both before the job
       // exists) would otherwise create a second check run that no job ever completes.
-      const claimed = await redis.set(`${settings.prefix}:${settings.name}:memcheck-delivery:${safeId(deliveryId)}`, "1", "PX", DELIVERY_CLAIM_MS, "NX");
+      const claimed = await redis.set(
+        `${settings.prefix}:${settings.name}:memcheck-delivery:${safeId(deliveryId)}`,
+        "1",
+        "PX",
+        DELIVERY_CLAIM_MS,
+        "NX",
+      );
       return claimed === null;
     },
     async close() {

@@ -41,7 +41,13 @@ export async function decideHead(deps: LatestDeps, data: ReviewJobData, prHead: 
   const wanted = data.headSha || prHead;
   if (wanted === prHead) return { kind: "current" };
   const latest = await latestOf(deps, data);
-  if (latest && latest.headSha === prHead && latest.deliveryId !== data.deliveryId && deps.queue && !(await deps.queue.getJob(jobIdFor(latest.deliveryId)))) {
+  if (
+    latest &&
+    latest.headSha === prHead &&
+    latest.deliveryId !== data.deliveryId &&
+    deps.queue &&
+    !(await deps.queue.getJob(jobIdFor(latest.deliveryId)))
+  ) {
     return { kind: "adopt", latest };
   }
   if (data.trigger !== "command" && latest?.deliveryId === data.deliveryId) return { kind: "review-head" };

@@ -28,7 +28,12 @@ export async function keepJobScheduler(o: {
   onReconnect?: () => Promise<unknown>;
   log?: { warn(o: object, msg?: string): void };
 }): Promise<KeptScheduler> {
-  const schedule = () => o.queue.upsertJobScheduler(o.id, { every: o.everyMs }, { name: o.jobName, opts: { removeOnComplete: 20, removeOnFail: 50, attempts: 1 } });
+  const schedule = () =>
+    o.queue.upsertJobScheduler(
+      o.id,
+      { every: o.everyMs },
+      { name: o.jobName, opts: { removeOnComplete: 20, removeOnFail: 50, attempts: 1 } },
+    );
   await schedule();
   let stopped = false;
   const heal = async (reason: "reconnect" | "check") => {

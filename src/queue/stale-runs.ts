@@ -26,7 +26,8 @@ export function openRunsKey(s: Pick<QueueSettings, "prefix" | "name">): string {
   return `${s.prefix}:${s.name}:memcheck-open-runs`;
 }
 
-const member = (r: Pick<OpenRun, "installationId" | "owner" | "repo" | "checkRunId">) => `${r.installationId}/${r.owner}/${r.repo}/${r.checkRunId}`;
+const member = (r: Pick<OpenRun, "installationId" | "owner" | "repo" | "checkRunId">) =>
+  `${r.installationId}/${r.owner}/${r.repo}/${r.checkRunId}`;
 const jobField = (m: string) => `job:${m}`;
 
 /** The tracker over Redis. Failures are swallowed: the set is a safety net, not the job's truth. */
@@ -42,7 +43,12 @@ export function redisOpenRuns(redis: Redis, s: Pick<QueueSettings, "prefix" | "n
     },
     async closed(run) {
       const m = member(run);
-      await redis.multi().zrem(key, m).hdel(jobs, jobField(m)).exec().catch(() => {});
+      await redis
+        .multi()
+        .zrem(key, m)
+        .hdel(jobs, jobField(m))
+        .exec()
+        .catch(() => {});
     },
   };
 }
@@ -52,7 +58,14 @@ export interface SweepClient {
   rest: {
     checks: {
       get(p: { owner: string; repo: string; check_run_id: number }): Promise<{ data: { status: string | null } }>;
-      update(p: { owner: string; repo: string; check_run_id: number; status: "completed"; conclusion: "neutral"; output: { title: string; summary: string } }): Promise<unknown>;
+      update(p: {
+        owner: string;
+        repo: string;
+        check_run_id: number;
+        status: "completed";
+        conclusion: "neutral";
+        output: { title: string; summary: string };
+      }): Promise<unknown>;
     };
   };
 }
@@ -113,7 +126,11 @@ export async function sweepStaleRuns(o: {
           ...where,
           status: "completed",
           conclusion: "neutral",
-          output: { title: STALE_RUN_TITLE, summary: "The review stopped without a result (its worker stopped and it was not retried). Push a commit or re-run this check to review again." },
+          output: {
+            title: STALE_RUN_TITLE,
+            summary:
+              "The review stopped without a result (its worker stopped and it was not retried). Push a commit or re-run this check to review again.",
+          },
         });
         out.closed++;
         o.log?.info({ repo: `${owner}/${repo}`, checkRun: Number(id) }, "memcheck: closed a check run left open");
@@ -126,7 +143,10 @@ export async function sweepStaleRuns(o: {
       const status = (e as { status?: number }).status;
       // A run that is gone (repo deleted, app uninstalled) is dropped; anything else waits for the next sweep.
       if (status === 404 || status === 410 || status === 401) await o.redis.multi().zrem(key, m).hdel(jobs, jobField(m)).exec();
-      o.log?.warn({ repo: `${owner}/${repo}`, checkRun: Number(id), status, err: String((e as Error)?.message ?? e).slice(0, 200) }, "memcheck: could not close a check run left open");
+      o.log?.warn(
+        { repo: `${owner}/${repo}`, checkRun: Number(id), status, err: String((e as Error)?.message ?? e).slice(0, 200) },
+        "memcheck: could not close a check run left open",
+      );
     }
   }
   return out;
@@ -172,11 +192,19 @@ export async function startStaleRunSweeper(o: {
   if (!s.enabled) return { close: async () => {} };
   const name = `${qs.name}-stale-runs`;
   const queue = new Queue(name, { connection: o.connection as ConnectionOptions, prefix: qs.prefix });
-  const onError = (what: string) => (e: Error) => (o.onError ? o.onError(e, what) : o.log?.error({ err: e?.message }, `memcheck: ${what} error`));
+  const onError = (what: string) => (e: Error) =>
+    o.onError ? o.onError(e, what) : o.log?.error({ err: e?.message }, `memcheck: ${what} error`);
   queue.on("error", onError("stale-run queue"));
   const reviews = new Queue(qs.name, { connection: o.connection as ConnectionOptions, prefix: qs.prefix });
   reviews.on("error", () => {});
-  const kept = await keepJobScheduler({ queue, connection: o.connection, id: STALE_RUN_SCHEDULER_ID, everyMs: s.intervalMs, jobName: "sweep", log: o.log });
+  const kept = await keepJobScheduler({
+    queue,
+    connection: o.connection,
+    id: STALE_RUN_SCHEDULER_ID,
+    everyMs: s.intervalMs,
+    jobName: "sweep",
+    log: o.log,
+  });
   const worker = new Worker(
     name,
     async () => sweepStaleRuns({ redis: o.connection, settings: qs, queue: reviews, auth: o.auth, olderThanMs: s.olderThanMs, log: o.log }),

@@ -27,7 +27,9 @@ const MAX_TEXT = 60_000;
 const MAX_TITLE = 255;
 
 const LEVEL: Record<Severity, Annotation["annotation_level"]> = {
-  error: "failure", warning: "warning", notice: "notice",
+  error: "failure",
+  warning: "warning",
+  notice: "notice",
 };
 
 function span(s: StructDiff): { start_line: number; end_line: number } {
@@ -46,15 +48,18 @@ function structNotice(s: StructDiff, archs: readonly Arch[]): string {
   const d = s.deltas[a];
   const h = d?.after;
   if (s.kind === "added" && h) {
-    return `New struct ${s.name}: ${h.size} B on ${a} (size class ${h.sizeClass}, padding ${h.padding} B, ` +
-      `pointer bytes ${h.ptrBytes}${h.optimalSize < h.size ? `; reordered it would be ${h.optimalSize} B` : ""})`;
+    return (
+      `New struct ${s.name}: ${h.size} B on ${a} (size class ${h.sizeClass}, padding ${h.padding} B, ` +
+      `pointer bytes ${h.ptrBytes}${h.optimalSize < h.size ? `; reordered it would be ${h.optimalSize} B` : ""})`
+    );
   }
   if (!d) return `${s.name} changed`;
-  const fields = s.fieldChanges.length
-    ? `; fields: ${s.fieldChanges.map((f) => `${f.name} ${f.kind}`).join(", ")}` : "";
-  return `${s.name}: ${change(d.before?.size, d.after?.size)} B on ${a} (${signed(d.size)} B, size class ` +
+  const fields = s.fieldChanges.length ? `; fields: ${s.fieldChanges.map((f) => `${f.name} ${f.kind}`).join(", ")}` : "";
+  return (
+    `${s.name}: ${change(d.before?.size, d.after?.size)} B on ${a} (${signed(d.size)} B, size class ` +
     `${change(d.sizeClassBefore, d.sizeClassAfter)}, padding ${change(d.before?.padding, d.after?.padding)}, ` +
-    `pointer bytes ${change(d.before?.ptrBytes, d.after?.ptrBytes)})${fields}`;
+    `pointer bytes ${change(d.before?.ptrBytes, d.after?.ptrBytes)})${fields}`
+  );
 }
 
 export function findingAnnotation(f: Finding): Annotation {
@@ -87,7 +92,9 @@ export function checkAnnotations(diff: Diff, opts: AnnotationOptions = {}): Anno
       });
       const arch = s.head.layouts[p] ? p : groups[0].first.arch;
       regressions.push({
-        path: s.file, ...span(s), annotation_level: "failure",
+        path: s.file,
+        ...span(s),
+        annotation_level: "failure",
         title: clip(`memcheck: ${s.name} ${groups.map((g) => g.kind).join(", ")}`, MAX_TITLE),
         message: clip(lines.join("\n"), MAX_TEXT),
         raw_details: clip(layoutDiagram(s.head, arch), MAX_TEXT),
@@ -95,7 +102,9 @@ export function checkAnnotations(diff: Diff, opts: AnnotationOptions = {}): Anno
     } else if (notices.length < (opts.maxNotices ?? 100)) {
       const arch = deltaArch(s, archs) ?? p;
       notices.push({
-        path: s.file, ...span(s), annotation_level: "notice",
+        path: s.file,
+        ...span(s),
+        annotation_level: "notice",
         title: clip(`memcheck: ${s.name} ${s.kind}`, MAX_TITLE),
         message: clip(structNotice(s, archs), MAX_TEXT),
         ...(s.head.layouts[arch] ? { raw_details: clip(layoutDiagram(s.head, arch), MAX_TEXT) } : {}),

@@ -22,7 +22,7 @@ export function layoutDiagram(struct: StructReport, arch: Arch): string {
   out.push(`${struct.name} (${arch}): ${l.size} B, align ${l.align}, size class ${l.sizeClass}`);
   out.push(
     `padding ${l.padding} B${l.trailingPadding ? ` (trailing ${l.trailingPadding})` : ""}` +
-    ` · pointer bytes ${l.ptrBytes} · pointer depth ${l.pointerDepth}${l.cyclic ? " (cyclic)" : ""}`,
+      ` · pointer bytes ${l.ptrBytes} · pointer depth ${l.pointerDepth}${l.cyclic ? " (cyclic)" : ""}`,
   );
   out.push("");
 
@@ -72,8 +72,10 @@ export function layoutDiagram(struct: StructReport, arch: Arch): string {
     out.push(`${l.cyclic ? "pointer cycle" : "longest pointer chain"}: ${l.pointerChain.join(" → ")}`);
   }
   if (l.optimalSize < l.size) {
-    out.push(`suggested order (${l.optimalSize} B, saves ${l.size - l.optimalSize} B` +
-      `${l.optimalPtrBytes !== l.ptrBytes ? `, pointer bytes ${l.optimalPtrBytes}` : ""}): ${l.optimalOrder.join(", ")}`);
+    out.push(
+      `suggested order (${l.optimalSize} B, saves ${l.size - l.optimalSize} B` +
+        `${l.optimalPtrBytes !== l.ptrBytes ? `, pointer bytes ${l.optimalPtrBytes}` : ""}): ${l.optimalOrder.join(", ")}`,
+    );
   } else if (l.optimalPtrBytes < l.ptrBytes) {
     out.push(`suggested order (same ${l.size} B, pointer bytes ${l.ptrBytes} → ${l.optimalPtrBytes}): ${l.optimalOrder.join(", ")}`);
   } else {

@@ -30,7 +30,10 @@ export function shownLayout(s: StructDiff, arch: Arch): StructLayout | undefined
 }
 
 const KIND_RANK: Record<Regression["kind"], number> = {
-  "size-class": 0, "new-cycle": 1, "pointer-depth": 2, padding: 3,
+  "size-class": 0,
+  "new-cycle": 1,
+  "pointer-depth": 2,
+  padding: 3,
 };
 
 /** A number that sorts structs worst-first: regressions, then size growth. */

@@ -2,8 +2,19 @@
 import type { Arch, Diff, Finding, Regression, StructDiff } from "../analysis/model.ts";
 import { layoutDiagram } from "./diagram.ts";
 import {
-  byteLength, cell, change, code, deltaArch, groupRegressions, plural, primaryArch, prose, shownLayout,
-  signed, truncateBytes, worstFirst,
+  byteLength,
+  cell,
+  change,
+  code,
+  deltaArch,
+  groupRegressions,
+  plural,
+  primaryArch,
+  prose,
+  shownLayout,
+  signed,
+  truncateBytes,
+  worstFirst,
 } from "./format.ts";
 
 /** GitHub's limit for a check run's `summary` and `text`, and for a comment body. */
@@ -73,7 +84,13 @@ export function checkTitle(diff: Diff): string {
   return `No Go structs changed${findings}`;
 }
 
-interface Limits { rows: number; notes: number; findings: number; unresolved: number; diagrams: number }
+interface Limits {
+  rows: number;
+  notes: number;
+  findings: number;
+  unresolved: number;
+  diagrams: number;
+}
 
 function fileCell(s: { file: string; line: number }, o: SummaryOptions): string {
   const label = `${s.file}:${s.line}`;
@@ -90,9 +107,11 @@ function tableRow(s: StructDiff, archs: readonly Arch[], o: SummaryOptions): str
   const archNote = a !== p ? ` (${a})` : "";
   const size = `${change(b?.size, h?.size)} B`;
   const delta = d ? signed(d.size) : "±0";
-  return `| ${mark}${cell(code(s.name))}${archNote} | ${fileCell(s, o)} | ${size} | ${delta} | ` +
+  return (
+    `| ${mark}${cell(code(s.name))}${archNote} | ${fileCell(s, o)} | ${size} | ${delta} | ` +
     `${change(b?.sizeClass, h?.sizeClass)} | ${change(b?.padding, h?.padding)} | ${change(b?.ptrBytes, h?.ptrBytes)} | ` +
-    `${change(b?.pointerDepth, h?.pointerDepth)}${h?.cyclic ? " ↻" : ""} | ${h ? h.optimalSize : "—"} |`;
+    `${change(b?.pointerDepth, h?.pointerDepth)}${h?.cyclic ? " ↻" : ""} | ${h ? h.optimalSize : "—"} |`
+  );
 }
 
 /** "386: 36 → 48 B (+12), size class 48 → 48" for every other arch whose change differs. */
@@ -105,9 +124,17 @@ function archNotes(s: StructDiff, archs: readonly Arch[]): string | undefined {
     if (a === a0) continue;
     const d = s.deltas[a];
     if (!d) continue;
-    if (d0 && d.size === d0.size && d.sizeClassBefore === d0.sizeClassBefore &&
-      d.sizeClassAfter === d0.sizeClassAfter && d.padding === d0.padding) continue;
-    notes.push(`${a} ${change(d.before?.size, d.after?.size)} B (${signed(d.size)}), size class ${change(d.sizeClassBefore, d.sizeClassAfter)}`);
+    if (
+      d0 &&
+      d.size === d0.size &&
+      d.sizeClassBefore === d0.sizeClassBefore &&
+      d.sizeClassAfter === d0.sizeClassAfter &&
+      d.padding === d0.padding
+    )
+      continue;
+    notes.push(
+      `${a} ${change(d.before?.size, d.after?.size)} B (${signed(d.size)}), size class ${change(d.sizeClassBefore, d.sizeClassAfter)}`,
+    );
   }
   return notes.length ? `${code(s.name)}: ${notes.join("; ")}` : undefined;
 }
@@ -135,9 +162,9 @@ function render(diff: Diff, o: SummaryOptions, lim: Limits): string {
   out.push(`**${checkTitle(diff)}**`, "");
   out.push(
     `${plural(counts.changed, "struct")} changed, ${counts.added} added, ${counts.removed} removed` +
-    ` · ${plural(diff.regressions.length, "regression")}` +
-    `${diff.notices?.length ? ` · ${plural(diff.notices.length, "notice")}` : ""} · ${plural(diff.findings.length, "finding")}` +
-    ` · ${archs.length > 1 ? `archs ${archs.join(", ")} (table: ${p})` : `arch ${p}`}`,
+      ` · ${plural(diff.regressions.length, "regression")}` +
+      `${diff.notices?.length ? ` · ${plural(diff.notices.length, "notice")}` : ""} · ${plural(diff.findings.length, "finding")}` +
+      ` · ${archs.length > 1 ? `archs ${archs.join(", ")} (table: ${p})` : `arch ${p}`}`,
     "",
   );
 
@@ -252,7 +279,10 @@ export function checkSummary(diff: Diff, opts: SummaryOptions = {}): string {
   const max = opts.maxBytes ?? MAX_SUMMARY_BYTES;
   const diagrams = opts.maxDiagrams ?? 3;
   const limits = (i: number, n: number): Limits => ({
-    rows: n, notes: n, findings: n, unresolved: n,
+    rows: n,
+    notes: n,
+    findings: n,
+    unresolved: n,
     diagrams: i === 0 ? diagrams : Math.max(0, diagrams - Math.ceil(i / 3)),
   });
   let text = "";
@@ -260,11 +290,15 @@ export function checkSummary(diff: Diff, opts: SummaryOptions = {}): string {
     text = render(diff, opts, limits(i, STEPS[i]));
     if (byteLength(text) > max) continue;
     // Fits: use the room left by searching between this step and the one that did not fit.
-    let lo = STEPS[i], hi = i > 0 && Number.isFinite(STEPS[i - 1]) ? STEPS[i - 1] : lo;
+    let lo = STEPS[i],
+      hi = i > 0 && Number.isFinite(STEPS[i - 1]) ? STEPS[i - 1] : lo;
     while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);
       const t = render(diff, opts, limits(i, mid));
-      if (byteLength(t) <= max) { lo = mid; text = t; } else hi = mid;
+      if (byteLength(t) <= max) {
+        lo = mid;
+        text = t;
+      } else hi = mid;
     }
     return text;
   }

@@ -78,9 +78,7 @@ function allIn(set: Set<number> | undefined, start: number, end: number): boolea
   return true;
 }
 
-function anchor(
-  set: Set<number> | undefined, preferred: number[], range: [number, number],
-): number | undefined {
+function anchor(set: Set<number> | undefined, preferred: number[], range: [number, number]): number | undefined {
   if (!set) return undefined;
   for (const l of preferred) if (set.has(l)) return l;
   for (let l = range[0]; l <= range[1]; l++) if (set.has(l)) return l;
@@ -89,7 +87,10 @@ function anchor(
 
 function place(path: string, body: string, line: number, start?: number): ReviewComment {
   const c: ReviewComment = { path, line, side: "RIGHT", body };
-  if (start !== undefined && start < line) { c.start_line = start; c.start_side = "RIGHT"; }
+  if (start !== undefined && start < line) {
+    c.start_line = start;
+    c.start_side = "RIGHT";
+  }
   return c;
 }
 
@@ -101,7 +102,11 @@ function structRange(s: StructDiff): [number, number] {
 }
 
 function structComment(
-  s: StructDiff, changed: Map<string, Set<number>>, arch: Arch, o: ReviewOptions, related: Finding[],
+  s: StructDiff,
+  changed: Map<string, Set<number>>,
+  arch: Arch,
+  o: ReviewOptions,
+  related: Finding[],
 ): { comment: ReviewComment; regression: boolean } | undefined {
   const head = s.head;
   if (!head || s.kind === "removed") return undefined;
@@ -131,7 +136,14 @@ function structComment(
     else lines.push(`Suggested order: ${(sug.order ?? layout.optimalOrder).map((n) => `\`${n}\``).join(", ")}.`);
   }
   if (layout) {
-    lines.push("", `<details><summary>Layout on ${arch}</summary>`, "", fence(layoutDiagram(head, arch).trimEnd(), "text"), "", "</details>");
+    lines.push(
+      "",
+      `<details><summary>Layout on ${arch}</summary>`,
+      "",
+      fence(layoutDiagram(head, arch).trimEnd(), "text"),
+      "",
+      "</details>",
+    );
   }
   const body = lines.join("\n");
   if (sug && suggestionFits) {
@@ -162,9 +174,7 @@ function findingComment(f: Finding, id: string, changed: Map<string, Set<number>
  * Inline comments for the regressed structs, the findings, and changed structs whose fields could
  * be reordered to save memory, only on changed lines. Each carries `findingMarker(id)`.
  */
-export function reviewComments(
-  diff: Diff, changedLines: Map<string, Set<number>>, opts: ReviewOptions = {},
-): ReviewComment[] {
+export function reviewComments(diff: Diff, changedLines: Map<string, Set<number>>, opts: ReviewOptions = {}): ReviewComment[] {
   const arch = opts.arch ?? primaryArch(diff.archs);
   const regressions: ReviewComment[] = [];
   const savings: ReviewComment[] = [];
@@ -179,7 +189,13 @@ export function reviewComments(
   for (const s of diff.structs) {
     const [from, to] = structRange(s);
     const related = (byFile.get(s.file) ?? []).filter(({ f, i }) => !folded.has(i) && f.line >= from && f.line <= to);
-    const c = structComment(s, changedLines, arch, opts, related.map((x) => x.f));
+    const c = structComment(
+      s,
+      changedLines,
+      arch,
+      opts,
+      related.map((x) => x.f),
+    );
     if (!c) continue;
     for (const { i } of related) folded.add(i);
     (c.regression ? regressions : savings).push(c.comment);

@@ -66,7 +66,11 @@ export function toSarif(input: Diff | Analysis | Finding[], opts: SarifOptions =
   const index = new Map<string, number>();
   const rule = (id: string, make: () => SarifRule): number => {
     let i = index.get(id);
-    if (i === undefined) { i = rules.length; rules.push(make()); index.set(id, i); }
+    if (i === undefined) {
+      i = rules.length;
+      rules.push(make());
+      index.set(id, i);
+    }
     return i;
   };
   const results: SarifResult[] = [];
@@ -77,11 +81,16 @@ export function toSarif(input: Diff | Analysis | Finding[], opts: SarifOptions =
     for (const g of groupRegressions(s.regressions)) {
       const r = LAYOUT_RULES[g.kind];
       const ri = rule(r.id, () => ({
-        id: r.id, name: r.name, shortDescription: { text: r.text }, defaultConfiguration: { level: "error" },
+        id: r.id,
+        name: r.name,
+        shortDescription: { text: r.text },
+        defaultConfiguration: { level: "error" },
       }));
       const also = g.archs.filter((a) => a !== g.first.arch);
       results.push({
-        ruleId: r.id, ruleIndex: ri, level: "error",
+        ruleId: r.id,
+        ruleIndex: ri,
+        level: "error",
         message: { text: g.first.message + (also.length ? ` (also on ${also.join(", ")})` : "") },
         locations: [location(s.file, src?.line ?? s.line, src?.closeLine)],
         partialFingerprints: { "memcheck/v1": `${structId(s)}:${g.kind}` },
@@ -103,7 +112,10 @@ export function toSarif(input: Diff | Analysis | Finding[], opts: SarifOptions =
       };
     });
     results.push({
-      ruleId: f.rule, ruleIndex: ri, level, message: { text: f.message },
+      ruleId: f.rule,
+      ruleIndex: ri,
+      level,
+      message: { text: f.message },
       locations: [location(f.file, f.line, f.endLine)],
       partialFingerprints: { "memcheck/v1": ids[i] },
     });
@@ -112,17 +124,19 @@ export function toSarif(input: Diff | Analysis | Finding[], opts: SarifOptions =
   return {
     $schema: SARIF_SCHEMA,
     version: "2.1.0",
-    runs: [{
-      tool: {
-        driver: {
-          name: "memcheck",
-          ...(opts.toolVersion ? { version: opts.toolVersion } : {}),
-          ...(opts.informationUri ? { informationUri: opts.informationUri } : {}),
-          rules,
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: "memcheck",
+            ...(opts.toolVersion ? { version: opts.toolVersion } : {}),
+            ...(opts.informationUri ? { informationUri: opts.informationUri } : {}),
+            rules,
+          },
         },
+        originalUriBaseIds: { "%SRCROOT%": { description: { text: "The repository root." } } },
+        results,
       },
-      originalUriBaseIds: { "%SRCROOT%": { description: { text: "The repository root." } } },
-      results,
-    }],
+    ],
   };
 }

@@ -70,14 +70,23 @@ function splitDeclRest(rest: string): { type: string; tag: string; comment: stri
   let after = rest.slice(i);
   let tag = "";
   const m = /^(`[^`]*`|"(?:[^"\\]|\\.)*")/.exec(after);
-  if (m) { tag = m[1]; after = after.slice(m[1].length).trimStart(); }
+  if (m) {
+    tag = m[1];
+    after = after.slice(m[1].length).trimStart();
+  }
   return { type, tag, comment: after.trim() };
 }
 
 const IDENT = "[\\p{L}_][\\p{L}\\p{N}_]*";
 const NAMES_RE = new RegExp(`^(${IDENT}(?:\\s*,\\s*${IDENT})*)\\s+(.*)$`, "u");
 
-interface SplitGroup { doc: string[]; indent: string; type: string; tag: string; comment: string }
+interface SplitGroup {
+  doc: string[];
+  indent: string;
+  type: string;
+  tag: string;
+  comment: string;
+}
 
 function parseMultiName(lines: string[], names: string[]): SplitGroup | undefined {
   const doc: string[] = [];
@@ -109,7 +118,16 @@ export function planReorder(struct: StructReport, arch: Arch, fileText?: string)
   const src = struct.source;
   if (!src) return no("no source positions");
   // "keep-order" and a bare "ignore" block it; "ignore MC101" only silences that rule.
-  if (src.directives.some((d) => /^(keep-order\b|ignore$)/.test(d.replace(/^\/\/\s*/, "").replace(/^memcheck:/, "").trim()))) {
+  if (
+    src.directives.some((d) =>
+      /^(keep-order\b|ignore$)/.test(
+        d
+          .replace(/^\/\/\s*/, "")
+          .replace(/^memcheck:/, "")
+          .trim(),
+      ),
+    )
+  ) {
     return no("//memcheck:keep-order or //memcheck:ignore directive");
   }
   if (layout.fields.some((f) => /(^|\.)HostLayout$/.test(f.type.trim()))) return no("has a structs.HostLayout field");
@@ -131,7 +149,8 @@ export function planReorder(struct: StructReport, arch: Arch, fileText?: string)
 
   // Source groups must cover the body exactly (blank lines aside) and name every field once.
   const groups = [...src.fieldGroups].sort((a, b) => a.startLine - b.startLine);
-  const bodyStart = src.openLine + 1, bodyEnd = src.closeLine - 1;
+  const bodyStart = src.openLine + 1,
+    bodyEnd = src.closeLine - 1;
   if (bodyEnd < bodyStart) return no("struct body is not on its own lines");
   const fileLines = fileText?.split(/\r?\n/);
   const groupOf = new Map<string, number>();
@@ -179,11 +198,19 @@ export function planReorder(struct: StructReport, arch: Arch, fileText?: string)
   for (const n of order) {
     const gi = groupOf.get(n)!;
     const g = groups[gi];
-    if (g.names.length === 1) { out.push(...withIndent(groupLines(gi))); emittedOrder.push(n); continue; }
+    if (g.names.length === 1) {
+      out.push(...withIndent(groupLines(gi)));
+      emittedOrder.push(n);
+      continue;
+    }
     const ps = g.names.map((x) => pos.get(x)!).sort((a, b) => a - b);
     const contiguous = ps[ps.length - 1] - ps[0] === ps.length - 1;
     if (contiguous) {
-      if (!emitted.has(gi)) { emitted.add(gi); out.push(...withIndent(groupLines(gi))); emittedOrder.push(...g.names); }
+      if (!emitted.has(gi)) {
+        emitted.add(gi);
+        out.push(...withIndent(groupLines(gi)));
+        emittedOrder.push(...g.names);
+      }
       continue;
     }
     let sg = splitDone.get(gi);

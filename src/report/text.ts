@@ -21,11 +21,19 @@ function width(s: string): number {
 
 function table(rows: string[][], rightAlign: Set<number>): string[] {
   const w: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { w[i] = Math.max(w[i] ?? 0, width(c)); });
-  return rows.map((r) => r.map((c, i) => {
-    const pad = " ".repeat(w[i] - width(c));
-    return rightAlign.has(i) ? pad + c : c + pad;
-  }).join("  ").trimEnd());
+  for (const r of rows)
+    r.forEach((c, i) => {
+      w[i] = Math.max(w[i] ?? 0, width(c));
+    });
+  return rows.map((r) =>
+    r
+      .map((c, i) => {
+        const pad = " ".repeat(w[i] - width(c));
+        return rightAlign.has(i) ? pad + c : c + pad;
+      })
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 export function textReport(diff: Diff, opts: TextOptions = {}): string {
@@ -43,12 +51,19 @@ export function textReport(diff: Diff, opts: TextOptions = {}): string {
     for (const s of sorted.slice(0, maxRows)) {
       const a = deltaArch(s, archs) ?? p;
       const d = s.deltas[a];
-      const b = d?.before, h = d?.after;
+      const b = d?.before,
+        h = d?.after;
       const mark = s.regressions.length ? "✗" : s.kind === "added" ? "+" : s.kind === "removed" ? "-" : "~";
       rows.push([
-        mark, s.name + (a !== p ? ` (${a})` : ""), `${s.file}:${s.line}`, change(b?.size, h?.size),
-        d ? signed(d.size) : "±0", change(b?.sizeClass, h?.sizeClass), change(b?.padding, h?.padding),
-        change(b?.ptrBytes, h?.ptrBytes), change(b?.pointerDepth, h?.pointerDepth) + (h?.cyclic ? " ↻" : ""),
+        mark,
+        s.name + (a !== p ? ` (${a})` : ""),
+        `${s.file}:${s.line}`,
+        change(b?.size, h?.size),
+        d ? signed(d.size) : "±0",
+        change(b?.sizeClass, h?.sizeClass),
+        change(b?.padding, h?.padding),
+        change(b?.ptrBytes, h?.ptrBytes),
+        change(b?.pointerDepth, h?.pointerDepth) + (h?.cyclic ? " ↻" : ""),
         h ? String(h.optimalSize) : "—",
       ]);
     }
@@ -95,7 +110,10 @@ export function textReport(diff: Diff, opts: TextOptions = {}): string {
   if (diff.unresolved.length || diff.diagnostics.length) {
     out.push("");
     if (diff.unresolved.length) {
-      const names = diff.unresolved.slice(0, 10).map((u) => u.name).join(", ");
+      const names = diff.unresolved
+        .slice(0, 10)
+        .map((u) => u.name)
+        .join(", ");
       out.push(c("dim", `Not laid out: ${plural(diff.unresolved.length, "struct")} (${names}${diff.unresolved.length > 10 ? ", …" : ""})`));
     }
     if (diff.diagnostics.length) out.push(c("dim", `Input problems: ${diff.diagnostics.length}`));

@@ -49,15 +49,30 @@ function judge(s: StructDiff, r: Regression, many: { yes: boolean; why: string }
       if (f.fromZero) return { fails: false };
       return many.yes
         ? { fails: true, reason: `${s.name} has many values: ${many.why}` }
-        : { fails: false, reason: `no evidence of many ${s.name} values (${many.why}); fails only for types with many values or marked hot` };
+        : {
+            fails: false,
+            reason: `no evidence of many ${s.name} values (${many.why}); fails only for types with many values or marked hot`,
+          };
     case "pointer-depth":
       if (f.preexisting) return { fails: false, reason: "the chain was already beyond the limit on the base side" };
-      if (!many.yes) return { fails: false, reason: `no evidence of many ${s.name} values (${many.why}); a deep chain fails only for types with many values or marked hot` };
-      return { fails: true, reason: `${f.added ? "a new type" : "this change takes the chain beyond the limit"}; ${s.name} has many values: ${many.why}` };
+      if (!many.yes)
+        return {
+          fails: false,
+          reason: `no evidence of many ${s.name} values (${many.why}); a deep chain fails only for types with many values or marked hot`,
+        };
+      return {
+        fails: true,
+        reason: `${f.added ? "a new type" : "this change takes the chain beyond the limit"}; ${s.name} has many values: ${many.why}`,
+      };
     case "new-cycle":
       if (f.selfCycle) return { fails: false, reason: "a self-recursive list or tree (one struct type pointing to itself)" };
-      if (f.knownCycle) return { fails: false, reason: "the cycle already existed on the base side; this struct only gained a path into it" };
-      if (!many.yes) return { fails: false, reason: `no evidence of many ${s.name} values (${many.why}); a new cycle fails only for types with many values or marked hot` };
+      if (f.knownCycle)
+        return { fails: false, reason: "the cycle already existed on the base side; this struct only gained a path into it" };
+      if (!many.yes)
+        return {
+          fails: false,
+          reason: `no evidence of many ${s.name} values (${many.why}); a new cycle fails only for types with many values or marked hot`,
+        };
       return { fails: true, reason: `a new cycle through more than one struct type; ${s.name} has many values: ${many.why}` };
   }
 }

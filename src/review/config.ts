@@ -28,7 +28,9 @@ export interface Limits {
 }
 
 /** Thresholds of the hazard rules (MC131, MC151, MC161); MC141 uses thresholds.maxPointerDepth. */
-export type RuleThresholds = Required<Pick<NonNullable<RuleOptions["thresholds"]>, "bindingPointerFields" | "paddingWaste" | "gcScanGrowth">>;
+export type RuleThresholds = Required<
+  Pick<NonNullable<RuleOptions["thresholds"]>, "bindingPointerFields" | "paddingWaste" | "gcScanGrowth">
+>;
 
 export interface MemcheckConfig {
   archs: Arch[];
@@ -72,7 +74,12 @@ export const configSchema = z
     thresholds: z
       .object({
         sizeClassGrowth: z.boolean().optional(),
-        paddingGrowth: z.number().int().min(0).max(1 << 20).optional(),
+        paddingGrowth: z
+          .number()
+          .int()
+          .min(0)
+          .max(1 << 20)
+          .optional(),
         maxPointerDepth: z.number().int().min(1).max(64).optional(),
         newCycle: z.boolean().optional(),
       })
@@ -81,8 +88,18 @@ export const configSchema = z
     ruleThresholds: z
       .object({
         bindingPointerFields: z.number().int().min(1).max(1000).optional(),
-        paddingWaste: z.number().int().min(1).max(1 << 20).optional(),
-        gcScanGrowth: z.number().int().min(1).max(1 << 20).optional(),
+        paddingWaste: z
+          .number()
+          .int()
+          .min(1)
+          .max(1 << 20)
+          .optional(),
+        gcScanGrowth: z
+          .number()
+          .int()
+          .min(1)
+          .max(1 << 20)
+          .optional(),
       })
       .strict()
       .optional(),
@@ -94,14 +111,33 @@ export const configSchema = z
     limits: z
       .object({
         maxFiles: z.number().int().min(1).max(20000).optional(),
-        maxBytes: z.number().int().min(1024).max(512 * 1024 * 1024).optional(),
-        maxFileBytes: z.number().int().min(1024).max(16 * 1024 * 1024).optional(),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(512 * 1024 * 1024)
+          .optional(),
+        maxFileBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .optional(),
         maxPackages: z.number().int().min(1).max(5000).optional(),
         maxComments: z.number().int().min(0).max(200).optional(),
       })
       .strict()
       .optional(),
-    hot: z.array(z.string().min(1).max(300).regex(/^[\w./-]+$/, "a type name: Name or pkg.Name")).max(500).optional(),
+    hot: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(300)
+          .regex(/^[\w./-]+$/, "a type name: Name or pkg.Name"),
+      )
+      .max(500)
+      .optional(),
     // Handled by Probot's config loader; allowed so a merged config still validates.
     _extends: z.string().optional(),
   })
@@ -158,7 +194,12 @@ export function parseConfigText(text: string, source = CONFIG_PATH): ConfigResul
   try {
     raw = parseYaml(text);
   } catch (e) {
-    return { ok: false, error: `Invalid ${source}: ${String((e as Error).message).split("\n")[0].slice(0, 300)}` };
+    return {
+      ok: false,
+      error: `Invalid ${source}: ${String((e as Error).message)
+        .split("\n")[0]
+        .slice(0, 300)}`,
+    };
   }
   const r = parseConfig(raw);
   return r.ok || source === CONFIG_PATH ? r : { ok: false, error: r.error.replace(CONFIG_PATH, source) };
@@ -169,13 +210,29 @@ export function defaultsMarkdownTable(): string {
   const d = DEFAULT_CONFIG;
   const rows: [string, string, string][] = [
     ["archs", JSON.stringify(d.archs), `GOARCHes to lay out (any of ${ALL_ARCHS.join(", ")})`],
-    ["thresholds.sizeClassGrowth", String(d.thresholds.sizeClassGrowth), "a struct moving to a larger allocator size class is a regression"],
+    [
+      "thresholds.sizeClassGrowth",
+      String(d.thresholds.sizeClassGrowth),
+      "a struct moving to a larger allocator size class is a regression",
+    ],
     ["thresholds.paddingGrowth", String(d.thresholds.paddingGrowth), "padding growth in bytes that counts as a regression"],
     ["thresholds.maxPointerDepth", String(d.thresholds.maxPointerDepth), "pointer chains longer than this are a regression"],
     ["thresholds.newCycle", String(d.thresholds.newCycle), "a new pointer cycle is a regression"],
-    ["ruleThresholds.bindingPointerFields", String(d.ruleThresholds.bindingPointerFields), "MC131: pointer fields a binding struct needs before it is reported"],
-    ["ruleThresholds.paddingWaste", String(d.ruleThresholds.paddingWaste), "MC151: bytes a reorder must save (or drop a size class) to be reported"],
-    ["ruleThresholds.gcScanGrowth", String(d.ruleThresholds.gcScanGrowth), "MC161: growth of pointer bytes beyond what the best order would need"],
+    [
+      "ruleThresholds.bindingPointerFields",
+      String(d.ruleThresholds.bindingPointerFields),
+      "MC131: pointer fields a binding struct needs before it is reported",
+    ],
+    [
+      "ruleThresholds.paddingWaste",
+      String(d.ruleThresholds.paddingWaste),
+      "MC151: bytes a reorder must save (or drop a size class) to be reported",
+    ],
+    [
+      "ruleThresholds.gcScanGrowth",
+      String(d.ruleThresholds.gcScanGrowth),
+      "MC161: growth of pointer bytes beyond what the best order would need",
+    ],
     ["ignore", JSON.stringify(d.ignore), "path prefixes/segments/globs to skip (`_test.go` and generated files are always skipped)"],
     ["comment", String(d.comment), "post inline review comments"],
     ["suggest", String(d.suggest), "attach GitHub suggestion blocks (the reordered fields) to comments"],
@@ -186,7 +243,11 @@ export function defaultsMarkdownTable(): string {
     ["limits.maxFileBytes", String(d.limits.maxFileBytes), "larger files are skipped (and reported)"],
     ["limits.maxPackages", String(d.limits.maxPackages), "packages analysed per side"],
     ["limits.maxComments", String(d.limits.maxComments), "inline comments per review"],
-    ["hot", "[]", "types whose size-class/padding regressions fail the check even without evidence of many values (`Name` or `pkg.Name`; `//memcheck:hot` above a struct does the same)"],
+    [
+      "hot",
+      "[]",
+      "types whose size-class/padding regressions fail the check even without evidence of many values (`Name` or `pkg.Name`; `//memcheck:hot` above a struct does the same)",
+    ],
   ];
   return ["| key | default | meaning |", "|---|---|---|", ...rows.map((r) => `| \`${r[0]}\` | \`${r[1]}\` | ${r[2]} |`)].join("\n");
 }

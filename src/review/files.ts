@@ -33,7 +33,12 @@ export function isVendored(path: string): boolean {
 export function isIgnored(path: string, ignore: readonly string[]): boolean {
   for (const pat of ignore) {
     if (pat.includes("*")) {
-      const re = new RegExp(`^${pat.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")}(/|$)`);
+      const re = new RegExp(
+        `^${pat
+          .split("*")
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+          .join("[^/]*")}(/|$)`,
+      );
       if (re.test(path)) return true;
     } else if (pat.endsWith("/")) {
       if (path.startsWith(pat) || path.includes(`/${pat}`)) return true;
@@ -60,7 +65,9 @@ export function isReviewedFile(path: string, selection: FileSelection, text?: st
  * file is not there, e.g. deleted or not fetched): such files are dropped.
  */
 export async function reviewedChangedLines(
-  changed: ChangedLines, selection: FileSelection, read: (path: string) => Promise<string | undefined>,
+  changed: ChangedLines,
+  selection: FileSelection,
+  read: (path: string) => Promise<string | undefined>,
 ): Promise<ChangedLines> {
   const out: ChangedLines = new Map();
   for (const [file, lines] of changed) {

@@ -34,7 +34,11 @@ export class GitRevSnapshot implements Snapshot {
   private blobs = new Map<string, string>();
   private batch?: Promise<Map<string, string>>;
 
-  constructor(readonly repo: string, readonly commit: string, label?: string) {
+  constructor(
+    readonly repo: string,
+    readonly commit: string,
+    label?: string,
+  ) {
     this.label = label ?? commit;
   }
 

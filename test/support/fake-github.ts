@@ -209,7 +209,14 @@ export class FakeGitHub {
 
   /** Answer matching requests with `status` (the next `times` of them). */
   fail(match: Matcher, o: { status: number; headers?: Record<string, string>; body?: unknown; times?: number; commit?: boolean }): void {
-    this.faults.push({ match, remaining: o.times ?? 1, status: o.status, headers: o.headers ?? {}, body: o.body ?? { message: `fake ${o.status}` }, commit: o.commit ?? false });
+    this.faults.push({
+      match,
+      remaining: o.times ?? 1,
+      status: o.status,
+      headers: o.headers ?? {},
+      body: o.body ?? { message: `fake ${o.status}` },
+      commit: o.commit ?? false,
+    });
   }
 
   /**
@@ -256,10 +263,19 @@ export class FakeGitHub {
         const tree = this.repoState(owner, repo).trees.get(sha);
         if (!tree) return [404, { message: "Not Found" }];
         const blobs = this.repoState(owner, repo).blobs;
-        p = repoTarball(owner, repo, sha, tree.map((e) => [e.path, blobs.get(e.sha)!] as [string, Buffer]));
+        p = repoTarball(
+          owner,
+          repo,
+          sha,
+          tree.map((e) => [e.path, blobs.get(e.sha)!] as [string, Buffer]),
+        );
         this.archives.set(key, p);
       }
-      return [200, await p, { "content-type": "application/x-gzip", "content-disposition": `attachment; filename=${owner}-${repo}-${sha.slice(0, 7)}.tar.gz` }];
+      return [
+        200,
+        await p,
+        { "content-type": "application/x-gzip", "content-disposition": `attachment; filename=${owner}-${repo}-${sha.slice(0, 7)}.tar.gz` },
+      ];
     }
     return undefined;
   }
@@ -289,7 +305,16 @@ export class FakeGitHub {
     const info: ReqInfo = { method: req.method ?? "GET", path, query: u.searchParams, body };
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload === undefined ? "" : JSON.stringify(payload));
-      this.calls.push({ method: info.method, path, status, at: Date.now(), token: String(req.headers.authorization ?? "").split(" ").pop(), bytes: body.length });
+      this.calls.push({
+        method: info.method,
+        path,
+        status,
+        at: Date.now(),
+        token: String(req.headers.authorization ?? "")
+          .split(" ")
+          .pop(),
+        bytes: body.length,
+      });
       if (res.destroyed) return;
       const type = Buffer.isBuffer(payload) ? {} : { "content-type": "application/json; charset=utf-8" };
       res.writeHead(status, { ...type, "content-length": String(body.length), ...headers });
@@ -323,7 +348,9 @@ export class FakeGitHub {
     if (page >= last) return {};
     const q = new URLSearchParams(query);
     q.set("page", String(page + 1));
-    return { link: `<${this.baseUrl}${path}?${q}>; rel="next", <${this.baseUrl}${path}?${q.toString().replace(/page=\d+/, `page=${last}`)}>; rel="last"` };
+    return {
+      link: `<${this.baseUrl}${path}?${q}>; rel="next", <${this.baseUrl}${path}?${q.toString().replace(/page=\d+/, `page=${last}`)}>; rel="last"`,
+    };
   }
 
   private page<T>(all: T[], info: ReqInfo): [number, T[], Record<string, string>] {
@@ -375,7 +402,10 @@ export class FakeGitHub {
     if (method === "GET" && (m = rest.match(/^\/git\/trees\/([0-9a-f]+)$/))) {
       const t = r.trees.get(m[1]!);
       if (!t) return [404, { message: "Not Found" }];
-      return [200, { sha: m[1], truncated: false, tree: t.map((e) => ({ path: e.path, mode: "100644", type: "blob", sha: e.sha, size: e.size })) }];
+      return [
+        200,
+        { sha: m[1], truncated: false, tree: t.map((e) => ({ path: e.path, mode: "100644", type: "blob", sha: e.sha, size: e.size })) },
+      ];
     }
     if (method === "GET" && (m = rest.match(/^\/git\/blobs\/([0-9a-f]{40})$/))) {
       const b = r.blobs.get(m[1]!);
@@ -383,18 +413,59 @@ export class FakeGitHub {
     }
     if (method === "POST" && rest === "/check-runs") {
       const id = this.nextId++;
-      this.checkRuns.set(id, { id, owner: owner!, repo: repo!, name: body?.name, head_sha: body?.head_sha, status: body?.status ?? "queued", conclusion: body?.conclusion, external_id: body?.external_id, output: body?.output, history: [body] });
+      this.checkRuns.set(id, {
+        id,
+        owner: owner!,
+        repo: repo!,
+        name: body?.name,
+        head_sha: body?.head_sha,
+        status: body?.status ?? "queued",
+        conclusion: body?.conclusion,
+        external_id: body?.external_id,
+        output: body?.output,
+        history: [body],
+      });
       return [201, { id, head_sha: body?.head_sha, status: body?.status }];
     }
     if (method === "GET" && (m = rest.match(/^\/check-runs\/(\d+)$/))) {
       const c = this.checkRuns.get(Number(m[1]));
       if (!c) return [404, { message: "Not Found" }];
-      return [200, { id: c.id, name: c.name, head_sha: c.head_sha, status: c.status, conclusion: c.conclusion ?? null, external_id: c.external_id ?? null, output: { title: c.output?.title ?? null, summary: c.output?.summary ?? null, annotations_count: this.annotationsOf(c.id).length } }];
+      return [
+        200,
+        {
+          id: c.id,
+          name: c.name,
+          head_sha: c.head_sha,
+          status: c.status,
+          conclusion: c.conclusion ?? null,
+          external_id: c.external_id ?? null,
+          output: {
+            title: c.output?.title ?? null,
+            summary: c.output?.summary ?? null,
+            annotations_count: this.annotationsOf(c.id).length,
+          },
+        },
+      ];
     }
     if (method === "GET" && (m = rest.match(/^\/commits\/([0-9a-f]{40})\/check-runs$/))) {
       const name = info.query.get("check_name");
-      const runs = [...this.checkRuns.values()].filter((c) => c.owner === owner && c.repo === repo && c.head_sha === m![1] && (!name || c.name === name));
-      return [200, { total_count: runs.length, check_runs: runs.map((c) => ({ id: c.id, name: c.name, head_sha: c.head_sha, status: c.status, conclusion: c.conclusion ?? null, external_id: c.external_id ?? null })) }];
+      const runs = [...this.checkRuns.values()].filter(
+        (c) => c.owner === owner && c.repo === repo && c.head_sha === m![1] && (!name || c.name === name),
+      );
+      return [
+        200,
+        {
+          total_count: runs.length,
+          check_runs: runs.map((c) => ({
+            id: c.id,
+            name: c.name,
+            head_sha: c.head_sha,
+            status: c.status,
+            conclusion: c.conclusion ?? null,
+            external_id: c.external_id ?? null,
+          })),
+        },
+      ];
     }
     if (method === "GET" && (m = rest.match(/^\/collaborators\/([^/]+)\/permission$/))) {
       const role = this.permissions.get(m[1]!) ?? "read";
@@ -422,7 +493,18 @@ export class FakeGitHub {
       const id = this.nextId++;
       this.reviews.push({ id, owner: owner!, repo: repo!, pull: n, body });
       const list = r.reviewComments.get(n) ?? [];
-      for (const c of body?.comments ?? []) list.push({ id: this.nextId++, pull_request_review_id: id, user: { login: BOT_LOGIN, type: "Bot" }, path: c.path, line: c.line, start_line: c.start_line ?? null, side: c.side, body: c.body, commit_id: body.commit_id });
+      for (const c of body?.comments ?? [])
+        list.push({
+          id: this.nextId++,
+          pull_request_review_id: id,
+          user: { login: BOT_LOGIN, type: "Bot" },
+          path: c.path,
+          line: c.line,
+          start_line: c.start_line ?? null,
+          side: c.side,
+          body: c.body,
+          commit_id: body.commit_id,
+        });
       r.reviewComments.set(n, list);
       return [200, { id, state: "COMMENTED" }];
     }
@@ -466,7 +548,17 @@ export class FakeGitHub {
 /** Load a PR between two directory trees (e.g. test/fixtures/pr-module before/after) into the fake. */
 export function loadPullFromTrees(
   gh: FakeGitHub,
-  o: { owner: string; repo: string; number: number; baseSha: string; headSha: string; before: Map<string, Buffer>; after: Map<string, Buffer>; files: unknown[]; state?: "open" | "closed" },
+  o: {
+    owner: string;
+    repo: string;
+    number: number;
+    baseSha: string;
+    headSha: string;
+    before: Map<string, Buffer>;
+    after: Map<string, Buffer>;
+    files: unknown[];
+    state?: "open" | "closed";
+  },
 ): void {
   gh.addTree(o.owner, o.repo, o.baseSha, o.before);
   gh.addTree(o.owner, o.repo, o.headSha, o.after);

@@ -24,7 +24,6 @@ export const HEAD = "2222222222222222222222222222222222222222";
 export const HEAD2 = "3333333333333333333333333333333333333333";
 export const PR_MODULE = fileURLToPath(new URL("../fixtures/pr-module/", import.meta.url));
 
-
 export const PR_FILES: unknown[] = JSON.parse(readFileSync(join(PR_MODULE, "files.json"), "utf8"));
 /** The review the fixture PR gets: its comments' (path, line) pairs. */
 export const EXPECTED_REVIEW = JSON.parse(readFileSync(join(PR_MODULE, "expected-review.json"), "utf8"));
@@ -45,7 +44,10 @@ export function loadFixturePull(gh: FakeGitHub, o: { pull?: number; head?: strin
 }
 
 /** Environment for a child worker talking to `gh` and Redis. */
-export function workerEnv(gh: FakeGitHub, o: { redisUrl: string; queue: string; prefix: string; extra?: Record<string, string> }): Record<string, string> {
+export function workerEnv(
+  gh: FakeGitHub,
+  o: { redisUrl: string; queue: string; prefix: string; extra?: Record<string, string> },
+): Record<string, string> {
   return {
     APP_ID: String(APP_ID),
     PRIVATE_KEY,
@@ -69,7 +71,13 @@ export function sign(body: string, secret = SECRET): string {
 }
 
 /** POST a signed webhook; resolves with the status (and the time to the answer, in ms). */
-export function postWebhook(url: string, event: string, payload: unknown, delivery: string, agent?: http.Agent): Promise<{ status: number; ms: number }> {
+export function postWebhook(
+  url: string,
+  event: string,
+  payload: unknown,
+  delivery: string,
+  agent?: http.Agent,
+): Promise<{ status: number; ms: number }> {
   const body = JSON.stringify(payload);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
@@ -97,7 +105,15 @@ export function postWebhook(url: string, event: string, payload: unknown, delive
 }
 
 /** A pull_request webhook payload for acme/shop. */
-export function prPayload(o: { action: string; pull: number; head: string; base?: string; before?: string; updatedAt?: string; installation?: number }): any {
+export function prPayload(o: {
+  action: string;
+  pull: number;
+  head: string;
+  base?: string;
+  before?: string;
+  updatedAt?: string;
+  installation?: number;
+}): any {
   return {
     action: o.action,
     number: o.pull,

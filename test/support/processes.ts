@@ -104,7 +104,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -114,17 +119,22 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
 /** Wait until a job reaches completed or failed; returns the state. */
 export async function waitForJob(queue: Queue, id: string, timeoutMs = 30_000): Promise<"completed" | "failed"> {
-  return until(`job ${id} to finish`, async () => {
-    const s = await queue.getJobState(id);
-    return s === "completed" || s === "failed" ? s : undefined;
-  }, timeoutMs);
+  return until(
+    `job ${id} to finish`,
+    async () => {
+      const s = await queue.getJobState(id);
+      return s === "completed" || s === "failed" ? s : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** A private redis-server (AOF on, no RDB) in a temp dir, restartable on the same port and dir. */
@@ -141,18 +151,42 @@ export class RedisServer {
     return r;
   }
   async start(): Promise<void> {
-    const proc = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", this.dir, "--maxmemory-policy", "noeviction"], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(
+      "redis-server",
+      [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        this.dir,
+        "--maxmemory-policy",
+        "noeviction",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     this.child = track(proc);
-    await until("redis-server to accept connections", async () => {
-      const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      c.on("error", () => {});
-      try {
-        await c.connect();
-        return (await c.ping()) === "PONG";
-      } finally {
-        c.disconnect();
-      }
-    }, 10_000, 50);
+    await until(
+      "redis-server to accept connections",
+      async () => {
+        const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        c.on("error", () => {});
+        try {
+          await c.connect();
+          return (await c.ping()) === "PONG";
+        } finally {
+          c.disconnect();
+        }
+      },
+      10_000,
+      50,
+    );
   }
   /** SHUTDOWN (the AOF is flushed), then wait for the process to exit. */
   async stop(): Promise<void> {

@@ -13,4 +13,3 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
     if (keys.length) await redis.del(...keys);
   } while (cursor !== "0");
 }
-

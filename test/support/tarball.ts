@@ -32,7 +32,16 @@ export async function buildTar(entries: TarEntry[], o: { globalComment?: string 
   for (const e of entries) {
     const content = e.content === undefined ? undefined : Buffer.from(e.content);
     const type = e.type ?? "file";
-    await add({ name: e.name, type, mode: e.mode ?? (type === "directory" ? 0o755 : 0o644), ...(e.linkname ? { linkname: e.linkname } : {}), mtime: new Date(0) }, type === "file" ? (content ?? Buffer.alloc(0)) : undefined);
+    await add(
+      {
+        name: e.name,
+        type,
+        mode: e.mode ?? (type === "directory" ? 0o755 : 0o644),
+        ...(e.linkname ? { linkname: e.linkname } : {}),
+        mtime: new Date(0),
+      },
+      type === "file" ? (content ?? Buffer.alloc(0)) : undefined,
+    );
   }
   pack.finalize();
   await done;

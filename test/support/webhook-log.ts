@@ -30,7 +30,16 @@ export class WebhookLog {
     gh.extraRoutes.push((r) => {
       if (r.method === "GET" && r.path === "/app/hook/deliveries") {
         // Newest first; one page is enough for these tests.
-        const list = [...this.attempts].reverse().map(({ id, guid, delivered_at, redelivery, status_code, status, event, action }) => ({ id, guid, delivered_at, redelivery, status_code, status, event, action }));
+        const list = [...this.attempts].reverse().map(({ id, guid, delivered_at, redelivery, status_code, status, event, action }) => ({
+          id,
+          guid,
+          delivered_at,
+          redelivery,
+          status_code,
+          status,
+          event,
+          action,
+        }));
         return [200, list.slice(0, Number(r.query.get("per_page")) || 30)];
       }
       const m = /^\/app\/hook\/deliveries\/(\d+)\/attempts$/.exec(r.path);
@@ -54,7 +63,16 @@ export class WebhookLog {
     } catch {
       status = 0;
     }
-    this.attempts.push({ id: this.nextId++, guid, delivered_at: new Date().toISOString(), redelivery, status_code: status, status: status >= 200 && status < 300 ? "OK" : `failed ${status}`, event, action: payload?.action ?? null });
+    this.attempts.push({
+      id: this.nextId++,
+      guid,
+      delivered_at: new Date().toISOString(),
+      redelivery,
+      status_code: status,
+      status: status >= 200 && status < 300 ? "OK" : `failed ${status}`,
+      event,
+      action: payload?.action ?? null,
+    });
     return status;
   }
 

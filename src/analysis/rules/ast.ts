@@ -100,7 +100,6 @@ function unquote(s: string): string {
   return s.replace(/^["`]|["`]$/g, "");
 }
 
-
 /**
  * Words without which a top-level function cannot matter to any syntax rule. Functions whose text
  * has none of them are not walked (methods are, when the file puts into a pool: MC111 summarises
@@ -114,8 +113,17 @@ export function collectFacts(root: Node, path: string, text: string): FileFacts 
   // With http.MaxBytesHandler in the file, route registrations anywhere matter: walk everything.
   const walkAll = text.includes("MaxBytesHandler");
   const facts: FileFacts = {
-    path, text, imports: new Map(), fns: [], events: [], lineIgnores: new Map(), rangeIgnores: [],
-    structs: new Map(), poolFields: new Set(), declared: new Set(), truncated: false,
+    path,
+    text,
+    imports: new Map(),
+    fns: [],
+    events: [],
+    lineIgnores: new Map(),
+    rangeIgnores: [],
+    structs: new Map(),
+    poolFields: new Set(),
+    declared: new Set(),
+    truncated: false,
   };
   const cursor = root.walk();
   const fnStack: FnInfo[] = [];
@@ -127,7 +135,10 @@ export function collectFacts(root: Node, path: string, text: string): FileFacts 
   let visits = 0;
   try {
     for (;;) {
-      if (++visits > MAX_VISITS) { facts.truncated = true; break; }
+      if (++visits > MAX_VISITS) {
+        facts.truncated = true;
+        break;
+      }
       const type = cursor.nodeType;
       const start = cursor.startIndex;
       const pos = cursor.startPosition;
@@ -149,9 +160,14 @@ export function collectFacts(root: Node, path: string, text: string): FileFacts 
       } else if (type === "import_spec") {
         recordImport(facts, cursor.currentNode);
         descend = false;
-      } else if (FN_TYPES.has(type) && !walkAll && !fnStack.length && type !== "func_literal" &&
+      } else if (
+        FN_TYPES.has(type) &&
+        !walkAll &&
+        !fnStack.length &&
+        type !== "func_literal" &&
         !(type === "method_declaration" && wantMethods) &&
-        !BODY_TRIGGER.test(text.slice(start, Math.min(cursor.endIndex, start + 2_000_000)))) {
+        !BODY_TRIGGER.test(text.slice(start, Math.min(cursor.endIndex, start + 2_000_000)))
+      ) {
         // Nothing here for the rules: remember the name and skip the body.
         const nameNode = cursor.currentNode.childForFieldName("name");
         if (nameNode) facts.declared.add(nameNode.text);
@@ -168,10 +184,15 @@ export function collectFacts(root: Node, path: string, text: string): FileFacts 
           for (let d = depth - 1; d >= 0 && d >= depth - 8; d--) if (anc[d].type === "call_expression") callAncestors.push(anc[d].start);
         }
         const info: FnInfo = {
-          id: facts.fns.length, node, parent: parent ? parent.id : -1,
+          id: facts.fns.length,
+          node,
+          parent: parent ? parent.id : -1,
           outer: parent ? parent.outer : facts.fns.length,
-          start: node.startIndex, end: node.endIndex,
-          startLine: pos.row + 1, endLine: node.endPosition.row + 1, callAncestors,
+          start: node.startIndex,
+          end: node.endIndex,
+          startLine: pos.row + 1,
+          endLine: node.endPosition.row + 1,
+          callAncestors,
         };
         facts.fns.push(info);
         fnStack.push(info);
@@ -179,7 +200,10 @@ export function collectFacts(root: Node, path: string, text: string): FileFacts 
       } else if (type === "type_spec" && fn === -1) {
         recordStruct(facts, cursor.currentNode);
       } else if (type in EVENT_TYPES) {
-        if (facts.events.length >= MAX_EVENTS) { facts.truncated = true; break; }
+        if (facts.events.length >= MAX_EVENTS) {
+          facts.truncated = true;
+          break;
+        }
         const ev: Ev = { kind: EVENT_TYPES[type], node: cursor.currentNode, fn, start };
         // The enclosing statement: the highest ancestor below a statement list / block, without
         // leaving the function.
@@ -193,10 +217,16 @@ export function collectFacts(root: Node, path: string, text: string): FileFacts 
         }
         facts.events.push(ev);
       }
-      if (descend && cursor.gotoFirstChild()) { depth++; continue; }
+      if (descend && cursor.gotoFirstChild()) {
+        depth++;
+        continue;
+      }
       let done = false;
       while (!cursor.gotoNextSibling()) {
-        if (!cursor.gotoParent()) { done = true; break; }
+        if (!cursor.gotoParent()) {
+          done = true;
+          break;
+        }
         depth--;
       }
       if (done) break;
@@ -253,7 +283,10 @@ function recordStruct(facts: FileFacts, spec: Node) {
     const t = fd.childForFieldName("type");
     if (!t) continue;
     const tt = t.text;
-    const names = fd.childrenForFieldName("name").filter((n): n is Node => !!n).map((n) => n.text);
+    const names = fd
+      .childrenForFieldName("name")
+      .filter((n): n is Node => !!n)
+      .map((n) => n.text);
     if (!names.length) names.push(tt.replace(/^\*/, "").replace(/^.*\./, ""));
     for (const n of names) fields.push({ name: n, type: tt });
     if (/^\*?sync\.Pool$/.test(tt.replace(/\s+/g, ""))) for (const n of names) facts.poolFields.add(n);
@@ -410,10 +443,16 @@ export function evalInt(n: Node | null | undefined, facts: FileFacts, depth = 0)
   switch (n.type) {
     case "int_literal": {
       const t = n.text.replace(/_/g, "");
-      const v = t.startsWith("0x") || t.startsWith("0X") ? parseInt(t.slice(2), 16)
-        : t.startsWith("0b") || t.startsWith("0B") ? parseInt(t.slice(2), 2)
-        : t.startsWith("0o") || t.startsWith("0O") ? parseInt(t.slice(2), 8)
-        : /^0\d/.test(t) ? parseInt(t.slice(1), 8) : parseInt(t, 10);
+      const v =
+        t.startsWith("0x") || t.startsWith("0X")
+          ? parseInt(t.slice(2), 16)
+          : t.startsWith("0b") || t.startsWith("0B")
+            ? parseInt(t.slice(2), 2)
+            : t.startsWith("0o") || t.startsWith("0O")
+              ? parseInt(t.slice(2), 8)
+              : /^0\d/.test(t)
+                ? parseInt(t.slice(1), 8)
+                : parseInt(t, 10);
       return Number.isFinite(v) ? v : undefined;
     }
     case "selector_expression": {
@@ -430,14 +469,22 @@ export function evalInt(n: Node | null | undefined, facts: FileFacts, depth = 0)
       const op = n.childForFieldName("operator")?.text;
       if (l === undefined || r === undefined) return undefined;
       switch (op) {
-        case "<<": return l * 2 ** r;
-        case ">>": return Math.floor(l / 2 ** r);
-        case "*": return l * r;
-        case "+": return l + r;
-        case "-": return l - r;
-        case "|": return l + r; // good enough for disjoint bit patterns
-        case "/": return r ? Math.floor(l / r) : undefined;
-        default: return undefined;
+        case "<<":
+          return l * 2 ** r;
+        case ">>":
+          return Math.floor(l / 2 ** r);
+        case "*":
+          return l * r;
+        case "+":
+          return l + r;
+        case "-":
+          return l - r;
+        case "|":
+          return l + r; // good enough for disjoint bit patterns
+        case "/":
+          return r ? Math.floor(l / r) : undefined;
+        default:
+          return undefined;
       }
     }
     case "call_expression": {
@@ -584,7 +631,9 @@ function declIndex(evs: Ev[]): Map<string, Ev[]> {
       const l = ev.node.childForFieldName("left");
       names = l ? l.namedChildren.filter((c): c is Node => !!c && c.type === "identifier").map((c) => c.text) : [];
     } else {
-      names = assignSides(ev.node).left.filter((l) => l.type === "identifier").map((l) => l.text);
+      names = assignSides(ev.node)
+        .left.filter((l) => l.type === "identifier")
+        .map((l) => l.text);
     }
     for (const n of names) {
       let list = m.get(n);

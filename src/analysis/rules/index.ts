@@ -48,7 +48,9 @@ export function ruleInfo(id: string): RuleInfo | undefined {
 }
 
 type ThresholdName = (typeof RULE_REGISTRY)[number] extends infer R
-  ? R extends { thresholds: infer T } ? keyof T & string : never
+  ? R extends { thresholds: infer T }
+    ? keyof T & string
+    : never
   : never;
 
 /** Every rule threshold and its default, from the rules themselves. */
@@ -82,7 +84,9 @@ function stamp<T extends Hit>(rule: RuleInfo, hit: T): T & Finding {
 }
 
 function failure(rule: RuleInfo, file: string, line: number, err: unknown): Finding {
-  const why = String((err as Error)?.message ?? err).split("\n")[0].slice(0, 300);
+  const why = String((err as Error)?.message ?? err)
+    .split("\n")[0]
+    .slice(0, 300);
   return stamp(RULE_FAILURE, { file, line, message: `rule ${rule.id} failed on ${file}: ${why}` });
 }
 
@@ -105,7 +109,10 @@ function byPosition(a: Finding, b: Finding): number {
  * its own findings, and each item that still throws becomes an MC000 finding at its position.
  */
 function runIsolated<T extends { file: string; line: number }>(
-  rule: RuleInfo, items: T[], run: (items: T[]) => Hit[], out: Finding[],
+  rule: RuleInfo,
+  items: T[],
+  run: (items: T[]) => Hit[],
+  out: Finding[],
 ): void {
   try {
     for (const h of run(items)) out.push(stamp(rule, h)); // not push(...): past ~125,000 arguments it overflows the stack

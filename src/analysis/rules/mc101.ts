@@ -4,9 +4,24 @@
 import type { Node } from "web-tree-sitter";
 import type { PendingHit, Rule } from "./rule.ts";
 import {
-  type Ev, type FileFacts, type FnInfo, assignSides, callArgs, callee,
-  eventsByOuter, evalInt, exprKey, findDecl, fnsOf, isIgnored, isPkgCall, lineOf, localName, params,
-  typeText, unparen,
+  type Ev,
+  type FileFacts,
+  type FnInfo,
+  assignSides,
+  callArgs,
+  callee,
+  eventsByOuter,
+  evalInt,
+  exprKey,
+  findDecl,
+  fnsOf,
+  isIgnored,
+  isPkgCall,
+  lineOf,
+  localName,
+  params,
+  typeText,
+  unparen,
 } from "./ast.ts";
 
 export const MC101 = "MC101";
@@ -27,9 +42,35 @@ const LIMITISH = /limit|max|size|bound|cap|body|wrap|prepare|setup|middleware|gu
 
 /** Calls that take the request but cannot replace its body. */
 const SAFE_REQ_CALLEES = new Set([
-  "Error", "Errorf", "Printf", "Println", "Print", "Sprintf", "Fprintf", "Debugf", "Infof", "Warnf", "Warningf",
-  "Tracef", "Debug", "Info", "Warn", "Trace", "Vars", "URLParam", "Param", "Redirect", "NotFound",
-  "DumpRequest", "RealIP", "FromRequest", "ClientIP", "Header", "Get", "String", "Sprint",
+  "Error",
+  "Errorf",
+  "Printf",
+  "Println",
+  "Print",
+  "Sprintf",
+  "Fprintf",
+  "Debugf",
+  "Infof",
+  "Warnf",
+  "Warningf",
+  "Tracef",
+  "Debug",
+  "Info",
+  "Warn",
+  "Trace",
+  "Vars",
+  "URLParam",
+  "Param",
+  "Redirect",
+  "NotFound",
+  "DumpRequest",
+  "RealIP",
+  "FromRequest",
+  "ClientIP",
+  "Header",
+  "Get",
+  "String",
+  "Sprint",
 ]);
 
 function handlersOf(facts: FileFacts, fn: FnInfo): Handler[] {
@@ -227,7 +268,7 @@ export function mc101(facts: FileFacts, opts: { multipartLimit: number }): Pendi
       if (setters.has(n)) break;
     }
   }
-  const mayLimit = (name: string) => declared.has(name) ? setters.has(name) : LIMITISH.test(name);
+  const mayLimit = (name: string) => (declared.has(name) ? setters.has(name) : LIMITISH.test(name));
   for (const fn of facts.fns) {
     const hs = handlersOf(facts, fn);
     if (!hs.length) continue;
@@ -239,8 +280,9 @@ export function mc101(facts: FileFacts, opts: { multipartLimit: number }): Pendi
     for (const h of hs) {
       // Nested functions whose parameters shadow the request's base name are not about it.
       const base = h.req.split(/[.(]/)[0];
-      const shadow = fnsOf(facts, fn.outer).filter((g) => g.id !== fn.id && g.start > fn.start && g.end <= fn.end &&
-        params(g.node).some((p) => p.name === base));
+      const shadow = fnsOf(facts, fn.outer).filter(
+        (g) => g.id !== fn.id && g.start > fn.start && g.end <= fn.end && params(g.node).some((p) => p.name === base),
+      );
       const evs = shadow.length ? all.filter((e) => !shadow.some((g) => e.start >= g.start && e.start < g.end)) : all;
       const reqs = new Set([h.req]);
       const bodies = new Set<string>([`${h.req}.Body`]);
@@ -283,7 +325,10 @@ export function mc101(facts: FileFacts, opts: { multipartLimit: number }): Pendi
         const args = callArgs(ev.node);
         // The request (or a framework's context holding it) handed to another function before the
         // read: that function may limit the body.
-        const holder = (a: Node) => { const k = exprKey(a) ?? "\0"; return reqs.has(k) || (k === base && h.req !== base); };
+        const holder = (a: Node) => {
+          const k = exprKey(a) ?? "\0";
+          return reqs.has(k) || (k === base && h.req !== base);
+        };
         if (c && !SAFE_REQ_CALLEES.has(c.name) && args.some(holder) && mayLimit(c.name)) {
           changedAt = Math.min(changedAt, ev.start);
           continue;
@@ -319,11 +364,13 @@ function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefine
   let message: string;
   if (rd.multipart !== undefined) {
     const mib = Math.round(rd.multipart / (1 << 20));
-    message = `ParseMultipartForm(${mib >= 1 << 20 ? "max int" : mib + " MiB"}) lets one request keep that much of its body in memory ` +
+    message =
+      `ParseMultipartForm(${mib >= 1 << 20 ? "max int" : mib + " MiB"}) lets one request keep that much of its body in memory ` +
       `(file parts beyond it go to temporary files, and the rest of the body is unlimited). ` +
       `Use a limit near the default 32 MiB and cap the whole body first: ${bodyExpr} = http.MaxBytesReader(w, ${bodyExpr}, n).`;
   } else {
-    message = `${rd.what} reads the whole request body into memory with no size limit: one client sending 1 GiB ` +
+    message =
+      `${rd.what} reads the whole request body into memory with no size limit: one client sending 1 GiB ` +
       `makes this handler allocate at least 1 GiB (more while the buffer grows: old and new arrays coexist during each copy). ` +
       `Cap it first: ${bodyExpr} = http.MaxBytesReader(${h.writer ?? "w"}, ${bodyExpr}, 10<<20) (10 MiB), ` +
       `or read through io.LimitReader.`;
@@ -338,7 +385,8 @@ function finding(facts: FileFacts, h: Handler, rd: Read, http: string | undefine
     const indent = /^[ \t]*/.exec(text)![0];
     if (stmt.column === indent.length && sLine === line) {
       f.suggestion = {
-        startLine: sLine, endLine: sLine,
+        startLine: sLine,
+        endLine: sLine,
         text: `${indent}${bodyExpr} = ${http}.MaxBytesReader(${h.writer}, ${bodyExpr}, 10<<20)\n${text}`,
       };
     }

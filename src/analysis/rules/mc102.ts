@@ -3,8 +3,17 @@
 import type { Node } from "web-tree-sitter";
 import type { PendingHit, Rule } from "./rule.ts";
 import {
-  type Ev, type FileFacts, assignSides, callArgs, callee, eventsByOuter, exprKey, findDecl,
-  isIgnored, isPkgCall, unparen,
+  type Ev,
+  type FileFacts,
+  assignSides,
+  callArgs,
+  callee,
+  eventsByOuter,
+  exprKey,
+  findDecl,
+  isIgnored,
+  isPkgCall,
+  unparen,
 } from "./ast.ts";
 import { isBufferExpr } from "./mc101.ts";
 
@@ -27,8 +36,10 @@ const DECOMPRESSORS: Record<string, string[]> = {
 };
 /** Canonical types of decompressing readers, for parameters and `var x *gzip.Reader`. */
 const DECOMPRESSOR_TYPES = new Set([
-  "*compress/gzip.Reader", "*github.com/klauspost/compress/gzip.Reader",
-  "*github.com/klauspost/compress/zstd.Decoder", "*github.com/klauspost/pgzip.Reader",
+  "*compress/gzip.Reader",
+  "*github.com/klauspost/compress/gzip.Reader",
+  "*github.com/klauspost/compress/zstd.Decoder",
+  "*github.com/klauspost/pgzip.Reader",
 ]);
 
 function formatOf(importPath: string): string {
@@ -155,8 +166,10 @@ export function mc102(facts: FileFacts): PendingHit[] {
       if (!kind) continue;
       const line = call.startPosition.row + 1;
       out.push({
-        file: facts.path, line,
-        message: `${what} over a ${kind} reader has no bound on the decompressed size: ${ratio(kind)}, ` +
+        file: facts.path,
+        line,
+        message:
+          `${what} over a ${kind} reader has no bound on the decompressed size: ${ratio(kind)}, ` +
           `so a small hostile input can exhaust memory or disk. ` +
           `Bound the output: read through io.LimitReader(r, max+1) and fail when more than max bytes arrive, ` +
           `or use io.CopyN(dst, r, max).`,

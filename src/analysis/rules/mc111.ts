@@ -4,8 +4,19 @@
 import type { Node } from "web-tree-sitter";
 import type { PendingHit, Rule } from "./rule.ts";
 import {
-  type Ev, type FileFacts, assignSides, callArgs, callee, canonType, eventsByOuter, exprKey,
-  exprType, findDecl, isIgnored, typeText, unparen,
+  type Ev,
+  type FileFacts,
+  assignSides,
+  callArgs,
+  callee,
+  canonType,
+  eventsByOuter,
+  exprKey,
+  exprType,
+  findDecl,
+  isIgnored,
+  typeText,
+  unparen,
 } from "./ast.ts";
 
 export const MC111 = "MC111";
@@ -204,8 +215,11 @@ function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string
     for (let i = 0; i < left.length; i++) {
       const l = unparen(left[i]);
       if (!l) continue;
-      if (l.type === "unary_expression" && l.childForFieldName("operator")?.text === "*" &&
-          exprKey(l.childForFieldName("operand")) === name) {
+      if (
+        l.type === "unary_expression" &&
+        l.childForFieldName("operator")?.text === "*" &&
+        exprKey(l.childForFieldName("operand")) === name
+      ) {
         st.full = true;
         continue;
       }
@@ -241,7 +255,9 @@ function resettingMethods(facts: FileFacts): Set<string> {
   for (const f of facts.fns) {
     if (f.node.type !== "method_declaration") continue;
     const name = f.node.childForFieldName("name")?.text;
-    const recv = f.node.childForFieldName("receiver")?.namedChildren.find((c) => c?.type === "parameter_declaration")
+    const recv = f.node
+      .childForFieldName("receiver")
+      ?.namedChildren.find((c) => c?.type === "parameter_declaration")
       ?.childForFieldName("name")?.text;
     if (name && recv) methods.push({ name, recv, fn: f.id });
   }
@@ -298,8 +314,10 @@ export function mc111(facts: FileFacts): PendingHit[] {
       const structValue = /^[A-Za-z_]\w*$/.test(t) && facts.structs.has(t);
       if (t.startsWith("[]") || t === "string" || structValue) {
         out.push({
-          file: facts.path, line,
-          message: `${pool}.Put(${arg.text.slice(0, 60)}) stores a non-pointer value (${t === "[]" ? "a slice" : structValue ? `a ${t} struct` : t.replace(/(?:[\w.-]+\/)+/g, "")}): ` +
+          file: facts.path,
+          line,
+          message:
+            `${pool}.Put(${arg.text.slice(0, 60)}) stores a non-pointer value (${t === "[]" ? "a slice" : structValue ? `a ${t} struct` : t.replace(/(?:[\w.-]+\/)+/g, "")}): ` +
             `converting it to interface{} allocates ${structValue ? "a copy of the struct" : `a ${t === "string" ? 16 : 24}-byte header`} on every Put ` +
             `(staticcheck SA6002), which costs what the pool was meant to save. Put a pointer instead (*[]byte, or a struct pointer).`,
         });
@@ -309,9 +327,12 @@ export function mc111(facts: FileFacts): PendingHit[] {
       // A value made fresh in this function (&T{...}, new(T)) holds nothing stale: pre-warming.
       const decl = findDecl(facts, outer, name, arg.startIndex, evs);
       const dv = unparen(decl?.value);
-      const fresh = dv && ((dv.type === "unary_expression" && dv.childForFieldName("operator")?.text === "&" &&
-        unparen(dv.childForFieldName("operand"))?.type === "composite_literal") ||
-        (dv.type === "call_expression" && callee(dv)?.name === "new" && !callee(dv)?.recv));
+      const fresh =
+        dv &&
+        ((dv.type === "unary_expression" &&
+          dv.childForFieldName("operator")?.text === "&" &&
+          unparen(dv.childForFieldName("operand"))?.type === "composite_literal") ||
+          (dv.type === "call_expression" && callee(dv)?.name === "new" && !callee(dv)?.recv));
       if (fresh) continue;
       const local = /^\*([A-Za-z_]\w*)$/.exec(t);
       const known = KNOWN_POINTER_STRUCTS.has(t);
@@ -326,7 +347,9 @@ export function mc111(facts: FileFacts): PendingHit[] {
         const owned = newInitialisedFields(facts, c.recvNode);
         if (fields) {
           // A back-reference to the struct that holds the pool lives as long as the pool does.
-          owners ??= new Set([...facts.structs].filter(([, fs]) => fs.some((f) => /^\*?sync\.Pool$/.test(f.type.replace(/\s+/g, "")))).map(([n]) => `*${n}`));
+          owners ??= new Set(
+            [...facts.structs].filter(([, fs]) => fs.some((f) => /^\*?sync\.Pool$/.test(f.type.replace(/\s+/g, "")))).map(([n]) => `*${n}`),
+          );
           const own = owners;
           const open = fields.filter((f) => !st.fields.has(f.name) && !owned?.has(f.name) && !own.has(f.type.replace(/\s+/g, "")));
           const kinds = open.map((f) => pointerKind(f.type, facts.structs));
@@ -340,8 +363,10 @@ export function mc111(facts: FileFacts): PendingHit[] {
         continue;
       }
       const f: PendingHit = {
-        file: facts.path, line,
-        message: `${pool}.Put(${name}) returns a *${typeName} to the pool without resetting it` +
+        file: facts.path,
+        line,
+        message:
+          `${pool}.Put(${name}) returns a *${typeName} to the pool without resetting it` +
           (unreset && st.fields.size ? ` (fields not cleared: ${unreset.join(", ")})` : "") +
           `: while pooled it keeps everything its pointer fields reference alive (until reuse or until two GC cycles ` +
           `flush the pool), and the next Get sees stale data. Reset it before the Put (` +

@@ -66,9 +66,11 @@ export function mc121(structs: StructReport[]): Hit[] {
     if (!hits.length) continue;
     const parts = hits.map((h) => `${h.name} ${h.type} (${slot} B ${h.slots})`);
     out.push({
-      file: s.file, line: hits[0].line,
+      file: s.file,
+      line: hits[0].line,
       endLine: hits.length > 1 ? hits[hits.length - 1].line : undefined,
-      message: `${s.name} stores values as interfaces: ${parts.join("; ")}. Each interface slot is two words ` +
+      message:
+        `${s.name} stores values as interfaces: ${parts.join("; ")}. Each interface slot is two words ` +
         `(${slot} bytes on ${word * 8}-bit) and storing a value that is not pointer-shaped (an int, string, ` +
         `slice or struct) allocates a heap copy of it; pointers, maps, chans and funcs are stored without ` +
         `allocating. Where the set of types is known, use a concrete type, a type parameter, or a typed ` +

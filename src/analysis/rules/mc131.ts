@@ -8,12 +8,33 @@ import { allocBytes, fieldsOf, firstLayout, structIgnored, tagValue, generated }
 export const MC131 = "MC131";
 const TAG_KEYS = ["json", "form", "binding", "gorm", "db", "yaml"];
 const SCALARS: Record<string, number> = {
-  bool: 1, int8: 1, uint8: 1, byte: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, rune: 4, float32: 4,
-  int: 8, uint: 8, int64: 8, uint64: 8, float64: 8, uintptr: 8, complex64: 8, complex128: 16, string: 16,
+  bool: 1,
+  int8: 1,
+  uint8: 1,
+  byte: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  rune: 4,
+  float32: 4,
+  int: 8,
+  uint: 8,
+  int64: 8,
+  uint64: 8,
+  float64: 8,
+  uintptr: 8,
+  complex64: 8,
+  complex128: 16,
+  string: 16,
 };
 /** Well-known library structs (size on amd64). */
 const KNOWN_STRUCTS: Record<string, number> = {
-  "time.Time": 24, "url.URL": 144, "big.Int": 32, "big.Float": 32, "decimal.Decimal": 16,
+  "time.Time": 24,
+  "url.URL": 144,
+  "big.Int": 32,
+  "big.Float": 32,
+  "decimal.Decimal": 16,
 };
 /** Names that announce PATCH / partial-update semantics, where pointers are the point. */
 const PATCH_NAME = /patch|update|partial|optional|override|diff/i;
@@ -31,8 +52,14 @@ export function mc131(structs: StructReport[], minFields: number, context: Struc
       if (f.ignores.has(MC131) || f.ignores.has("*")) continue;
       const t = f.type.replace(/\s+/g, "");
       if (!t.startsWith("*") || t.startsWith("**")) continue;
-      if (TAG_KEYS.every((k) => { const v = tagValue(f.tag, k); return v === undefined ? true : v.split(",")[0] === "-"; }) &&
-          TAG_KEYS.some((k) => tagValue(f.tag, k) !== undefined)) continue; // skipped by every decoder
+      if (
+        TAG_KEYS.every((k) => {
+          const v = tagValue(f.tag, k);
+          return v === undefined ? true : v.split(",")[0] === "-";
+        }) &&
+        TAG_KEYS.some((k) => tagValue(f.tag, k) !== undefined)
+      )
+        continue; // skipped by every decoder
       const inner = t.slice(1);
       let bytes: number | undefined = SCALARS[inner];
       if (bytes === undefined) bytes = KNOWN_STRUCTS[inner];
@@ -49,10 +76,13 @@ export function mc131(structs: StructReport[], minFields: number, context: Struc
     const depth = firstLayout(s)?.layout.pointerDepth;
     const line = fields.find((f) => f.name === hits[0].name)?.line ?? s.line;
     out.push({
-      file: s.file, line,
-      message: `${s.name} is a binding struct with ${hits.length} pointer fields (${hits.map((h) => `${h.name} ${h.type}`).join(", ")}). ` +
+      file: s.file,
+      line,
+      message:
+        `${s.name} is a binding struct with ${hits.length} pointer fields (${hits.map((h) => `${h.name} ${h.type}`).join(", ")}). ` +
         `Decoding a fully populated value makes ${hits.length} extra heap allocations (about ${total} bytes from the ` +
-        `allocator) on top of the struct itself` + (depth ? `, and reads go through up to ${depth} pointer hops` : "") +
+        `allocator) on top of the struct itself` +
+        (depth ? `, and reads go through up to ${depth} pointer hops` : "") +
         `. Where "absent" and "zero" need not differ, use plain values with omitempty (or sql.NullInt64 / ` +
         `sql.NullString for nullable columns: no allocation). Keep pointers where they must differ, as in ` +
         `PATCH-style partial updates.`,

@@ -30,8 +30,10 @@ export function mc141(structs: StructReport[], maxDepth: number): Hit[] {
     }
     if (skip) continue;
     out.push({
-      file: s.file, line: s.line,
-      message: `${s.name} reaches data through ${l.pointerDepth} pointer hops (${l.pointerChain.join(" -> ")}), ` +
+      file: s.file,
+      line: s.line,
+      message:
+        `${s.name} reaches data through ${l.pointerDepth} pointer hops (${l.pointerChain.join(" -> ")}), ` +
         `more than ${maxDepth}. Each hop is a dependent load (a likely cache miss, about 100 ns from DRAM) and ` +
         `one more object for the GC to mark. Embed the inner structs by value where they are not shared or ` +
         `optional, or keep the fields that are read together in one struct.`,
@@ -42,7 +44,7 @@ export function mc141(structs: StructReport[], maxDepth: number): Hit[] {
 
 /** A pointer cycle that the base side did not have. */
 export function mc141NewCycle(d: StructDiff): Hit | undefined {
-  if (!d.base || !d.head || !d.head.source && !d.head.layouts) return undefined;
+  if (!d.base || !d.head || (!d.head.source && !d.head.layouts)) return undefined;
   if (structIgnored(d.head, MC141)) return undefined;
   const h = firstLayout(d.head)?.layout;
   const b = firstLayout(d.base)?.layout;
@@ -51,11 +53,18 @@ export function mc141NewCycle(d: StructDiff): Hit | undefined {
   // where the PR changed fields: a struct that merely gained a path to another type's cycle (a
   // list node) did not add a cycle, and the other members of a new cycle are reported once, at
   // the struct whose fields closed it.
-  const names = h.pointerChain.slice(1).map((x) => x.replace(/^(\*|\[\d*\]|map\[[^\]]*\]|chan\s+)+/, "").split(".").pop());
+  const names = h.pointerChain.slice(1).map((x) =>
+    x
+      .replace(/^(\*|\[\d*\]|map\[[^\]]*\]|chan\s+)+/, "")
+      .split(".")
+      .pop(),
+  );
   if (!names.includes(d.name) || d.fieldChanges.length === 0) return undefined;
   return {
-    file: d.file, line: d.line,
-    message: `${d.name} is now on a pointer cycle (${h.pointerChain.join(" -> ")}). Values on a cycle ` +
+    file: d.file,
+    line: d.line,
+    message:
+      `${d.name} is now on a pointer cycle (${h.pointerChain.join(" -> ")}). Values on a cycle ` +
       `keep each other alive as long as any one is reachable, and walking them has no natural end; make sure ` +
       `the back-reference is needed (an index or ID often serves).`,
   };

@@ -32,8 +32,10 @@ export function mc151(structs: StructReport[], threshold: number): Hit[] {
     const classOpt = allocBytes(l.optimalSize);
     if (saved < threshold && classOpt >= classNow) continue;
     out.push({
-      file: s.file, line: s.line,
-      message: `${s.name} is ${l.size} bytes on ${fl.arch}, ${l.padding} of them padding; ordering its fields as ` +
+      file: s.file,
+      line: s.line,
+      message:
+        `${s.name} is ${l.size} bytes on ${fl.arch}, ${l.padding} of them padding; ordering its fields as ` +
         `${orderText(l.optimalOrder)} makes it ${l.optimalSize} bytes (${saved} bytes, ` +
         `${Math.round((saved / l.size) * 100)}% less` +
         (classOpt < classNow ? `; new(${s.name}) drops from the ${classNow}-byte to the ${classOpt}-byte size class` : "") +

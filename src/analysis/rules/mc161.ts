@@ -21,8 +21,10 @@ export function mc161(diff: Diff, threshold: number): Hit[] {
     const optGrowth = hl.optimalPtrBytes - b.optimalPtrBytes;
     if (growth < threshold || growth - optGrowth < threshold) continue;
     out.push({
-      file: d.file, line: d.line,
-      message: `The GC now scans ${hl.ptrBytes} bytes of every ${d.name} instead of ${b.ptrBytes} (+${growth}) on ${h.arch}, ` +
+      file: d.file,
+      line: d.line,
+      message:
+        `The GC now scans ${hl.ptrBytes} bytes of every ${d.name} instead of ${b.ptrBytes} (+${growth}) on ${h.arch}, ` +
         `because pointer-holding fields sit after non-pointer data. With pointer fields first it would scan ` +
         `${hl.optimalPtrBytes} bytes, ${hl.ptrBytes - hl.optimalPtrBytes} fewer (the best order grew by ${optGrowth}). ` +
         `Scan work is paid on every GC cycle ` +

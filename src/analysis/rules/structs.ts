@@ -72,7 +72,12 @@ export function fieldsOf(s: StructReport): FieldInfo[] {
     const tag = tagMatch ? tagMatch[1] : "";
     const ignores = new Set<string>();
     for (const m of g.text.matchAll(/memcheck:ignore\b[^\n]*/g)) for (const id of ignoreIds(m[0]) ?? []) ignores.add(id);
-    const declText = lines.slice(first).join("\n").replace(/`[^`]*`/g, "").replace(/\/\/[^\n]*/g, "").trim();
+    const declText = lines
+      .slice(first)
+      .join("\n")
+      .replace(/`[^`]*`/g, "")
+      .replace(/\/\/[^\n]*/g, "")
+      .trim();
     for (const name of g.names) {
       let type = typeByName.get(name);
       if (!type) type = typeFromDecl(declText, g.names);
