@@ -6,6 +6,7 @@ import { Worker } from "node:worker_threads";
 import os from "node:os";
 import type { AnalyzeOptions, SourceFile } from "./analysis/model.ts";
 import type { FileDecls } from "./analysis/parse.ts";
+import { skippedDecls } from "./analysis/index.ts";
 
 /** Below this much text, one thread in-process is faster than starting workers. */
 export const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
@@ -22,21 +23,6 @@ export function defaultThreads(): number {
 /** The budget for a task: a fixed allowance plus 5 ms per KB (a 200 KB/s floor, far below normal). */
 function budgetMs(base: number, files: SourceFile[]): number {
   return base + files.reduce((n, f) => n + f.text.length, 0) / 200;
-}
-
-export function skippedDecls(file: SourceFile, message: string): FileDecls {
-  return {
-    path: file.path,
-    packageName: "",
-    imports: [],
-    constraint: { plusBuild: [] },
-    types: [],
-    consts: [],
-    vars: [],
-    diagnostics: [{ file: file.path, message }],
-    hazards: [],
-    bytes: file.text.length,
-  };
 }
 
 interface Task {

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, buildGosizes, goEnv, haveGo, runProbe } from "./groundtruth-support.ts";
+import { ALL_ARCHS } from "../src/analysis/model.ts";
 
 interface Layout {
   size: number;
@@ -183,22 +184,7 @@ func main() {
 // Slow (compiles the whole standard library for 14 archs on a cold cache): opt in with
 // MEMCHECK_SLOW_GROUNDTRUTH=1. Size and alignment of every table entry become compile-time
 // assertions that `go build` must accept for each GOARCH.
-const ALL = [
-  "386",
-  "amd64",
-  "arm",
-  "arm64",
-  "loong64",
-  "mips",
-  "mipsle",
-  "mips64",
-  "mips64le",
-  "ppc64",
-  "ppc64le",
-  "riscv64",
-  "s390x",
-  "wasm",
-];
+const ALL: readonly string[] = ALL_ARCHS;
 test("stdlib table sizes and alignments compile as assertions on all 14 archs", {
   skip:
     noGo ||

@@ -50,23 +50,26 @@ export function rejectText(file: string, text: string, options: AnalyzeOptions):
   return undefined;
 }
 
+/** The declarations of a file that was not parsed: empty, with the reason as a diagnostic. */
+export function skippedDecls(file: SourceFile, message: string): FileDecls {
+  return {
+    path: file.path,
+    packageName: "",
+    imports: [],
+    constraint: { plusBuild: [] },
+    types: [],
+    consts: [],
+    vars: [],
+    diagnostics: [{ file: file.path, message }],
+    hazards: [],
+    bytes: file.text.length,
+  };
+}
+
 /** Parse one file, or describe why it was skipped. */
 export function parseSource(file: SourceFile, options: AnalyzeOptions, hazards?: HazardCollector): FileDecls {
   const why = rejectText(file.path, file.text, options);
-  if (why) {
-    return {
-      path: file.path,
-      packageName: "",
-      imports: [],
-      constraint: { plusBuild: [] },
-      types: [],
-      consts: [],
-      vars: [],
-      diagnostics: [{ file: file.path, message: why }],
-      hazards: [],
-      bytes: file.text.length,
-    };
-  }
+  if (why) return skippedDecls(file, why);
   return parseFile(file.path, file.text, hazards);
 }
 
