@@ -53,6 +53,22 @@ export interface ArchiveReadResult {
   ms: number;
 }
 
+/** The result of a download that failed before any entry was read. */
+function failedRead(error: string, t0: number): ArchiveReadResult {
+  return {
+    found: 0,
+    mismatched: 0,
+    unsafePaths: 0,
+    links: 0,
+    otherEntries: 0,
+    compressedBytes: 0,
+    tarBytes: 0,
+    complete: false,
+    error,
+    ms: performance.now() - t0,
+  };
+}
+
 /** git's blob id: sha1("blob <len>\0" + content). */
 export function gitBlobSha(buf: Buffer): string {
   return createHash("sha1").update(`blob ${buf.length}\0`).update(buf).digest("hex");
@@ -279,33 +295,11 @@ export async function fetchArchive(
       const why = controller.signal.aborted
         ? `time budget (${o.timeoutMs} ms) exceeded`
         : `GET tarball: ${err?.status ?? ""} ${String(err?.message ?? e).split("\n")[0]}`.trim();
-      return {
-        found: 0,
-        mismatched: 0,
-        unsafePaths: 0,
-        links: 0,
-        otherEntries: 0,
-        compressedBytes: 0,
-        tarBytes: 0,
-        complete: false,
-        error: why,
-        ms: performance.now() - t0,
-      };
+      return failedRead(why, t0);
     }
     if (!body || typeof body !== "object" || !("getReader" in body || Symbol.asyncIterator in body)) {
       controller.abort();
-      return {
-        found: 0,
-        mismatched: 0,
-        unsafePaths: 0,
-        links: 0,
-        otherEntries: 0,
-        compressedBytes: 0,
-        tarBytes: 0,
-        complete: false,
-        error: "GET tarball: no body stream",
-        ms: performance.now() - t0,
-      };
+      return failedRead("GET tarball: no body stream", t0);
     }
     const left = Math.max(1, o.timeoutMs - (performance.now() - t0));
     const r = await readArchive(body as Body, wants, onFile, { ...o, timeoutMs: left, signal: controller.signal });
