@@ -1,6 +1,8 @@
 // A git revision of a local checkout, read with `git ls-tree` and `git cat-file` (never checked out).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import type { Snapshot } from "../analysis/model.ts";
 
 const run = promisify(execFile);
@@ -132,6 +134,17 @@ export async function changedLines(repo: string, base: string, head?: string): P
       const start = Number(hunk[1]);
       const count = hunk[2] === undefined ? 1 : Number(hunk[2]);
       for (let i = 0; i < count; i++) current.add(start + i);
+    }
+  }
+  // Against the working tree, a new file nobody has `git add`ed yet is changed on every line:
+  // `git diff` does not list it, but the working-tree snapshot reads it.
+  if (!head) {
+    const untracked = await git(repo, ["ls-files", "--others", "--exclude-standard", "-z", "--", "*.go"]);
+    for (const p of untracked.split("\0").filter(Boolean)) {
+      const text = await readFile(path.join(repo, p), "utf8").catch(() => "");
+      const lines = new Set<number>();
+      for (let i = 1, n = text.split("\n").length; i <= n; i++) lines.add(i);
+      result.set(p, lines);
     }
   }
   return result;
