@@ -1,7 +1,7 @@
 // End to end: a signed pull_request.opened webhook over real HTTP -> Probot's node middleware ->
 // the BullMQ queue in real Redis -> a real BullMQ worker running the real engine and reporters ->
 // the check run and the review, asserted exactly (nock stands in for api.github.com only).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -20,7 +20,7 @@ const GOLDEN_CHECK = new URL("./fixtures/pr-module/expected-check-run.json", imp
 const GOLDEN_REVIEW = new URL("./fixtures/pr-module/expected-review.json", import.meta.url);
 const PREFIX = `mctest-app-e2e-${process.pid}`;
 const settings = { name: "e2e", prefix: PREFIX, debounceMs: 0, attempts: 1, concurrency: 1 };
-const files = redisForFile(PREFIX, { nock: true });
+redisForFile(PREFIX, { nock: true });
 
 /** The whole app as `npm start` runs it: HTTP server, real queue, in-process worker, queue events. */
 async function startStack() {

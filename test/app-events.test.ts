@@ -1,4 +1,4 @@
-import { test, before, after, beforeEach, afterEach } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import nock from "nock";
@@ -18,7 +18,6 @@ import {
   HEAD,
   HEAD2,
   BASE,
-  type TestServer,
   FakeQueue,
   eventAppPerTest,
 } from "./app-support.ts";

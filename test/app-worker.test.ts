@@ -4,7 +4,7 @@ import { test, before, after, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import nock from "nock";
 import { Redis } from "ioredis";
-import { Queue, QueueEvents } from "bullmq";
+import { QueueEvents } from "bullmq";
 import type { Analysis, Diff, Snapshot } from "../src/analysis/model.ts";
 import { runReview, type ReviewDeps } from "../src/github/review-job.ts";
 import type { Pipeline } from "../src/github/pipeline.ts";

@@ -2,16 +2,16 @@
 // @mentions, unicode tricks. Each is parsed in bounded work into a valid command, help, or
 // nothing, and a reply never quotes user text unescaped. Then the same bodies through the app
 // over real HTTP, and bots and strangers refused.
-import { test, beforeEach, afterEach } from "node:test";
+import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import nock from "nock";
 import { findCommandLine, parseCommand, HELP_TEXT, MAX_LINE_CHARS, type Command } from "../src/github/commands.ts";
-import { createApp, refusedMarker } from "../src/app.ts";
+import { refusedMarker } from "../src/app.ts";
 import { runIntake } from "../src/github/publish-intake.ts";
 import { ALL_ARCHS } from "../src/analysis/model.ts";
 import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
-import { makeProbot, startServer, sendWebhook, fixture, type TestServer, FakeQueue, eventAppPerTest } from "./app-support.ts";
+import { makeProbot, sendWebhook, fixture, eventAppPerTest } from "./app-support.ts";
 
 const API = "https://api.github.com";
 /** What user text may look like inside a reply: sanitize()'s alphabet, in backticks. */

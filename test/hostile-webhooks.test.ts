@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import nock from "nock";
 import { createApp } from "../src/app.ts";
-import { jobIdFor, type ReviewJobData } from "../src/queue/index.ts";
 import { makeProbot, startServer, sign, fixture, SECRET, type TestServer, FakeQueue } from "./app-support.ts";
 
 let server: TestServer;

@@ -8,13 +8,13 @@ import nock from "nock";
 import { Redis } from "ioredis";
 import { createServer, type Route } from "../src/main.ts";
 import { createReviewQueue, type ReviewQueue } from "../src/queue/index.ts";
-import { createMetrics, type Metrics } from "../src/ops/metrics.ts";
+import { createMetrics } from "../src/ops/metrics.ts";
 import { createOps } from "../src/ops/index.ts";
 import { dashboardRoute, checkBasicAuth } from "../src/ops/dashboard.ts";
 import { healthRoutes, queueReadiness } from "../src/ops/health.ts";
 import { metricsRoute } from "../src/ops/metrics-route.ts";
 import { instrumentQueue, webhookObserver } from "../src/ops/instrument.ts";
-import { makeProbot, fixture, sendWebhook, deletePrefix, REDIS_URL, API, HEAD } from "./app-support.ts";
+import { makeProbot, fixture, sendWebhook, deletePrefix, REDIS_URL } from "./app-support.ts";
 
 const PREFIX = `mctest-ops-http-${process.pid}`;
 let redis: Redis;

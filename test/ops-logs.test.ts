@@ -1,7 +1,7 @@
 // Logs never carry a secret: a full webhook -> queue -> worker run (the e2e setup) with a
 // recognisable installation token and private key, every log line captured at level trace (Probot's
 // pino, our own destination stream), then searched for the token, the key, the JWT and the secret.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { generateKeyPairSync } from "node:crypto";

@@ -1,7 +1,7 @@
 // The ops wiring in the entry points: `npm start` (src/main.ts) and `npm run worker` (worker/index.ts)
 // started as real child processes against real Redis (no GitHub calls are made), then the worker
 // runtime's metrics and write-slot waiting over a full nock'd review.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";

@@ -12,6 +12,7 @@
 //   the whole read runs under a time budget;
 // - any failure (corrupt gzip, bad tar header, truncated stream, HTTP error) ends the read with an
 //   error string; the caller fetches whatever was not found blob by blob.
+import type { GitHubClient } from "./client.ts";
 import { createHash } from "node:crypto";
 import { Readable, Transform, pipeline, type TransformCallback } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
@@ -271,7 +272,7 @@ export interface ArchiveRequest {
  * out of it as a stream. The time budget covers the request and the read. Never throws.
  */
 export async function fetchArchive(
-  octokit: { rest: { repos: { downloadTarballArchive(p: object): Promise<{ data: unknown }> } } },
+  octokit: GitHubClient,
   req: ArchiveRequest,
   wants: Map<string, ArchiveWant>,
   onFile: (w: ArchiveWant, content: Buffer) => void,

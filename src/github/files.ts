@@ -1,5 +1,6 @@
 // PR files: every page of pulls.listFiles, the changed lines of each file from its patch, and the
 // Go packages (directories) a PR touches.
+import type { GitHubClient } from "./client.ts";
 import { type ChangedLines, dirOf, isReviewedFile } from "../review/files.ts";
 
 export { type ChangedLines, GENERATED_RE, dirOf, isGenerated } from "../review/files.ts";
@@ -15,10 +16,10 @@ export interface PrFile {
 /** GitHub returns at most 3,000 files, 100 per page. */
 export const MAX_PR_FILES = 3000;
 
-export async function listPrFiles(octokit: any, owner: string, repo: string, pull_number: number): Promise<PrFile[]> {
+export async function listPrFiles(octokit: GitHubClient, owner: string, repo: string, pull_number: number): Promise<PrFile[]> {
   const out: PrFile[] = [];
   for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listFiles, { owner, repo, pull_number, per_page: 100 })) {
-    for (const f of page.data as PrFile[]) out.push(f);
+    for (const f of page.data) out.push(f);
     if (out.length >= MAX_PR_FILES) break;
   }
   return out.slice(0, MAX_PR_FILES);

@@ -4,7 +4,7 @@
 // attempt stopped: a completed run is never re-opened or re-annotated, a review never posted twice.
 // A write whose answer was lost (a 502 after GitHub stored it, a worker killed mid-request) is
 // marked `pending` first and verified on the retry (annotations_count, our comments' markers).
-import type { ProbotOctokit } from "probot";
+import type { GitHubClient } from "./client.ts";
 import { batch } from "../report/annotations.ts";
 import { truncateBytes } from "../report/format.ts";
 import { STICKY_MARKER } from "../report/markdown.ts";
@@ -20,7 +20,7 @@ export const MAX_OUTPUT_BYTES = 65535;
 export const ANNOTATIONS_PER_CALL = 50;
 
 /** An installation-authenticated client (probot.auth(installationId)). */
-export type GitHubClient = InstanceType<typeof ProbotOctokit>;
+export type { GitHubClient } from "./client.ts";
 
 /** Octokit's request retries off, for writes that are not idempotent (the job's retry continues them safely). */
 export const NO_RETRY = { retries: 0 };

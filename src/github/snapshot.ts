@@ -1,6 +1,7 @@
 // GitHubTreeSnapshot: the worker's Snapshot. Reads the packages a PR touches (plus the same-module
 // packages they import) at one commit through the git trees and blobs API, with blobs cached by SHA
 // in Redis, and hard limits on what it fetches. Everything it skips is reported.
+import type { GitHubClient } from "./client.ts";
 import type { Redis } from "ioredis";
 import type { Snapshot } from "../analysis/model.ts";
 import { isIgnored } from "../review/files.ts";
@@ -175,7 +176,7 @@ export class GitHubTreeSnapshot implements Snapshot {
   private modules = new Map<string, string | null>(); // go.mod dir -> module path (null: none)
 
   private constructor(
-    private octokit: any,
+    private octokit: GitHubClient,
     readonly owner: string,
     readonly repo: string,
     readonly sha: string,
@@ -191,7 +192,7 @@ export class GitHubTreeSnapshot implements Snapshot {
   }
 
   static async open(
-    octokit: any,
+    octokit: GitHubClient,
     o: {
       owner: string;
       repo: string;
@@ -208,7 +209,8 @@ export class GitHubTreeSnapshot implements Snapshot {
       log?: SnapshotLog;
     },
   ): Promise<GitHubTreeSnapshot> {
-    const log = o.log ?? (typeof octokit?.log?.warn === "function" ? (octokit.log as SnapshotLog) : undefined);
+    // Probot's Octokit logs through pino, which takes (object, message) although Octokit types (message, info).
+    const log = o.log ?? (typeof octokit?.log?.warn === "function" ? (octokit.log as unknown as SnapshotLog) : undefined);
     const s = new GitHubTreeSnapshot(
       octokit,
       o.owner,
@@ -228,7 +230,7 @@ export class GitHubTreeSnapshot implements Snapshot {
       s.truncated = true;
     } else {
       s.tree = new Map();
-      for (const e of data.tree as any[]) {
+      for (const e of data.tree) {
         if (e.type === "blob" && e.path && e.sha) s.tree.set(e.path, { path: e.path, sha: e.sha, size: e.size ?? 0 });
       }
     }
@@ -262,10 +264,9 @@ export class GitHubTreeSnapshot implements Snapshot {
           path: dir === "." ? "" : dir,
           ref: this.sha,
         });
-        if (Array.isArray(data))
-          out = data.filter((e: any) => e.type === "file").map((e: any) => ({ path: e.path, sha: e.sha, size: e.size ?? 0 }));
-      } catch (e: any) {
-        if (e?.status !== 404) throw e;
+        if (Array.isArray(data)) out = data.filter((e) => e.type === "file").map((e) => ({ path: e.path, sha: e.sha, size: e.size ?? 0 }));
+      } catch (e) {
+        if ((e as { status?: number })?.status !== 404) throw e;
       }
     }
     out.sort((a, b) => (a.path < b.path ? -1 : 1));

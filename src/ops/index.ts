@@ -12,7 +12,7 @@ import { opsOctokitPlugin } from "./github.ts";
 import { healthRoutes, queueReadiness, readyMaxBacklogFromEnv } from "./health.ts";
 import { metricsRoute } from "./metrics-route.ts";
 import { dashboardOptionsFromEnv, dashboardRoute } from "./dashboard.ts";
-import { webhookObserver, instrumentQueue } from "./instrument.ts";
+import { webhookObserver } from "./instrument.ts";
 import { startSweeper, sweeperSettingsFromEnv, type Sweeper } from "./sweeper.ts";
 import type { RedisHealth } from "./redis-state.ts";
 

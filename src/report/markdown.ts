@@ -11,7 +11,6 @@ import {
   plural,
   primaryArch,
   prose,
-  shownLayout,
   signed,
   truncateBytes,
   worstFirst,

@@ -3,8 +3,8 @@
 // Deliberately free of nock: these helpers serve child processes and real sockets.
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import http from "node:http";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FakeGitHub, loadPullFromTrees } from "./fake-github.ts";
 import { readTree } from "./tree.ts";
