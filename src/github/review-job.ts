@@ -4,14 +4,15 @@
 // recorded in the job's data before the next one, so a retry continues and never repeats.
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import type { Arch } from "../analysis/model.ts";
+import type { Analysis, Arch, Diff } from "../analysis/model.ts";
 import { loadConfig } from "./config.ts";
 import type { QueueSettings, ReviewJobData } from "../queue/index.ts";
 import { decideHead } from "../queue/latest.ts";
 import type { OpenRunTracker } from "../queue/stale-runs.ts";
 import { isReviewLimitError } from "../review/limits.ts";
 import { changedLinesOf, isGenerated, listPrFiles, touchedPackages, type ChangedLines } from "./files.ts";
-import type { Pipeline } from "./pipeline.ts";
+import type { CheckAnnotation, Pipeline } from "./pipeline.ts";
+import type { MemcheckConfig } from "../review/config.ts";
 import { GitHubTreeSnapshot, type BlobCache } from "./snapshot.ts";
 import {
   CheckRunPublisher,
@@ -209,64 +210,26 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     const annotations = deps.pipeline.annotations(diff);
     await publisher.complete(conclusion, title, summary, annotations);
 
-    let comments: ReviewOutcome | undefined;
-    if (config.comment && !state.reviewDone) {
-      const fileText = (p: string) => (headSnap.has(p) ? headSnap.textOf(p) : undefined);
-      comments = await publishReview(gh, {
-        target: { owner, repo, pull, headSha },
-        bot: await deps.botLogin(),
-        drafts: deps.pipeline.reviewComments(diff, changed, { maxComments: limits.maxComments, suggest: config.suggest, fileText }),
-        parseMarker: (b) => deps.pipeline.parseMarker(b),
-        // A run limited to some archs must not delete the comments of the full run.
-        mayDelete: !data.options?.archs && !data.options?.explain,
-        fallback: (extra) => publisher.annotate(title, summary, extra, annotations.length),
-        warn: (o, msg) => deps.log?.warn(o, msg),
-      });
-      state.reviewDone = true;
-      await publisher.persist();
-    }
-    if (data.trigger === "command") {
-      const explain = data.options?.explain
-        ? explainBody((s, a) => deps.pipeline.diagram(s, a), headA.structs, baseA.structs, data.options.explain, archs) + "\n\n"
-        : "";
-      state.stickyId = await upsertSticky(gh, {
-        where: { owner, repo },
-        pull,
-        bot: await deps.botLogin(),
-        text: `${explain}### memcheck: ${title}\n\n${summary}`,
-        knownId: state.stickyId,
-      });
-      await publisher.persist();
-    }
+    const comments = await publishComments(gh, deps, publisher, state, {
+      data,
+      target: { owner, repo, pull, headSha },
+      config,
+      archs,
+      review: { base: baseA, head: headA, diff },
+      headSnap,
+      changed,
+      check: { title, summary, annotations },
+    });
     stages.post = now() - t;
     stages.total = now() - t0;
 
-    const sum = (f: (a: typeof headA) => number) => f(headA) + f(baseA);
-    const filesFetched = baseSnap.stats.filesFetched + headSnap.stats.filesFetched;
-    const cacheHits = baseSnap.stats.cacheHits + headSnap.stats.cacheHits;
-    deps.log?.info(
-      {
-        repo: `${owner}/${repo}`,
-        pr: pull,
-        sha: headSha,
-        filesFetched,
-        cacheHits,
-        structs: sum((a) => a.structs.length),
-        parseMs: sum((a) => a.stats.parseMs),
-        skipped: skipped.length,
-        conclusion,
-        ms: stages,
-      },
-      "memcheck: review done",
+    observeDone(
+      deps,
+      { repo: `${owner}/${repo}`, pr: pull, sha: headSha, conclusion, stages, skipped: skipped.length },
+      [baseA, headA],
+      [baseSnap, headSnap],
+      diff,
     );
-    deps.metrics?.observeReview({
-      stages,
-      parseMs: sum((a) => a.stats.parseMs),
-      layoutMs: sum((a) => a.stats.layoutMs),
-      cacheHits,
-      filesFetched,
-      findings: diff.findings,
-    });
     return { status: "done", headSha, conclusion, stages, comments };
   } catch (e) {
     await stopMarking();
@@ -351,4 +314,85 @@ async function findPullByHead(gh: GitHubClient, owner: string, repo: string, sha
     if (++pages >= 10) break;
   }
   return null;
+}
+
+/** After the check result: the review with suggestions (once), and for `/memcheck` the sticky comment. */
+async function publishComments(
+  gh: GitHubClient,
+  deps: ReviewDeps,
+  publisher: CheckRunPublisher,
+  state: PublishState,
+  o: {
+    data: ReviewJobData;
+    target: { owner: string; repo: string; pull: number; headSha: string };
+    config: MemcheckConfig;
+    archs: Arch[];
+    review: { base: Analysis; head: Analysis; diff: Diff };
+    headSnap: GitHubTreeSnapshot;
+    changed: ChangedLines;
+    check: { title: string; summary: string; annotations: CheckAnnotation[] };
+  },
+): Promise<ReviewOutcome | undefined> {
+  const { data, target, config, review, check } = o;
+  let comments: ReviewOutcome | undefined;
+  if (config.comment && !state.reviewDone) {
+    const fileText = (p: string) => (o.headSnap.has(p) ? o.headSnap.textOf(p) : undefined);
+    comments = await publishReview(gh, {
+      target,
+      bot: await deps.botLogin(),
+      drafts: deps.pipeline.reviewComments(review.diff, o.changed, {
+        maxComments: config.limits.maxComments,
+        suggest: config.suggest,
+        fileText,
+      }),
+      parseMarker: (b) => deps.pipeline.parseMarker(b),
+      // A run limited to some archs must not delete the comments of the full run.
+      mayDelete: !data.options?.archs && !data.options?.explain,
+      fallback: (extra) => publisher.annotate(check.title, check.summary, extra, check.annotations.length),
+      warn: (w, msg) => deps.log?.warn(w, msg),
+    });
+    state.reviewDone = true;
+    await publisher.persist();
+  }
+  if (data.trigger === "command") {
+    const explain = data.options?.explain
+      ? explainBody((s, a) => deps.pipeline.diagram(s, a), review.head.structs, review.base.structs, data.options.explain, o.archs) + "\n\n"
+      : "";
+    state.stickyId = await upsertSticky(gh, {
+      where: { owner: target.owner, repo: target.repo },
+      pull: target.pull,
+      bot: await deps.botLogin(),
+      text: `${explain}### memcheck: ${check.title}\n\n${check.summary}`,
+      knownId: state.stickyId,
+    });
+    await publisher.persist();
+  }
+  return comments;
+}
+
+/** The "review done" log line and the review metrics, from the job's own figures. */
+function observeDone(
+  deps: Pick<ReviewDeps, "log" | "metrics">,
+  job: { repo: string; pr: number; sha: string; conclusion: string; stages: Record<string, number>; skipped: number },
+  analyses: Analysis[],
+  snapshots: GitHubTreeSnapshot[],
+  diff: Diff,
+): void {
+  const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((n, x) => n + f(x), 0);
+  const filesFetched = sum(snapshots, (s) => s.stats.filesFetched);
+  const cacheHits = sum(snapshots, (s) => s.stats.cacheHits);
+  const parseMs = sum(analyses, (a) => a.stats.parseMs);
+  const { stages, ...fields } = job;
+  deps.log?.info(
+    { ...fields, filesFetched, cacheHits, structs: sum(analyses, (a) => a.structs.length), parseMs, ms: stages },
+    "memcheck: review done",
+  );
+  deps.metrics?.observeReview({
+    stages,
+    parseMs,
+    layoutMs: sum(analyses, (a) => a.stats.layoutMs),
+    cacheHits,
+    filesFetched,
+    findings: diff.findings,
+  });
 }
