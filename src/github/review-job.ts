@@ -103,39 +103,12 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
 
   try {
     // 1. Which PR, and is this job still about its head?
-    let pull = data.pull;
-    if (pull == null) {
-      pull = await findPullByHead(gh, owner, repo, data.headSha);
-      if (pull == null) {
-        await publisher.finish(
-          "neutral",
-          "No open pull request for this commit",
-          "memcheck reviews pull requests; this commit is not the head of an open one.",
-          data.headSha,
-        );
-        return { status: "no-pr" };
-      }
-    }
-    const { data: pr } = await gh.rest.pulls.get({ owner, repo, pull_number: pull });
-    if (pr.state !== "open") {
-      await publisher.finish("skipped", "Pull request is closed", "The pull request was closed before the review ran.", data.headSha);
-      throw new UnrecoverableError(`${owner}/${repo}#${pull} is closed`);
-    }
-    const decision = await decideHead(deps, data, pr.head.sha);
-    if (decision.kind !== "current") {
-      const s = supersededOutput(data.headSha, pr.head.sha);
-      await publisher.finish("skipped", s.title, s.summary);
-      if (decision.kind === "superseded") {
-        deps.log?.info({ repo: `${owner}/${repo}`, pr: pull, sha: data.headSha, head: pr.head.sha }, "memcheck: superseded, skipped");
-        return { status: "superseded", headSha: data.headSha };
-      }
-      // Adopt the newest registration's queued run, or (nobody else knows this head) open a new one.
-      const next =
-        decision.kind === "adopt"
-          ? { ...decision.latest, pull }
-          : { ...data, pull, headSha: pr.head.sha, baseSha: pr.base.sha, checkRunId: undefined };
-      data = { ...next, publish: undefined };
-      await publisher.useRun(next.checkRunId);
+    const target = await resolveTarget(gh, deps, publisher, data);
+    if ("done" in target) return target.done;
+    const { pull, pr } = target;
+    if (target.next) {
+      data = { ...target.next, publish: undefined };
+      await publisher.useRun(target.next.checkRunId);
     }
     const headSha = pr.head.sha;
     data.headSha = headSha;
@@ -233,28 +206,7 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     return { status: "done", headSha, conclusion, stages, comments };
   } catch (e) {
     await stopMarking();
-    if (isReviewLimitError(e)) {
-      // Stopped by a limit: the same input would stop again, so say why and do not retry.
-      await publisher.finish("neutral", e.title, e.summary, data.headSha);
-      return { status: "limit", headSha: data.headSha, conclusion: "neutral" };
-    }
-    const permanent = e instanceof UnrecoverableError || isPermanent(e);
-    const last = permanent || job.attemptsMade + 1 >= (job.opts?.attempts ?? 1);
-    if (last && state.checkRunId && !state.resultPosted && !(e instanceof UnrecoverableError)) {
-      try {
-        await publisher.finish(
-          "neutral",
-          "memcheck could not finish",
-          `The review failed: ${String((e as Error)?.message ?? e)
-            .split("\n")[0]!
-            .slice(0, 500)}`,
-        );
-      } catch {
-        /* the original error matters more */
-      }
-    }
-    if (permanent && !(e instanceof UnrecoverableError)) throw new UnrecoverableError(String((e as Error)?.message ?? e));
-    throw e;
+    return endFailed(e, job, state, publisher, data.headSha);
   }
 }
 
@@ -314,6 +266,85 @@ async function findPullByHead(gh: GitHubClient, owner: string, repo: string, sha
     if (++pages >= 10) break;
   }
   return null;
+}
+
+type PullInfo = Awaited<ReturnType<GitHubClient["rest"]["pulls"]["get"]>>["data"];
+
+/**
+ * The job's PR and whether its head is still the PR's: `done` ends the job (no PR, superseded);
+ * `next` is the job data to continue with when the PR moved on and this job takes the newest head.
+ */
+async function resolveTarget(
+  gh: GitHubClient,
+  deps: ReviewDeps,
+  publisher: CheckRunPublisher,
+  data: ReviewJobData,
+): Promise<{ done: ReviewResult } | { pull: number; pr: PullInfo; next?: ReviewJobData }> {
+  const { owner, repo } = data;
+  const pull = data.pull ?? (await findPullByHead(gh, owner, repo, data.headSha));
+  if (pull == null) {
+    await publisher.finish(
+      "neutral",
+      "No open pull request for this commit",
+      "memcheck reviews pull requests; this commit is not the head of an open one.",
+      data.headSha,
+    );
+    return { done: { status: "no-pr" } };
+  }
+  const { data: pr } = await gh.rest.pulls.get({ owner, repo, pull_number: pull });
+  if (pr.state !== "open") {
+    await publisher.finish("skipped", "Pull request is closed", "The pull request was closed before the review ran.", data.headSha);
+    throw new UnrecoverableError(`${owner}/${repo}#${pull} is closed`);
+  }
+  const decision = await decideHead(deps, data, pr.head.sha);
+  if (decision.kind === "current") return { pull, pr };
+  const s = supersededOutput(data.headSha, pr.head.sha);
+  await publisher.finish("skipped", s.title, s.summary);
+  if (decision.kind === "superseded") {
+    deps.log?.info({ repo: `${owner}/${repo}`, pr: pull, sha: data.headSha, head: pr.head.sha }, "memcheck: superseded, skipped");
+    return { done: { status: "superseded", headSha: data.headSha } };
+  }
+  // Adopt the newest registration's queued run, or (nobody else knows this head) open a new one.
+  const next: ReviewJobData =
+    decision.kind === "adopt"
+      ? { ...decision.latest, pull }
+      : { ...data, pull, headSha: pr.head.sha, baseSha: pr.base.sha, checkRunId: undefined };
+  return { pull, pr, next };
+}
+
+/**
+ * A job that threw: a limit completes the run with its explanation (no retry); on the last attempt
+ * (or a permanent error) an open run is completed as "could not finish", never left in_progress.
+ */
+async function endFailed(
+  e: unknown,
+  job: ReviewJob,
+  state: PublishState,
+  publisher: CheckRunPublisher,
+  headSha: string,
+): Promise<ReviewResult> {
+  if (isReviewLimitError(e)) {
+    // Stopped by a limit: the same input would stop again, so say why and do not retry.
+    await publisher.finish("neutral", e.title, e.summary, headSha);
+    return { status: "limit", headSha, conclusion: "neutral" };
+  }
+  const permanent = e instanceof UnrecoverableError || isPermanent(e);
+  const last = permanent || job.attemptsMade + 1 >= (job.opts?.attempts ?? 1);
+  if (last && state.checkRunId && !state.resultPosted && !(e instanceof UnrecoverableError)) {
+    try {
+      await publisher.finish(
+        "neutral",
+        "memcheck could not finish",
+        `The review failed: ${String((e as Error)?.message ?? e)
+          .split("\n")[0]!
+          .slice(0, 500)}`,
+      );
+    } catch {
+      /* the original error matters more */
+    }
+  }
+  if (permanent && !(e instanceof UnrecoverableError)) throw new UnrecoverableError(String((e as Error)?.message ?? e));
+  throw e;
 }
 
 /** After the check result: the review with suggestions (once), and for `/memcheck` the sticky comment. */
