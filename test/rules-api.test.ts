@@ -1,5 +1,6 @@
 // The rules' API: registry, config, options, ignore directives, suggestions, hostile input, and
 // the struct rules on hand-built StructReports (exact numbers, independent of the layout engine).
+import { layout, report } from "./support/rule-structs.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -131,41 +132,6 @@ test("collectHazards survives hostile input: deep nesting, garbage, huge files",
 
 // ---------------------------------------------------------------------------------------------
 // Struct rules on hand-built reports.
-
-function layout(over: Partial<StructLayout> = {}): StructLayout {
-  return {
-    size: 24,
-    align: 8,
-    padding: 14,
-    trailingPadding: 7,
-    ptrBytes: 0,
-    sizeClass: 24,
-    optimalSize: 16,
-    optimalPtrBytes: 0,
-    optimalOrder: ["b", "a", "c"],
-    pointerDepth: 0,
-    cyclic: false,
-    pointerChain: [],
-    pointerFields: 0,
-    fields: [],
-    ...over,
-  };
-}
-
-function report(name: string, l: StructLayout, over: Partial<StructReport> = {}): StructReport {
-  return {
-    package: "example.com/p",
-    dir: "p",
-    file: "p/x.go",
-    line: 10,
-    name,
-    generic: false,
-    resolved: true,
-    unresolved: [],
-    layouts: { amd64: l },
-    ...over,
-  };
-}
 
 test("MC151 fires at 8 bytes saved or a smaller size class, with the numbers", () => {
   const [f] = structFindings([report("Flags", layout())]);

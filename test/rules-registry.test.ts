@@ -1,5 +1,6 @@
 // The rule registry: one object per rule; defaults, thresholds and severities come from it, and a
 // rule that throws is reported as an MC000 finding instead of silently reporting nothing.
+import { layout, report as ruleReport } from "./support/rule-structs.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -14,38 +15,8 @@ import {
 import { DEFAULT_CONFIG } from "../src/review/config.ts";
 import type { Diff, StructLayout, StructReport } from "../src/analysis/model.ts";
 
-function layout(over: Partial<StructLayout> = {}): StructLayout {
-  return {
-    size: 24,
-    align: 8,
-    padding: 14,
-    trailingPadding: 7,
-    ptrBytes: 0,
-    sizeClass: 24,
-    optimalSize: 16,
-    optimalPtrBytes: 0,
-    optimalOrder: ["b", "a", "c"],
-    pointerDepth: 0,
-    cyclic: false,
-    pointerChain: [],
-    pointerFields: 0,
-    fields: [],
-    ...over,
-  };
-}
-
 function report(name: string, file: string, line: number, l: StructLayout): StructReport {
-  return {
-    package: "example.com/p",
-    dir: "p",
-    file,
-    line,
-    name,
-    generic: false,
-    resolved: true,
-    unresolved: [],
-    layouts: { amd64: l },
-  };
+  return ruleReport(name, l, { file, line });
 }
 
 /** A struct whose layouts cannot be read: every rule that looks at them throws. */
