@@ -20,7 +20,7 @@ import { spawn } from "node:child_process";
 import { Redis } from "ioredis";
 import { createReviewQueue, type ReviewJobData } from "../src/queue/index.ts";
 import { FakeGitHub } from "../test/support/fake-github.ts";
-import { peakRss, spawnWorker, until, type Child } from "../test/support/processes.ts";
+import { peakRss, spawnWorker, track, until, type Child } from "../test/support/processes.ts";
 import { APP_ID, PRIVATE_KEY, SECRET } from "../test/support/pr-fixture.ts";
 import { deletePrefix } from "../test/support/redis.ts";
 import { genPr, load, type GenPr } from "./worker.ts";
@@ -52,20 +52,7 @@ function spawnWorkerIn(root: string, env: Record<string, string>): Child {
     env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let out = "";
-  proc.stdout?.on("data", (c) => (out += c));
-  proc.stderr?.on("data", (c) => (out += c));
-  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
-  return {
-    proc,
-    pid: proc.pid!,
-    output: () => out,
-    exited,
-    async kill(signal = "SIGKILL") {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
+  return track(proc);
 }
 
 interface FetchRow {

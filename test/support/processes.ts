@@ -21,7 +21,8 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-function track(proc: ChildProcess): Child {
+/** Follow a spawned child: its combined output, its exit, and a kill that waits for the exit. */
+export function track(proc: ChildProcess): Child {
   let out = "";
   proc.stdout?.on("data", (c) => (out += c));
   proc.stderr?.on("data", (c) => (out += c));
