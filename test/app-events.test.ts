@@ -29,7 +29,7 @@ function token() {
 }
 
 /** Run the intake step of the first submitted event against nock, capturing the review jobs. */
-async function intake(event?: IntakeEvent, o: { replaced?: ReviewJobData } = {}) {
+async function intake(event?: IntakeEvent, o: { replaced?: ReviewJobData; recovering?: boolean } = {}) {
   const probot = makeProbot();
   const reviews: ReviewJobData[] = [];
   const ev = event ?? app.queue.events[0]!;
@@ -40,6 +40,7 @@ async function intake(event?: IntakeEvent, o: { replaced?: ReviewJobData } = {})
       enqueueReview: async (d) => (
         reviews.push(d), { id: jobIdFor(d.deliveryId), duplicate: false, ...(o.replaced ? { replaced: o.replaced } : {}) }
       ),
+      recovering: async () => o.recovering ?? false,
     },
   );
   return { result, reviews };
@@ -120,6 +121,53 @@ test("intake of a stale push (its head is no longer the PR's): no run, no review
   assert.equal(result.status, "stale");
   assert.equal(reviews.length, 0);
   assert.deepEqual(nock.pendingMocks(), []);
+});
+
+function runsOnHead(runs: { id: number; status: string; conclusion?: string | null; external_id?: string }[]) {
+  return nock(API)
+    .get(`/repos/acme/shop/commits/${HEAD}/check-runs`)
+    .query(true)
+    .reply(200, { total_count: runs.length, check_runs: runs.map((r) => ({ conclusion: null, ...r })) });
+}
+
+test("recovery after a data loss: a head already reviewed is not reviewed again", async () => {
+  await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-rec-1");
+  token();
+  openPr();
+  runsOnHead([
+    { id: 700, status: "completed", conclusion: "skipped", external_id: "older" }, // superseded: not a review
+    { id: 701, status: "completed", conclusion: "failure", external_id: "d-rec-1" },
+  ]);
+  const { result, reviews } = await intake(undefined, { recovering: true });
+  assert.deepEqual(result, { status: "reviewed", checkRunId: 701 });
+  assert.equal(reviews.length, 0);
+  assert.deepEqual(nock.pendingMocks(), []);
+});
+
+test("recovery after a data loss: an open run on the head (its job lost) is adopted, not doubled", async () => {
+  await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-rec-2");
+  token();
+  openPr();
+  // Another delivery's queued run for this head: its job went with the data.
+  runsOnHead([{ id: 702, status: "queued", external_id: "lost-delivery" }]);
+  const { result, reviews } = await intake(undefined, { recovering: true, replaced: { ...data("lost-delivery", HEAD), checkRunId: 702 } });
+  assert.equal(result.status, "enqueued");
+  assert.equal(result.checkRunId, 702);
+  assert.equal(reviews[0]?.checkRunId, 702);
+  // No POST /check-runs (nock would refuse it) and the adopted run is not closed as superseded.
+  assert.deepEqual(nock.pendingMocks(), []);
+});
+
+test("without a recovery window the intake makes no lookup: one POST for the queued run", async () => {
+  await sendWebhook(app.server, "pull_request", fixture("pull_request.opened"), "d-rec-3");
+  token();
+  openPr();
+  const lookup = runsOnHead([{ id: 703, status: "completed", conclusion: "success", external_id: "x" }]);
+  nock(API).post("/repos/acme/shop/check-runs").reply(201, { id: 704 });
+  const { result } = await intake(undefined, { recovering: false });
+  assert.equal(result.checkRunId, 704);
+  assert.equal(lookup.isDone(), false, "no check-runs lookup outside recovery");
+  nock.cleanAll();
 });
 
 test("a bad signature is rejected and nothing is enqueued", async () => {

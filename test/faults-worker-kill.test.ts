@@ -11,7 +11,7 @@ import { parseMarker } from "../src/report/review.ts";
 import { FakeGitHub } from "./support/fake-github.ts";
 import { spawnWorker, until, waitForJob, type Child } from "./support/processes.ts";
 import { STICKY_MARKER } from "../src/report/markdown.ts";
-import { loadFixturePull, workerEnv, EXPECTED_REVIEW, BASE, HEAD, INSTALLATION } from "./support/pr-fixture.ts";
+import { loadFixturePull, loadNoisyFixturePull, workerEnv, EXPECTED_REVIEW, BASE, HEAD, INSTALLATION } from "./support/pr-fixture.ts";
 import { REDIS_URL, deletePrefix } from "./support/redis.ts";
 
 const PREFIX = `mctest-faults-kill-${process.pid}`;
@@ -61,9 +61,14 @@ function assertOneReviewNoDuplicates(gh: FakeGitHub) {
   );
 }
 
-async function scenario(name: string, holdWhat: (gh: FakeGitHub) => ReturnType<FakeGitHub["hold"]>, via?: "intake" | "command") {
+async function scenario(
+  name: string,
+  holdWhat: (gh: FakeGitHub) => ReturnType<FakeGitHub["hold"]>,
+  via?: "intake" | "command",
+  load: (gh: FakeGitHub) => void = loadFixturePull,
+) {
   const gh = await new FakeGitHub().start();
-  loadFixturePull(gh);
+  load(gh);
   const settings = { name, prefix: PREFIX, debounceMs: 0, attempts: 3 };
   const q = createReviewQueue({ redisUrl: REDIS_URL, settings });
   const env = workerEnv(gh, { redisUrl: REDIS_URL, queue: name, prefix: PREFIX, extra: { MEMCHECK_BOT_LOGIN: "memcheck[bot]" } });
@@ -179,3 +184,60 @@ test("SIGKILL after GitHub stored the sticky comment: one sticky comment", async
   assertNothingOpen(gh);
   assert.equal(gh.issueCommentsOf("acme", "shop", 7).filter((c) => String(c.body).includes(STICKY_MARKER)).length, 1);
 });
+
+test("SIGKILL after GitHub stored the in_progress mark: the run is completed once, never re-opened; one review", async () => {
+  const gh = await scenario(
+    "kill-inprogress",
+    (gh) => {
+      // Blob reads wait, so the review is slow enough for the in_progress mark (written after 2 s).
+      const blobs = gh.hold((r) => r.method === "GET" && r.path.includes("/git/blobs/"));
+      const mark = gh.hold((r) => r.method === "PATCH" && /\/check-runs\/\d+$/.test(r.path) && r.body?.status === "in_progress", {
+        commit: true,
+      });
+      return {
+        arrived: mark.arrived,
+        release: () => (mark.release(), blobs.release()),
+      };
+    },
+    "intake",
+  );
+  assertOneReviewNoDuplicates(gh);
+  assertNothingOpen(gh);
+  const statuses = gh
+    .checkRunsFor(HEAD)[0]!
+    .history.map((b) => b?.status)
+    .filter(Boolean);
+  assert.equal(statuses.at(-1), "completed", `statuses: ${statuses}`);
+  assert.equal(statuses.filter((x) => x === "completed").length, 1, `statuses: ${statuses}`);
+});
+
+for (const batch of [2, 3]) {
+  test(`SIGKILL after GitHub stored annotation batch ${batch}: every annotation on the run exactly once`, async () => {
+    let seen = 0;
+    const gh = await scenario(
+      `kill-batch-${batch}`,
+      (gh) =>
+        gh.hold(
+          (r) =>
+            r.method === "PATCH" &&
+            /\/check-runs\/\d+$/.test(r.path) &&
+            !r.body?.conclusion &&
+            Array.isArray(r.body?.output?.annotations) &&
+            ++seen === batch - 1,
+          { commit: true },
+        ),
+      "intake",
+      (gh) => loadNoisyFixturePull(gh, 120),
+    );
+    assertOneReviewNoDuplicates(gh);
+    assertNothingOpen(gh);
+    const run = gh.checkRunsFor(HEAD)[0]!;
+    const all = gh.annotationsOf(run.id);
+    const notes = all.filter((a) => /^New struct Gen\d+:/.test(String(a.message)));
+    // Struct notices are capped at 100 (one of them the fixture's changed Order): none lost in the
+    // batch the kill interrupted, none doubled by the retry.
+    const indexes = notes.map((a) => Number(/Gen(\d+)/.exec(String(a.message))![1])).sort((x, y) => x - y);
+    assert.deepEqual(indexes, [...Array(99).keys()], "every Gen notice exactly once");
+    assert.ok(all.length > 100, `more than two batches: ${all.length}`);
+  });
+}

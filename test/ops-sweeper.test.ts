@@ -6,6 +6,7 @@ import nock from "nock";
 import { Redis } from "ioredis";
 import { sweepDeliveries, startSweeper, attemptedKey, SWEEP_SCHEDULER_ID } from "../src/ops/sweeper.ts";
 import { createMetrics } from "../src/ops/metrics.ts";
+import { recoveryKey } from "../src/queue/recovery.ts";
 import { makeProbot, deletePrefix, REDIS_URL, API } from "./app-support.ts";
 
 const PREFIX = `mctest-ops-sweeper-${process.pid}`;
@@ -102,6 +103,52 @@ test("redelivers exactly the failed deliveries within the lookback, once; a seco
   assert.match(text, /^memcheck_sweeper_deliveries_total\{result="skipped"\} 4$/m);
 });
 
+test("after a data loss: acknowledged review deliveries of the window are redelivered once, others are not", async () => {
+  const probot = makeProbot();
+  const octokit = await probot.auth();
+  const ev = (id: number, guid: string, min: number, event: string, action: string | null, code = 200) => ({
+    ...d(id, guid, min, code),
+    event,
+    action,
+  });
+  const list = [
+    ev(41, "r-sync", 2, "pull_request", "synchronize"),
+    ev(42, "r-cmd", 3, "issue_comment", "created"),
+    ev(43, "r-closed", 4, "pull_request", "closed"), // cannot start a review
+    ev(44, "r-edited", 5, "issue_comment", "edited"),
+    ev(45, "r-failed", 6, "pull_request", "opened", 503), // failed: redelivered as such
+    ev(46, "r-before", 40, "pull_request", "opened"), // before the window
+  ];
+  const asked: number[] = [];
+  const mock = () =>
+    nock(API)
+      .get("/app/hook/deliveries")
+      .query({ per_page: "100" })
+      .reply(200, list)
+      .post(/^\/app\/hook\/deliveries\/\d+\/attempts$/)
+      .times(10)
+      .reply((req: any) => (asked.push(Number(new URL(req.url).pathname.split("/")[4])), [202, {}]));
+  mock();
+  const recover = { since: NOW - 30 * 60_000, until: NOW - 60_000 };
+  const r = await sweepDeliveries({ octokit, redis, prefix: `${PREFIX}-rec`, lookbackMinutes: 60, now: () => NOW, recover });
+  assert.deepEqual(r.recovered.sort(), ["r-cmd", "r-sync"], JSON.stringify(r));
+  assert.deepEqual(r.redelivered, ["r-failed"]);
+  assert.deepEqual(asked.sort(), [41, 42, 45]);
+  // Every server sees the loss: a second recovery sweep redelivers nothing again.
+  nock.cleanAll();
+  mock();
+  const again = await sweepDeliveries({ octokit, redis, prefix: `${PREFIX}-rec`, lookbackMinutes: 60, now: () => NOW, recover });
+  assert.deepEqual(again.recovered, []);
+  assert.deepEqual(again.redelivered, []);
+  assert.equal(asked.length, 3);
+  // Without a data loss, acknowledged deliveries are never redelivered.
+  nock.cleanAll();
+  mock();
+  const normal = await sweepDeliveries({ octokit, redis, prefix: `${PREFIX}-rec2`, lookbackMinutes: 60, now: () => NOW });
+  assert.deepEqual(normal.recovered, []);
+  assert.deepEqual(normal.redelivered, ["r-failed"]);
+});
+
 test("a failed redelivery request is counted, not retried within the TTL, and does not stop the sweep", async () => {
   const probot = makeProbot();
   const octokit = await probot.auth();
@@ -149,15 +196,23 @@ test("startSweeper: one job scheduler on the shared Redis (idempotent across ser
     assert.equal(schedulers.length, 1);
     assert.equal(schedulers[0].key, SWEEP_SCHEDULER_ID);
     assert.equal(Number(schedulers[0].every), 3_600_000);
-    // The first run happens at once; exactly one of the two workers runs it.
-    const done = await new Promise<any>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("no sweep ran")), 10_000);
-      const on = (_job: unknown, result: unknown) => (clearTimeout(t), resolve(result));
-      s1.worker.once("completed", on);
-      s2.worker.once("completed", on);
+    // The first run happens at once, and (no state in Redis: a first start looks like a data loss)
+    // one recovery sweep; each runs on exactly one of the two workers.
+    const done = await new Promise<Map<string, unknown>>((resolve, reject) => {
+      const seen = new Map<string, unknown>();
+      const t = setTimeout(() => reject(new Error(`sweeps seen: ${[...seen.keys()]}`)), 10_000);
+      const on = (job: { name: string }, result: unknown) => {
+        seen.set(job.name, result);
+        if (seen.size === 2) clearTimeout(t), resolve(seen);
+      };
+      s1.worker.on("completed", on);
+      s2.worker.on("completed", on);
     });
-    assert.deepEqual(done, { scanned: 0, failed: 0, redelivered: 0, skipped: 0, errors: 0 });
-    assert.equal(listed, 1);
+    for (const name of ["sweep", "recover"])
+      assert.deepEqual(done.get(name), { scanned: 0, failed: 0, redelivered: 0, recovered: 0, skipped: 0, errors: 0 }, name);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(listed, 2);
+    assert.equal(await conn1.exists(recoveryKey({ prefix: PREFIX, name: "sweepq" })), 1, "the recovery window is marked");
   } finally {
     await s1.queue.obliterate({ force: true }).catch(() => {});
     await s1.close();
@@ -197,6 +252,12 @@ test("startSweeper: a schedule lost from Redis (flush, empty failover) is recrea
       warnings.some((w) => /schedule was missing/.test(w)),
       `warnings: ${warnings}`,
     );
+    // ... and the loss starts a recovery: the window is marked for the intake.
+    assert.ok(
+      warnings.some((w) => /Redis lost its data: redelivering/.test(w)),
+      `warnings: ${warnings}`,
+    );
+    assert.equal(await conn.exists(recoveryKey({ prefix: PREFIX, name: "healq" })), 1);
   } finally {
     await s.queue.obliterate({ force: true }).catch(() => {});
     await s.close();

@@ -15,6 +15,7 @@ import {
   type QueueSettings,
   type ReviewJobData,
 } from "../src/queue/index.ts";
+import { isRecovering } from "../src/queue/recovery.ts";
 import { redisOpenRuns, startStaleRunSweeper, type StaleRunSweeperSettings } from "../src/queue/stale-runs.ts";
 import { runReview, type ReviewDeps } from "../src/github/review-job.ts";
 import { runIntake } from "../src/github/publish-intake.ts";
@@ -101,6 +102,7 @@ export function createWorkerRuntime(o: {
         auth,
         enqueueReview: (data) => reviews.enqueue(data),
         claimReplay: (key, delivery) => claimReplay(connection, settings, key, delivery),
+        recovering: () => isRecovering(connection, settings),
         openRuns,
         detailsUrl,
         log,

@@ -15,7 +15,7 @@ import { CHECK_NAME, NO_RETRY, isBotSender, supersededOutput, type GitHubClient 
 export const ALLOWED_ROLES = new Set(["admin", "maintain", "write", "triage"]);
 
 export function refusedMarker(login: string): string {
-  return `<!-- memcheck:refused:${login.toLowerCase().replace(/[^a-z0-9\-\[\]]/g, "")} -->`;
+  return `<!-- memcheck:refused:${login.toLowerCase().replace(/[^a-z0-9\-[\]]/g, "")} -->`;
 }
 
 export interface IntakeDeps {
@@ -25,6 +25,8 @@ export interface IntakeDeps {
   /** False when the same content came under another delivery id within the window (a replay). */
   claimReplay?(key: string, deliveryId: string): Promise<boolean>;
   openRuns?: OpenRunTracker;
+  /** Redis lost its data recently (src/queue/recovery.ts): runs may already be on the head. */
+  recovering?(): Promise<boolean>;
   detailsUrl?: string;
   log?: { info(o: object, msg?: string): void; warn(o: object, msg?: string): void };
 }
@@ -37,7 +39,7 @@ export interface IntakeJob {
 }
 
 export interface IntakeResult {
-  status: "enqueued" | "replay" | "stale" | "closed" | "draft" | "refused" | "help";
+  status: "enqueued" | "replay" | "stale" | "closed" | "draft" | "refused" | "help" | "reviewed";
   job?: string;
   checkRunId?: number;
 }
@@ -116,9 +118,25 @@ export async function runIntake(job: IntakeJob, deps: IntakeDeps): Promise<Intak
       }
     }
     let id: number | undefined;
-    if (job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0) {
+    const retry = job.attemptsMade > 0 || (job.stalledCounter ?? 0) > 0;
+    const recovering = (await deps.recovering?.()) ?? false;
+    if (retry || recovering) {
       const { data } = await gh.rest.checks.listForRef({ ...where, ref: ev.headSha, check_name: CHECK_NAME, filter: "all", per_page: 100 });
-      id = data.check_runs.find((r) => r.external_id === ev.deliveryId)?.id;
+      const ours = data.check_runs.find((r) => r.external_id === ev.deliveryId);
+      // After a data loss, this head's run may come from a delivery whose job is gone: a finished
+      // review stands; an open run is adopted (the review job completes it), never doubled.
+      if (!recovering) id = ours?.id;
+      else {
+        const onHead = ours ?? data.check_runs.find((r) => !isClosedUnreviewed(r));
+        if (onHead?.status === "completed" && !isClosedUnreviewed(onHead)) {
+          deps.log?.info(
+            { ...log, sha: ev.headSha, checkRun: onHead.id },
+            "memcheck: head already reviewed (recovery redelivery), ignored",
+          );
+          return { status: "reviewed", checkRunId: onHead.id };
+        }
+        if (onHead?.status !== "completed") id = onHead?.id;
+      }
     }
     if (!id) {
       const { data } = await gh.rest.checks.create({
@@ -154,7 +172,8 @@ export async function runIntake(job: IntakeJob, deps: IntakeDeps): Promise<Intak
     jobId = r.id;
     progress.enqueued = true;
     const replaced = r.replaced;
-    if (replaced?.checkRunId && replaced.owner === ev.owner && replaced.repo === ev.repo)
+    // (After a data loss two deliveries may share one adopted run: never close the run this job uses.)
+    if (replaced?.checkRunId && replaced.checkRunId !== checkRunId && replaced.owner === ev.owner && replaced.repo === ev.repo)
       progress.closing = { runId: replaced.checkRunId, runSha: replaced.headSha };
     await record();
   }
@@ -178,6 +197,11 @@ export async function runIntake(job: IntakeJob, deps: IntakeDeps): Promise<Intak
   }
   deps.log?.info({ ...log, sha: ev.headSha, job: jobId, checkRun: checkRunId, trigger: ev.trigger }, "memcheck: enqueued");
   return { status: "enqueued", job: jobId, checkRunId };
+}
+
+/** A run closed without a review (superseded, cancelled): it does not count as this head's review. */
+function isClosedUnreviewed(r: { status: string; conclusion?: string | null }): boolean {
+  return r.status === "completed" && (r.conclusion === "skipped" || r.conclusion === "cancelled" || r.conclusion === "stale");
 }
 
 async function hasAllowedRole(gh: GitHubClient, owner: string, repo: string, username: string): Promise<boolean> {

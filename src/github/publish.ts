@@ -96,11 +96,17 @@ export class CheckRunPublisher {
    * The job's run: the recorded one, else one this job created in an attempt that died before
    * recording it (found by external_id), else a new one. Recorded at once.
    */
-  async ensureRun(headSha: string, externalId: string, o: { status: "queued" | "in_progress"; lookup: boolean }): Promise<number> {
-    if (this.state.checkRunId) return this.state.checkRunId;
+  async ensureRun(
+    headSha: string,
+    externalId: string,
+    o: { status: "queued" | "in_progress"; lookup: boolean },
+  ): Promise<{ id: number; completedBefore: boolean }> {
+    if (this.state.checkRunId) return { id: this.state.checkRunId, completedBefore: false };
     const { owner, repo } = this.where;
-    let id: number | undefined;
-    if (o.lookup) id = await findRunByExternalId(this.gh, this.where, headSha, externalId);
+    const found = o.lookup ? await findRunByExternalId(this.gh, this.where, headSha, externalId) : undefined;
+    // Found completed: an earlier job for this delivery finished it (its record was lost with Redis).
+    if (found?.status === "completed") return { id: found.id, completedBefore: true };
+    let id = found?.id;
     if (!id) {
       const { data } = await this.gh.rest.checks.create({
         owner,
@@ -120,7 +126,15 @@ export class CheckRunPublisher {
     this.state.inProgress = o.status === "in_progress";
     await this.persist();
     await this.o.openRuns?.opened({ installationId: this.o.installationId, owner, repo, checkRunId: id, jobId: this.o.jobId });
-    return id;
+    return { id, completedBefore: false };
+  }
+
+  /** Is the recorded run already completed on GitHub by someone else (not by this job's own record)? */
+  async runCompleted(): Promise<boolean> {
+    const id = this.state.checkRunId;
+    if (!id || this.state.resultPosted || this.state.pending) return false;
+    const { data } = await this.gh.rest.checks.get({ ...this.where, check_run_id: id });
+    return data.status === "completed";
   }
 
   /** Mark the run in_progress, once, and never after its result. */
@@ -243,9 +257,14 @@ export class CheckRunPublisher {
   }
 }
 
-async function findRunByExternalId(gh: GitHubClient, where: Repo, headSha: string, externalId: string): Promise<number | undefined> {
+async function findRunByExternalId(
+  gh: GitHubClient,
+  where: Repo,
+  headSha: string,
+  externalId: string,
+): Promise<{ id: number; status: string } | undefined> {
   const { data } = await gh.rest.checks.listForRef({ ...where, ref: headSha, check_name: CHECK_NAME, filter: "all", per_page: 100 });
-  return data.check_runs.find((r) => r.external_id === externalId)?.id;
+  return data.check_runs.find((r) => r.external_id === externalId);
 }
 
 // ---- Review and comments ----

@@ -25,6 +25,7 @@ import {
   type ReviewOutcome,
 } from "./publish.ts";
 import type { ReviewObservation } from "../ops/metrics.ts";
+import { isRecovering } from "../queue/recovery.ts";
 
 export { CHECK_NAME, MAX_OUTPUT_BYTES, ANNOTATIONS_PER_CALL } from "./publish.ts";
 
@@ -51,7 +52,7 @@ export interface ReviewDeps {
 }
 
 export interface ReviewResult {
-  status: "done" | "superseded" | "no-go-changes" | "bad-config" | "no-pr" | "limit";
+  status: "done" | "superseded" | "no-go-changes" | "bad-config" | "no-pr" | "limit" | "reviewed";
   headSha?: string;
   conclusion?: string;
   stages?: Record<string, number>;
@@ -116,7 +117,11 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     // 2. Config from the default branch. A broken config is reported on the check run, not thrown.
     const cfgResult = await loadConfig(gh, owner, repo);
     // The first write the user waits for: a run (commands have none yet). Recorded at once.
-    await publisher.ensureRun(headSha, data.deliveryId, { status: "in_progress", lookup: mayHaveRun });
+    // After Redis lost its data, the run (adopted by the intake, or a redelivered `/memcheck`'s) may
+    // have been finished meanwhile by another job: a finished run is never written again.
+    const recovering = deps.redis && deps.settings ? await isRecovering(deps.redis, deps.settings) : false;
+    const run = await publisher.ensureRun(headSha, data.deliveryId, { status: "in_progress", lookup: mayHaveRun || recovering });
+    if (run.completedBefore || (recovering && (await publisher.runCompleted()))) return { status: "reviewed", headSha };
     if (!cfgResult.ok) {
       await publisher.finish(
         "failure",

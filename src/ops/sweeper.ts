@@ -8,6 +8,7 @@ import type { Redis } from "ioredis";
 import type { Metrics } from "./metrics.ts";
 import type { RedisHealth } from "./redis-state.ts";
 import { keepJobScheduler } from "../queue/scheduler.ts";
+import { isRecoverable, markRecovery, type RecoveryWindow } from "../queue/recovery.ts";
 
 export interface Delivery {
   id: number;
@@ -33,6 +34,11 @@ export interface SweepOptions {
   /** Stop after this many pages of 100 (default 20). */
   maxPages?: number;
   now?: () => number;
+  /**
+   * Redis lost its data: also redeliver, once, the deliveries acknowledged in this window whose
+   * event can start a review (their jobs may have been lost with the data).
+   */
+  recover?: RecoveryWindow;
   metrics?: Pick<Metrics, "sweeper">;
   log?: { info(o: object, msg?: string): void; warn(o: object, msg?: string): void };
 }
@@ -41,6 +47,8 @@ export interface SweepResult {
   scanned: number;
   failed: number;
   redelivered: string[];
+  /** Acknowledged deliveries redelivered because Redis lost its data. */
+  recovered: string[];
   skipped: string[];
   errors: string[];
   pages: number;
@@ -51,21 +59,23 @@ export function isFailed(d: Pick<Delivery, "status_code" | "status">): boolean {
   return !(code >= 200 && code < 300);
 }
 
-export function attemptedKey(prefix: string, guid: string): string {
-  return `${prefix}:sweeper:attempted:${guid.replace(/[^A-Za-z0-9-]/g, "_").slice(0, 100)}`;
+export function attemptedKey(prefix: string, guid: string, kind: "attempted" | "recovered" = "attempted"): string {
+  return `${prefix}:sweeper:${kind}:${guid.replace(/[^A-Za-z0-9-]/g, "_").slice(0, 100)}`;
 }
 
 export async function sweepDeliveries(o: SweepOptions): Promise<SweepResult> {
   const now = (o.now ?? Date.now)();
   const lookbackMinutes = o.lookbackMinutes ?? 60;
-  const cutoff = now - lookbackMinutes * 60_000;
+  const cutoff = Math.min(now - lookbackMinutes * 60_000, o.recover?.since ?? Number.POSITIVE_INFINITY);
   const ttl = o.attemptTtlSeconds ?? Math.max(24 * 3600, 2 * lookbackMinutes * 60);
   const maxPages = o.maxPages ?? 20;
-  const out: SweepResult = { scanned: 0, failed: 0, redelivered: [], skipped: [], errors: [], pages: 0 };
+  const out: SweepResult = { scanned: 0, failed: 0, redelivered: [], recovered: [], skipped: [], errors: [], pages: 0 };
 
   // Newest first. One GUID may have several attempts (redeliveries share the GUID): a GUID is done
   // when any attempt succeeded; otherwise its newest failed attempt is the one to redeliver.
-  const byGuid = new Map<string, { ok: boolean; newestFailed?: Delivery }>();
+  const byGuid = new Map<string, { ok: boolean; newestFailed?: Delivery; lostOk?: Delivery }>();
+  const mayBeLost = (d: Delivery, at: number) =>
+    o.recover !== undefined && at >= o.recover.since && at <= o.recover.until && isRecoverable(d.event, d.action);
   let pastCutoff = false;
   for await (const page of o.octokit.paginate.iterator(o.octokit.rest.apps.listWebhookDeliveries, { per_page: 100 })) {
     out.pages++;
@@ -77,30 +87,37 @@ export async function sweepDeliveries(o: SweepOptions): Promise<SweepResult> {
       }
       out.scanned++;
       const g = byGuid.get(d.guid) ?? { ok: false };
-      if (!isFailed(d)) g.ok = true;
-      else if (!g.newestFailed) g.newestFailed = d;
+      if (!isFailed(d)) {
+        g.ok = true;
+        if (!g.lostOk && mayBeLost(d, at)) g.lostOk = d;
+      } else if (!g.newestFailed) g.newestFailed = d;
       byGuid.set(d.guid, g);
     }
     if (pastCutoff || out.pages >= maxPages) break;
   }
 
   for (const [guid, g] of byGuid) {
-    if (g.ok || !g.newestFailed) continue;
-    out.failed++;
+    // A failed delivery, or (Redis lost its data) an acknowledged one whose job may be gone.
+    const lost = g.ok ? g.lostOk : undefined;
+    const attempt = lost ?? (g.ok ? undefined : g.newestFailed);
+    if (!attempt) continue;
+    if (!lost) out.failed++;
     // Claim the GUID first: across processes and sweeps, a delivery is redelivered at most once.
-    const claimed = await o.redis.set(attemptedKey(o.prefix, guid), String(now), "EX", ttl, "NX");
+    const claimed = await o.redis.set(attemptedKey(o.prefix, guid, lost ? "recovered" : "attempted"), String(now), "EX", ttl, "NX");
     if (claimed !== "OK") {
       out.skipped.push(guid);
       o.metrics?.sweeper.inc({ result: "skipped" });
       continue;
     }
     try {
-      await o.octokit.rest.apps.redeliverWebhookDelivery({ delivery_id: g.newestFailed.id });
-      out.redelivered.push(guid);
-      o.metrics?.sweeper.inc({ result: "redelivered" });
+      await o.octokit.rest.apps.redeliverWebhookDelivery({ delivery_id: attempt.id });
+      (lost ? out.recovered : out.redelivered).push(guid);
+      o.metrics?.sweeper.inc({ result: lost ? "recovered" : "redelivered" });
       o.log?.info(
-        { delivery: guid, deliveryAttempt: g.newestFailed.id, event: g.newestFailed.event, status: g.newestFailed.status_code },
-        "memcheck: asked GitHub to redeliver a failed webhook",
+        { delivery: guid, deliveryAttempt: attempt.id, event: attempt.event, status: attempt.status_code },
+        lost
+          ? "memcheck: asked GitHub to redeliver a webhook whose job Redis may have lost"
+          : "memcheck: asked GitHub to redeliver a failed webhook",
       );
     } catch (e: any) {
       out.errors.push(guid);
@@ -115,6 +132,8 @@ export interface SweeperSettings {
   enabled: boolean;
   intervalMs: number;
   lookbackMinutes: number;
+  /** After a data loss, how long the intake looks for runs already on a head (MEMCHECK_RECOVERY_MINUTES, default 15). */
+  recoveryMinutes: number;
 }
 
 export function sweeperSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): SweeperSettings {
@@ -127,6 +146,7 @@ export function sweeperSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Sw
     enabled: env.SWEEP_ENABLED !== "false",
     intervalMs: num("SWEEP_INTERVAL_MINUTES", 5) * 60_000,
     lookbackMinutes: num("SWEEP_LOOKBACK_MINUTES", 60),
+    recoveryMinutes: num("MEMCHECK_RECOVERY_MINUTES", 15),
   };
 }
 
@@ -171,6 +191,26 @@ export async function startSweeper(o: {
     jobName: "sweep",
     checkEveryMs: o.checkEveryMs,
     log: o.log,
+    // Redis lost its data: mark the recovery window first (the intake then looks for runs already
+    // on a head), then redeliver what the lost jobs came from. One recovery per 30 s window.
+    onLost: async (reason) => {
+      const now = Date.now();
+      const window = { since: now - s.lookbackMinutes * 60_000, until: now };
+      await markRecovery(o.connection, { prefix: o.prefix, name: o.queueName }, window, s.recoveryMinutes * 60);
+      await queue.add("recover", window, {
+        jobId: `recover-${Math.floor(now / 30_000)}`,
+        removeOnComplete: 20,
+        removeOnFail: 50,
+        attempts: 3,
+        backoff: { type: "fixed", delay: 5000 },
+      });
+      o.log?.warn(
+        { reason, lookbackMinutes: s.lookbackMinutes },
+        reason === "start"
+          ? "memcheck: no sweeper state in Redis (first start, or Redis lost its data): redelivering recent review webhooks"
+          : "memcheck: Redis lost its data: redelivering recent review webhooks whose jobs may be gone",
+      );
+    },
     // One immediate sweep per 30 s window, however many servers see the reconnect.
     onReconnect: () =>
       queue.add(
@@ -181,12 +221,13 @@ export async function startSweeper(o: {
   });
   const worker = new Worker(
     name,
-    async () => {
+    async (job) => {
       const r = await sweepDeliveries({
         octokit: await o.appOctokit(),
         redis: o.connection,
         prefix: `${o.prefix}:${o.queueName}`,
         lookbackMinutes: s.lookbackMinutes,
+        recover: job.name === "recover" ? (job.data as RecoveryWindow) : undefined,
         metrics: o.metrics,
         log: o.log,
       });
@@ -194,6 +235,7 @@ export async function startSweeper(o: {
         scanned: r.scanned,
         failed: r.failed,
         redelivered: r.redelivered.length,
+        recovered: r.recovered.length,
         skipped: r.skipped.length,
         errors: r.errors.length,
       };

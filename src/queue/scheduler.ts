@@ -15,7 +15,8 @@ export interface KeptScheduler {
 /**
  * Create the scheduler `id` on `queue` (run every `everyMs`), then keep it: on each reconnect of
  * `connection` and every `checkEveryMs` (at most everyMs), recreate it if Redis lost it.
- * `onReconnect` runs after a reconnect (e.g. one immediate run for what was missed meanwhile).
+ * `onReconnect` runs after a reconnect (e.g. one immediate run for what was missed meanwhile);
+ * `onLost` when the schedule had vanished (Redis lost its data).
  * Rejects only when the first creation fails.
  */
 export async function keepJobScheduler(o: {
@@ -26,6 +27,11 @@ export async function keepJobScheduler(o: {
   jobName: string;
   checkEveryMs?: number;
   onReconnect?: () => Promise<unknown>;
+  /**
+   * Redis lost its data: the schedule was missing, found on a check, a reconnect, or at start (a
+   * first start looks the same as a restart on an empty Redis; recovering then costs little).
+   */
+  onLost?: (reason: "start" | "reconnect" | "check") => Promise<unknown>;
   log?: { warn(o: object, msg?: string): void };
 }): Promise<KeptScheduler> {
   const schedule = () =>
@@ -34,7 +40,9 @@ export async function keepJobScheduler(o: {
       { every: o.everyMs },
       { name: o.jobName, opts: { removeOnComplete: 20, removeOnFail: 50, attempts: 1 } },
     );
+  const existed = Boolean(await o.queue.getJobScheduler(o.id));
   await schedule();
+  if (!existed) await o.onLost?.("start").catch(() => {});
   let stopped = false;
   const heal = async (reason: "reconnect" | "check") => {
     if (stopped) return;
@@ -42,6 +50,7 @@ export async function keepJobScheduler(o: {
       if (!(await o.queue.getJobScheduler(o.id))) {
         await schedule();
         o.log?.warn({ reason, scheduler: o.id }, "memcheck: schedule was missing (Redis lost its data); recreated");
+        await o.onLost?.(reason);
       }
       if (reason === "reconnect") await o.onReconnect?.();
     } catch {

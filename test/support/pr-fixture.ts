@@ -6,7 +6,7 @@ import http from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FakeGitHub, loadPullFromTrees } from "./fake-github.ts";
+import { type FakeGitHub, loadPullFromTrees } from "./fake-github.ts";
 import { readTree } from "./tree.ts";
 export { readTree };
 
@@ -40,6 +40,40 @@ export function loadFixturePull(gh: FakeGitHub, o: { pull?: number; head?: strin
     after: readTree(join(PR_MODULE, "after")),
     files: PR_FILES,
     state: o.state,
+  });
+}
+
+/**
+ * The fixture PR plus an added file with `structs` new, already optimal structs: each is one notice
+ * annotation and no review comment, so the result needs several annotation batches of 50.
+ */
+export function loadNoisyFixturePull(gh: FakeGitHub, structs: number): void {
+  const lines = ["package order", ""];
+  for (let i = 0; i < structs; i++) lines.push(`type Gen${i} struct {`, "\tA int64", "\tB int64", "}", "");
+  const text = `${lines.join("\n")}`;
+  const after = readTree(join(PR_MODULE, "after"));
+  after.set("order/gen.go", Buffer.from(text));
+  const n = text.split("\n").length;
+  const added = {
+    filename: "order/gen.go",
+    status: "added",
+    additions: n,
+    deletions: 0,
+    changes: n,
+    patch: `@@ -0,0 +1,${n} @@\n${text
+      .split("\n")
+      .map((l) => `+${l}`)
+      .join("\n")}`,
+  };
+  loadPullFromTrees(gh, {
+    owner: "acme",
+    repo: "shop",
+    number: 7,
+    baseSha: BASE,
+    headSha: HEAD,
+    before: readTree(join(PR_MODULE, "before")),
+    after,
+    files: [...PR_FILES, added],
   });
 }
 
