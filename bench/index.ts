@@ -3,12 +3,14 @@ import { benchEngine } from "./engine.ts";
 import { benchFetch, benchSnapshots } from "./fetch.ts";
 import { benchWebhooks } from "./webhooks.ts";
 import { benchWorker } from "./worker.ts";
+import { benchWorkerMemory } from "./worker-memory.ts";
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<unknown>> = {
   engine: benchEngine,
   webhooks: benchWebhooks,
   worker: benchWorker,
+  memory: benchWorkerMemory,
   fetch: async () => (await benchSnapshots(), await benchFetch()),
 };
 for (const [name, run] of Object.entries(benches)) {

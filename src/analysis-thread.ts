@@ -13,18 +13,32 @@ import { ReviewLimitError } from "./review/limits.ts";
 export const DEFAULT_JOB_MEMORY_MB = 1024;
 /** MEMCHECK_JOB_SECONDS: wall-clock time one review (base + head analysis, diff, rules) may take. */
 export const DEFAULT_JOB_SECONDS = 180;
+/**
+ * MEMCHECK_WORKER_MEMORY_MB: the RSS cap of the whole worker process (every thread: V8 heaps,
+ * tree-sitter's WASM memory, buffers). A thread's heap limit does not cover WASM memory nor the
+ * other reviews in flight, so the process watches its own RSS and stops the newest review above it.
+ */
+export const DEFAULT_WORKER_MEMORY_MB = 2048;
+/** How often the RSS cap is checked while a review runs. */
+const RSS_CHECK_MS = 200;
 
 export interface AnalysisBudget {
   memoryMb: number;
   seconds: number;
+  /** The worker process's RSS cap in MB (0: none). */
+  workerMemoryMb: number;
 }
 
 export function budgetFromEnv(env: NodeJS.ProcessEnv = process.env): AnalysisBudget {
-  const num = (v: string | undefined, d: number) => {
+  const num = (v: string | undefined, d: number, min = 1) => {
     const n = Number(v);
-    return v && Number.isFinite(n) && n > 0 ? n : d;
+    return v && Number.isFinite(n) && n >= min ? n : d;
   };
-  return { memoryMb: num(env.MEMCHECK_JOB_MEMORY_MB, DEFAULT_JOB_MEMORY_MB), seconds: num(env.MEMCHECK_JOB_SECONDS, DEFAULT_JOB_SECONDS) };
+  return {
+    memoryMb: num(env.MEMCHECK_JOB_MEMORY_MB, DEFAULT_JOB_MEMORY_MB),
+    seconds: num(env.MEMCHECK_JOB_SECONDS, DEFAULT_JOB_SECONDS),
+    workerMemoryMb: num(env.MEMCHECK_WORKER_MEMORY_MB, DEFAULT_WORKER_MEMORY_MB, 0),
+  };
 }
 
 /** A snapshot's files, read on the main thread (I/O stays here) and sent as plain strings. */
@@ -91,7 +105,7 @@ function limitError(what: string, base: SnapshotFiles, head: SnapshotFiles): Rev
       `It analysed ${h.files} Go files (${mb(h.bytes)} MB) at the head and ${b.files} (${mb(b.bytes)} MB) at the base.\n\n` +
       "What can help: split the change into smaller pull requests, or skip generated and vendored code with " +
       "`ignore` (and large files with `limits.maxFileBytes`) in `.github/memcheck.yml`. " +
-      "The operator of this memcheck installation can raise `MEMCHECK_JOB_SECONDS` and `MEMCHECK_JOB_MEMORY_MB`.",
+      "The operator of this memcheck installation can raise `MEMCHECK_JOB_SECONDS`, `MEMCHECK_JOB_MEMORY_MB` and `MEMCHECK_WORKER_MEMORY_MB`.",
   );
 }
 
@@ -113,6 +127,10 @@ export class AnalysisThreads {
   private idle: Worker[] = [];
   private all = new Set<Worker>();
   private closed = false;
+  /** Reviews in flight, newest last: the RSS watchdog stops the newest first. */
+  private running = new Map<Worker, (why: string) => void>();
+  private watchdog?: NodeJS.Timeout;
+  private calmUntil = 0;
 
   constructor(private o: AnalysisThreadsOptions = {}) {
     this.budget = { ...budgetFromEnv(), ...o.budget };
@@ -137,6 +155,8 @@ export class AnalysisThreads {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.running.delete(worker);
+        if (this.running.size === 0) this.stopWatchdog();
         worker.off("message", onMessage);
         worker.off("error", onError);
         worker.off("exit", onExit);
@@ -173,12 +193,40 @@ export class AnalysisThreads {
       worker.on("message", onMessage);
       worker.on("error", onError);
       worker.on("exit", onExit);
+      this.running.set(worker, (why) => finish(false, () => reject(limitError(why, baseFiles, headFiles))));
+      this.startWatchdog();
       worker.postMessage(request);
     });
   }
 
+  /**
+   * While reviews run, check the process's RSS; above the cap, stop the newest review (its thread's
+   * heap and its parse threads' WASM memory go with it) and give the memory a moment to return.
+   */
+  private startWatchdog(): void {
+    const capMb = this.budget.workerMemoryMb;
+    if (!capMb || this.watchdog) return;
+    this.watchdog = setInterval(() => {
+      if (Date.now() < this.calmUntil || process.memoryUsage.rss() <= capMb * 2 ** 20) return;
+      const newest = [...this.running.values()].at(-1);
+      if (!newest) return;
+      this.calmUntil = Date.now() + 1000;
+      newest(
+        `the worker process reached its memory cap of ${capMb} MB (MEMCHECK_WORKER_MEMORY_MB) while this review ran` +
+          (this.running.size > 1 ? ` beside ${this.running.size - 1} other review(s); re-running the check may succeed` : ""),
+      );
+    }, RSS_CHECK_MS);
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.stopWatchdog();
     const all = [...this.all];
     this.all.clear();
     this.idle = [];

@@ -13,30 +13,13 @@ import type { Review } from "../src/pipeline.ts";
 import { createReviewQueue, type ReviewJobData } from "../src/queue/index.ts";
 import { defaultPipeline } from "../src/github/default-pipeline.ts";
 import { createWorkerRuntime } from "../worker/runtime.ts";
-import { FakeGitHub, loadPullFromTrees } from "./support/fake-github.ts";
+import { FakeGitHub } from "./support/fake-github.ts";
+import { CHAIN_MODULE, loadAddedFilesPull, pointerChain } from "./support/pathological.ts";
 import { waitForJob } from "./support/processes.ts";
 import { APP_ID, PRIVATE_KEY, SECRET, BASE, HEAD, INSTALLATION } from "./support/pr-fixture.ts";
 import { REDIS_URL, deletePrefix } from "./support/redis.ts";
 
-const MODULE = "module example.com/chain\n\ngo 1.21\n";
-
-/**
- * n struct types over `files` files, each pointing at the next, declared leaf first: every walk
- * reuses the next type's memoised chain, which used to be copied (O(n²) labels, GBs of heap).
- */
-function pointerChain(n: number, files = 5): Map<string, string> {
-  const out = new Map<string, string>([["go.mod", MODULE]]);
-  const per = Math.ceil(n / files);
-  for (let f = 0; f < files; f++) {
-    let text = "package chain\n\n";
-    for (let i = f * per; i < Math.min(n, (f + 1) * per); i++) {
-      const j = n - 1 - i;
-      text += j + 1 < n ? `type T${j} struct { next *T${j + 1}; v int }\n` : `type T${j} struct { v int }\n`;
-    }
-    out.set(`chain/f${f}.go`, text);
-  }
-  return out;
-}
+const MODULE = CHAIN_MODULE;
 
 function memorySnapshot(label: string, files: Map<string, string>): Snapshot {
   return { label, paths: async () => [...files.keys()].sort(), read: async (p) => files.get(p)! };
@@ -117,6 +100,28 @@ test("a memory budget too small for the PR ends with a ReviewLimitError, not a c
   }
 });
 
+test("above the worker's RSS cap the newest review stops with a ReviewLimitError; the threads recover", { timeout: 120_000 }, async () => {
+  // This process already holds more than 64 MB: any review that runs long enough to be checked stops.
+  const capped = new AnalysisThreads({ budget: { seconds: 110, memoryMb: 1024, workerMemoryMb: 64 }, parseThreads: 1 });
+  try {
+    const err = await capped.review(EMPTY_BASE, memorySnapshot("head", pointerChain(20_000)), { archs: ["amd64"] }).then(
+      () => assert.fail("the review ran above the process's memory cap"),
+      (e: unknown) => e,
+    );
+    assert.ok(isReviewLimitError(err), String(err));
+    assert.match(err.summary, /memory cap of 64 MB \(MEMCHECK_WORKER_MEMORY_MB\)/);
+  } finally {
+    await capped.close();
+  }
+  const uncapped = new AnalysisThreads({ budget: { seconds: 110, memoryMb: 512, workerMemoryMb: 0 }, parseThreads: 1 });
+  try {
+    const ok = await uncapped.review(EMPTY_BASE, memorySnapshot("head", pointerChain(10)), { archs: ["amd64"] });
+    assert.equal(ok.head.structs.length, 10);
+  } finally {
+    await uncapped.close();
+  }
+});
+
 test("the event loop keeps running while a heavy review runs, and the time budget stops it", { timeout: 120_000 }, async () => {
   const threads = new AnalysisThreads({ budget: { seconds: 3, memoryMb: 1024 }, parseThreads: 1, parseTimeoutMs: 120_000 });
   let ticks = 0;
@@ -166,31 +171,7 @@ test("through the worker, a pathological PR ends with a completed neutral check 
     redisUrl: REDIS_URL,
   });
   try {
-    const head = pointerChain(20_000);
-    const toBuffers = (m: Map<string, string>) => new Map([...m].map(([p, t]) => [p, Buffer.from(t)]));
-    const files = [...head.keys()]
-      .filter((p) => p.endsWith(".go"))
-      .map((filename) => {
-        const lines = head.get(filename)!.split("\n").length;
-        return {
-          filename,
-          status: "added",
-          additions: lines,
-          deletions: 0,
-          changes: lines,
-          patch: `@@ -0,0 +1,${lines} @@\n+package chain`,
-        };
-      });
-    loadPullFromTrees(gh, {
-      owner: "acme",
-      repo: "shop",
-      number: 7,
-      baseSha: BASE,
-      headSha: HEAD,
-      before: toBuffers(new Map([["go.mod", MODULE]])),
-      after: toBuffers(head),
-      files,
-    });
+    loadAddedFilesPull(gh, { owner: "acme", repo: "shop", number: 7, baseSha: BASE, headSha: HEAD, head: pointerChain(20_000) });
     const data: ReviewJobData = {
       v: 1,
       installationId: INSTALLATION,

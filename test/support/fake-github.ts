@@ -97,6 +97,8 @@ interface RepoState {
 
 export class FakeGitHub {
   readonly calls: CallRecord[] = [];
+  /** `.github/memcheck.yml` per "owner/repo", served raw from the contents API (absent: 404, the defaults). */
+  readonly configs = new Map<string, string>();
   readonly checkRuns = new Map<number, CheckRunState>();
   readonly reviews: ReviewState[] = [];
   /** Extra API routes, tried first (e.g. the app's webhook delivery log: test/support/webhook-log.ts). */
@@ -292,7 +294,7 @@ export class FakeGitHub {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
-    let body: any = undefined;
+    let body: any;
     if (raw) {
       try {
         body = JSON.parse(raw);
@@ -394,6 +396,8 @@ export class FakeGitHub {
       const p = r.pulls.get(Number(m[1]));
       return p ? this.page(p.files, info) : [404, { message: "Not Found" }];
     }
+    if (method === "GET" && rest === "/contents/.github/memcheck.yml" && this.configs.has(`${owner}/${repo}`))
+      return [200, Buffer.from(this.configs.get(`${owner}/${repo}`)!)];
     if (rest.startsWith("/contents/")) return [404, { message: "Not Found" }];
     if (method === "GET" && (m = rest.match(/^\/compare\/([0-9a-f]+)\.\.\.([0-9a-f]+)$/))) {
       if (!r.trees.has(m[1]!) || !r.trees.has(m[2]!)) return [404, { message: "Not Found" }];
