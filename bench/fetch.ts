@@ -122,6 +122,7 @@ export async function benchFetch(): Promise<FetchRow[]> {
     };
     gh.resetCalls();
     const t0 = performance.now();
+    const wall0 = Date.now();
     const id = (await m.q.enqueue(data)).id;
     // until() retries a callback that throws, so a failed job is returned, then thrown
     const state = await until(
@@ -137,9 +138,14 @@ export async function benchFetch(): Promise<FetchRow[]> {
     const ms = performance.now() - t0;
     const result = (await m.q.queue.getJob(id))!.returnvalue;
     const calls = gh.calls.filter((c) => c.path !== "/app" && !c.path.startsWith("/app/"));
+    if (process.env.BENCH_TRACE)
+      for (const c of calls)
+        console.log(`  +${Math.round(c.at - wall0)} ms ${c.method} ${c.path.replace(/[0-9a-f]{40}/g, "<sha>")} ${c.status}`);
     return {
       ms,
       fetch: result?.stages?.fetch ?? 0,
+      analyze: result?.stages?.analyze ?? 0,
+      post: result?.stages?.post ?? 0,
       calls: calls.length,
       blobs: calls.filter((c) => c.path.includes("/git/blobs/")).length,
       archives: calls.filter((c) => c.path.includes("/tarball/")).length,
@@ -167,6 +173,8 @@ export async function benchFetch(): Promise<FetchRow[]> {
               files,
               ms: Math.round(sample.ms),
               fetch: sample.fetch,
+              analyze: sample.analyze,
+              post: sample.post,
               calls: sample.calls,
               blobs: sample.blobs,
               archives: sample.archives,
@@ -311,6 +319,8 @@ export async function benchSnapshots(): Promise<SnapshotRow[]> {
 interface Sample {
   ms: number;
   fetch: number;
+  analyze: number;
+  post: number;
   calls: number;
   blobs: number;
   archives: number;

@@ -5,7 +5,7 @@ import nock from "nock";
 import { findCommandLine, parseCommand, MAX_SCAN_CHARS } from "../src/github/commands.ts";
 import { parseConfig, DEFAULT_CONFIG, defaultsMarkdownTable } from "../src/review/config.ts";
 import { isIgnored } from "../src/review/files.ts";
-import { addedLines, isGenerated, touchedPackages } from "../src/github/files.ts";
+import { addedLines, isGenerated, listPrFiles, touchedPackages } from "../src/github/files.ts";
 import { goImports, modulePath, GitHubTreeSnapshot, MemoryBlobCache } from "../src/github/snapshot.ts";
 import { backoffMs, dedupIdFor, jobIdFor, jobOptions, queueSettingsFromEnv, retryAfterMs, safeId } from "../src/queue/index.ts";
 import { ProbotOctokit } from "probot";
@@ -193,5 +193,41 @@ test("config: ruleThresholds merge over the rules' defaults and reject bad value
   if (!bad.ok) {
     assert.match(bad.error, /ruleThresholds\.paddingWaste/);
     assert.match(bad.error, /nope/);
+  }
+});
+
+test("PR files: with the PR's changed_files count the pages are asked for at once; a stale count falls back to paging", async () => {
+  const gh = new ProbotOctokit({ auth: { token: "t" }, throttle: { enabled: false }, retry: { enabled: false } }) as never;
+  const files = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ filename: `p/f${from + i}.go`, status: "modified" }));
+  const api = nock("https://api.github.com");
+  const asked: number[] = [];
+  const pages = (total: number, times = 1) =>
+    api
+      .get("/repos/acme/shop/pulls/7/files")
+      .query(true)
+      .times(times)
+      .reply((uri: any) => {
+        const page = Number(new URL(String(uri.url ?? uri), "https://x").searchParams.get("page") ?? 1);
+        asked.push(page);
+        const last = Math.ceil(total / 100);
+        const link =
+          page < last ? { link: `<https://api.github.com/repos/acme/shop/pulls/7/files?per_page=100&page=${page + 1}>; rel="next"` } : {};
+        return [200, files((page - 1) * 100, Math.max(0, Math.min(100, total - (page - 1) * 100))), link];
+      });
+  try {
+    pages(250, 3);
+    const got = await listPrFiles(gh, "acme", "shop", 7, 250);
+    assert.equal(got.length, 250);
+    assert.deepEqual(new Set(got.map((f) => f.filename)).size, 250);
+    assert.deepEqual(asked.sort(), [1, 2, 3]);
+    // The count said 200 but a push made it 250: page 2 comes back full, so the list is read again by paging.
+    asked.length = 0;
+    pages(250, 5);
+    const again = await listPrFiles(gh, "acme", "shop", 7, 200);
+    assert.equal(again.length, 250);
+    assert.deepEqual(asked.slice(0, 2).sort(), [1, 2], "both pages at once");
+    assert.deepEqual(asked.slice(2), [1, 2, 3], "then page after page");
+  } finally {
+    nock.cleanAll();
   }
 });

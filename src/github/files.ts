@@ -16,9 +16,30 @@ export interface PrFile {
 /** GitHub returns at most 3,000 files, 100 per page. */
 export const MAX_PR_FILES = 3000;
 
-export async function listPrFiles(octokit: GitHubClient, owner: string, repo: string, pull_number: number): Promise<PrFile[]> {
+/**
+ * The PR's files (GitHub lists at most 3,000). With the PR's `changed_files` count the pages are
+ * requested at once (a 1,000-file PR: 10 pages in one round trip, not ten); without it, page after
+ * page. A page that comes back short ends the list either way.
+ */
+export async function listPrFiles(
+  octokit: GitHubClient,
+  owner: string,
+  repo: string,
+  pull_number: number,
+  changedFiles?: number,
+): Promise<PrFile[]> {
+  const perPage = 100;
+  const pages = changedFiles ? Math.ceil(Math.min(changedFiles, MAX_PR_FILES) / perPage) : 0;
+  if (pages > 1) {
+    const all = await Promise.all(
+      Array.from({ length: pages }, (_, i) => octokit.rest.pulls.listFiles({ owner, repo, pull_number, per_page: perPage, page: i + 1 })),
+    );
+    const out = all.flatMap((r) => r.data);
+    // The count changed meanwhile (a push): the last page is full, so there may be more.
+    if (all.at(-1)!.data.length < perPage || out.length >= MAX_PR_FILES) return out.slice(0, MAX_PR_FILES);
+  }
   const out: PrFile[] = [];
-  for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listFiles, { owner, repo, pull_number, per_page: 100 })) {
+  for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listFiles, { owner, repo, pull_number, per_page: perPage })) {
     for (const f of page.data) out.push(f);
     if (out.length >= MAX_PR_FILES) break;
   }

@@ -146,7 +146,12 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
 
     // 3. Fetch: the changed files, the touched packages at base and head, the changed lines.
     let t = now();
-    const change = await fetchChange(gh, deps, { owner, repo, pull, headSha, baseSha: data.baseSha || pr.base.sha }, config);
+    const change = await fetchChange(
+      gh,
+      deps,
+      { owner, repo, pull, headSha, baseSha: data.baseSha || pr.base.sha, changedFiles: pr.changed_files },
+      config,
+    );
     if (!change) {
       await stopMarking();
       await publisher.finish(
@@ -222,14 +227,17 @@ type Config = Extract<Awaited<ReturnType<typeof loadConfig>>, { ok: true }>["con
 async function fetchChange(
   gh: GitHubClient,
   deps: Pick<ReviewDeps, "cache">,
-  pr: { owner: string; repo: string; pull: number; headSha: string; baseSha: string },
+  pr: { owner: string; repo: string; pull: number; headSha: string; baseSha: string; changedFiles?: number },
   config: Config,
 ) {
   const { owner, repo, headSha } = pr;
-  const files = await listPrFiles(gh, owner, repo, pr.pull);
+  // Both are needed for any Go change; asked together they cost one round trip.
+  const merge = mergeBase(gh, owner, repo, pr.baseSha, headSha);
+  merge.catch(() => {}); // awaited below unless no Go file changed
+  const files = await listPrFiles(gh, owner, repo, pr.pull, pr.changedFiles);
   const touched = touchedPackages(files, config.ignore);
   if (touched.dirs.length === 0) return undefined;
-  const baseSha = await mergeBase(gh, owner, repo, pr.baseSha, headSha);
+  const baseSha = await merge;
   const inflight = new Map<string, Promise<string>>();
   const open = (sha: string) =>
     GitHubTreeSnapshot.open(gh, { owner, repo, sha, cache: deps.cache, limits: config.limits, ignore: config.ignore, inflight });

@@ -382,6 +382,7 @@ export class FakeGitHub {
       state: p.state,
       draft: p.draft ?? false,
       updated_at: p.updatedAt ?? "2026-11-26T10:00:00Z",
+      changed_files: p.files.length,
       head: { sha: p.headSha, ref: `pr-${p.number}`, repo: { id: 5001, full_name: `${owner}/${repo}` } },
       base: { sha: p.baseSha, ref: "main", repo: { id: 5001, full_name: `${owner}/${repo}` } },
     });
