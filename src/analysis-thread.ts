@@ -200,6 +200,25 @@ export class AnalysisThreads {
   }
 
   /**
+   * Boot one analysis thread (its modules, a parse thread, the grammar) and run a tiny review on it,
+   * so the first real review does not pay for the start-up. Best effort: a failure only logs nothing.
+   */
+  /** Analysis threads booted and waiting for a review. */
+  get idleThreads(): number {
+    return this.idle.length;
+  }
+
+  async warm(): Promise<void> {
+    const text = "package warm\n\ntype Warm struct {\n\tOn   bool\n\tSize int64\n\tName string\n}\n";
+    const files = new Map([
+      ["go.mod", "module example.com/warm\n\ngo 1.21\n"],
+      ["warm.go", text],
+    ]);
+    const snap = (label: string): Snapshot => ({ label, paths: async () => [...files.keys()], read: async (p) => files.get(p) ?? "" });
+    await this.review(snap("base"), snap("head"), { archs: ["amd64"], rules: true }).catch(() => undefined);
+  }
+
+  /**
    * While reviews run, check the process's RSS; above the cap, stop the newest review (its thread's
    * heap and its parse threads' WASM memory go with it) and give the memory a moment to return.
    */

@@ -122,6 +122,20 @@ test("above the worker's RSS cap the newest review stops with a ReviewLimitError
   }
 });
 
+test("warm(): one analysis thread is booted and reviews before the first job, then serves it", { timeout: 60_000 }, async () => {
+  const threads = new AnalysisThreads({ budget: { seconds: 50, memoryMb: 256 }, parseThreads: 1 });
+  try {
+    assert.equal(threads.idleThreads, 0);
+    await threads.warm();
+    assert.equal(threads.idleThreads, 1, "the warmed thread waits for the first review");
+    const r = await threads.review(EMPTY_BASE, memorySnapshot("head", pointerChain(3)), { archs: ["amd64"] });
+    assert.equal(r.head.structs.length, 3);
+    assert.equal(threads.idleThreads, 1, "the first review ran on the warmed thread");
+  } finally {
+    await threads.close();
+  }
+});
+
 test("the event loop keeps running while a heavy review runs, and the time budget stops it", { timeout: 120_000 }, async () => {
   const threads = new AnalysisThreads({ budget: { seconds: 3, memoryMb: 1024 }, parseThreads: 1, parseTimeoutMs: 120_000 });
   let ticks = 0;

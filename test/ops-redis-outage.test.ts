@@ -30,6 +30,8 @@ after(async () => {
 const PULLS = 50;
 const headOf = (pull: number) => pull.toString(16).padStart(40, "a");
 const DRAIN_SECONDS = 5;
+/** How long Redis stays down (the issue's scenario: a minute under load). */
+const OUTAGE_MS = 60_000;
 
 function status(port: number, path: string): Promise<number> {
   return new Promise((resolve) =>
@@ -39,7 +41,7 @@ function status(port: number, path: string): Promise<number> {
   );
 }
 
-test("Redis down under load, back empty: 503 meanwhile, bounded logs, failed deliveries redelivered, 50 PRs reviewed once", async () => {
+test("Redis down for 60 s under load, back empty: 503 meanwhile, bounded logs, failed deliveries redelivered, 50 PRs reviewed once", async () => {
   const redis = await RedisServer.start();
   cleanups.push(() => redis.destroy());
   const gh = await new FakeGitHub().start();
@@ -97,13 +99,18 @@ test("Redis down under load, back empty: 503 meanwhile, bounded logs, failed del
   );
   const logAt = { server: server.output().length, worker: worker.output().length };
 
-  // 2. Redis dies and loses everything; webhooks keep coming.
+  // 2. Redis dies and loses everything, for a minute; webhooks keep coming meanwhile.
   await redis.crashAndWipe();
+  const downSince = Date.now();
   const during: number[] = [];
-  for (let p = 21; p <= 35; p++) during.push(await send(p));
+  for (let p = 21; p <= 35; p++) {
+    during.push(await send(p));
+    await new Promise((r) => setTimeout(r, (OUTAGE_MS - 2000) / 15));
+  }
   assert.deepEqual([...new Set(during)], [503], `answers while Redis was down: ${during}`);
   assert.equal(await status(port, "/readyz"), 503);
-  await new Promise((r) => setTimeout(r, 3000));
+  await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downSince))));
+  console.log(`# Redis down for ${Date.now() - downSince} ms`);
 
   // 3. Redis is back, empty; more webhooks (some may still meet the reconnect and fail: redelivered).
   await redis.start();

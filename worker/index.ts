@@ -14,7 +14,10 @@ import { createReviewQueue, DEFAULT_REDIS_URL } from "../src/queue/index.ts";
  */
 export async function startWorker(probot: Probot, health?: RedisHealth): Promise<WorkerRuntime> {
   await probot.ready(); // initialises probot.log (null until then)
-  const rt = createWorkerRuntime({ probot, pipeline: defaultPipeline(), noteError: health && ((e, what) => health.noteError(e, what)) });
+  const pipeline = defaultPipeline();
+  const rt = createWorkerRuntime({ probot, pipeline, noteError: health && ((e, what) => health.noteError(e, what)) });
+  // The first review should not pay for booting an analysis thread and its parser.
+  void pipeline.warm?.();
   probot.log.info(`memcheck: worker on queue ${rt.worker.name}`);
   return rt;
 }

@@ -64,5 +64,6 @@ export function defaultPipeline(o: DefaultPipelineOptions = {}): Pipeline {
     },
     parseMarker: (b) => parseMarker(b),
     diagram: (s, a) => layoutDiagram(s, a),
+    warm: async () => threads?.warm(),
   };
 }

@@ -39,4 +39,6 @@ export interface Pipeline {
   parseMarker(body: string): string | undefined;
   /** A byte-layout diagram of one struct on one arch (plain text). */
   diagram(struct: StructReport, arch: Arch): string;
+  /** Start what the first review would otherwise start (threads, grammar), in the background. */
+  warm?(): Promise<void>;
 }
