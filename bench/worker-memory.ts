@@ -11,7 +11,7 @@ import { createReviewQueue, type ReviewJobData } from "../src/queue/index.ts";
 import { FakeGitHub } from "../test/support/fake-github.ts";
 import { loadAddedFilesPull, pointerChain } from "../test/support/pathological.ts";
 import { currentRss, peakRss, spawnWorker, until, type Child } from "../test/support/processes.ts";
-import { APP_ID, PRIVATE_KEY, SECRET } from "../test/support/pr-fixture.ts";
+import { workerEnv } from "../test/support/pr-fixture.ts";
 import { deletePrefix } from "../test/support/redis.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
@@ -36,17 +36,15 @@ export async function benchWorkerMemory(): Promise<{ peakMiB: number; idleMiB: n
   const prefix = `mcbench-mem-${process.pid}`;
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const q = createReviewQueue({ redisUrl: REDIS_URL, settings: { name, prefix, debounceMs: 0, attempts: 1 } });
-  const worker: Child = spawnWorker({
-    APP_ID: String(APP_ID),
-    PRIVATE_KEY,
-    WEBHOOK_SECRET: SECRET,
-    REDIS_URL,
-    ...gh.env(),
-    MEMCHECK_QUEUE: name,
-    MEMCHECK_QUEUE_PREFIX: prefix,
-    MEMCHECK_BOT_LOGIN: "memcheck[bot]",
-    MEMCHECK_ATTEMPTS: "1",
-  });
+  // As `npm run worker` runs by default: two reviews at a time, default budgets.
+  const worker: Child = spawnWorker(
+    workerEnv(gh, {
+      redisUrl: REDIS_URL,
+      queue: name,
+      prefix,
+      extra: { MEMCHECK_CONCURRENCY: "2", MEMCHECK_ATTEMPTS: "1", MEMCHECK_BOT_LOGIN: "memcheck[bot]" },
+    }),
+  );
   let sampled = 0;
   let ticks = 0;
   const sampler = setInterval(() => {

@@ -11,12 +11,11 @@
 // open, their PRs unreviewed) and only a manual redelivery from the app's settings recovered them.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { Redis } from "ioredis";
 import { FakeGitHub } from "./support/fake-github.ts";
-import { WebhookLog } from "./support/webhook-log.ts";
-import { freePort, RedisServer, spawnServer, spawnWorker, until, type Child } from "./support/processes.ts";
-import { loadFixturePull, prPayload, workerEnv } from "./support/pr-fixture.ts";
+import { startAppProcesses } from "./support/app-processes.ts";
+import { RedisServer, until } from "./support/processes.ts";
+import { loadFixturePull, prPayload } from "./support/pr-fixture.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -26,57 +25,19 @@ after(async () => {
 const PULLS = 50;
 const headOf = (pull: number) => pull.toString(16).padStart(40, "b");
 
-function status(port: number, path: string): Promise<number> {
-  return new Promise((resolve) =>
-    http
-      .get({ host: "127.0.0.1", port, path, timeout: 5000 }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
-      .on("error", () => resolve(0)),
-  );
-}
-
 test("Redis back empty with 50 acknowledged webhooks in flight: 50 of 50 PRs reviewed exactly once, no restart", async () => {
   const redis = await RedisServer.start();
   cleanups.push(() => redis.destroy());
   const gh = await new FakeGitHub().start();
   cleanups.push(() => gh.close());
   for (let p = 1; p <= PULLS; p++) loadFixturePull(gh, { pull: p, head: headOf(p) });
-  const port = await freePort();
-  const hooks = new WebhookLog(() => `http://127.0.0.1:${port}`, gh);
-
-  const env = workerEnv(gh, {
+  const { server, worker, hooks, kill } = await startAppProcesses(gh, {
     redisUrl: redis.url,
     queue: "empty",
     prefix: "mcempty",
-    extra: {
-      LOG_LEVEL: "info",
-      MEMCHECK_BOT_LOGIN: "memcheck[bot]",
-      MEMCHECK_CONCURRENCY: "4",
-      MEMCHECK_ATTEMPTS: "5",
-      MEMCHECK_BACKOFF_MS: "300",
-    },
+    extra: { MEMCHECK_CONCURRENCY: "4" },
   });
-  const server: Child = spawnServer({
-    ...env,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    MEMCHECK_INPROCESS_WORKER: "false",
-    // Every 3 s: also how often the server checks that Redis still has its state.
-    SWEEP_INTERVAL_MINUTES: "0.05",
-  });
-  const worker: Child = spawnWorker(env);
-  cleanups.push(
-    () => server.kill("SIGKILL"),
-    () => worker.kill("SIGKILL"),
-  );
-  await until(
-    "the server to be ready",
-    async () => {
-      if (server.proc.exitCode !== null) assert.fail(`server exited:\n${server.output()}`);
-      return (await status(port, "/readyz")) === 200;
-    },
-    90_000,
-    250,
-  );
+  cleanups.push(kill);
 
   const send = (pull: number) =>
     hooks.send("pull_request", prPayload({ action: "opened", pull, head: headOf(pull), installation: 2000 + pull }), `empty-${pull}`);

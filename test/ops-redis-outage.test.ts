@@ -16,11 +16,10 @@
 // of outage, and SIGTERM never exited.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { FakeGitHub } from "./support/fake-github.ts";
-import { WebhookLog } from "./support/webhook-log.ts";
-import { freePort, RedisServer, spawnServer, spawnWorker, until, type Child } from "./support/processes.ts";
-import { loadFixturePull, prPayload, workerEnv } from "./support/pr-fixture.ts";
+import { httpStatus, startAppProcesses } from "./support/app-processes.ts";
+import { RedisServer, until } from "./support/processes.ts";
+import { loadFixturePull, prPayload } from "./support/pr-fixture.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -33,57 +32,19 @@ const DRAIN_SECONDS = 5;
 /** How long Redis stays down (the issue's scenario: a minute under load). */
 const OUTAGE_MS = 60_000;
 
-function status(port: number, path: string): Promise<number> {
-  return new Promise((resolve) =>
-    http
-      .get({ host: "127.0.0.1", port, path, timeout: 5000 }, (res) => (res.resume(), resolve(res.statusCode ?? 0)))
-      .on("error", () => resolve(0)),
-  );
-}
-
 test("Redis down for 60 s under load, back empty: 503 meanwhile, bounded logs, failed deliveries redelivered, 50 PRs reviewed once", async () => {
   const redis = await RedisServer.start();
   cleanups.push(() => redis.destroy());
   const gh = await new FakeGitHub().start();
   cleanups.push(() => gh.close());
   for (let p = 1; p <= PULLS; p++) loadFixturePull(gh, { pull: p, head: headOf(p) });
-  const port = await freePort();
-  const hooks = new WebhookLog(() => `http://127.0.0.1:${port}`, gh);
-
-  const env = workerEnv(gh, {
+  const { server, worker, port, hooks, kill } = await startAppProcesses(gh, {
     redisUrl: redis.url,
     queue: "outage",
     prefix: "mcoutage",
-    extra: {
-      LOG_LEVEL: "info",
-      MEMCHECK_BOT_LOGIN: "memcheck[bot]",
-      MEMCHECK_DRAIN_SECONDS: String(DRAIN_SECONDS),
-      MEMCHECK_CONCURRENCY: "4",
-      MEMCHECK_ATTEMPTS: "5",
-      MEMCHECK_BACKOFF_MS: "300",
-    },
+    extra: { MEMCHECK_DRAIN_SECONDS: String(DRAIN_SECONDS), MEMCHECK_CONCURRENCY: "4" },
   });
-  const server: Child = spawnServer({
-    ...env,
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    MEMCHECK_INPROCESS_WORKER: "false",
-    SWEEP_INTERVAL_MINUTES: "0.05",
-  });
-  const worker: Child = spawnWorker(env);
-  cleanups.push(
-    () => server.kill("SIGKILL"),
-    () => worker.kill("SIGKILL"),
-  );
-  await until(
-    "the server to be ready",
-    async () => {
-      if (server.proc.exitCode !== null) assert.fail(`server exited:\n${server.output()}`);
-      return (await status(port, "/readyz")) === 200;
-    },
-    90_000,
-    250,
-  );
+  cleanups.push(kill);
 
   // One installation per PR: the per-installation write spacing does not serialise the run.
   const send = (pull: number) =>
@@ -108,7 +69,7 @@ test("Redis down for 60 s under load, back empty: 503 meanwhile, bounded logs, f
     await new Promise((r) => setTimeout(r, (OUTAGE_MS - 2000) / 15));
   }
   assert.deepEqual([...new Set(during)], [503], `answers while Redis was down: ${during}`);
-  assert.equal(await status(port, "/readyz"), 503);
+  assert.equal(await httpStatus(port, "/readyz"), 503);
   await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downSince))));
   console.log(`# Redis down for ${Date.now() - downSince} ms`);
 
