@@ -2,6 +2,7 @@
 // run the hazard rules, and keep what a reviewer should see.
 import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
 import { diffAnalyses } from "./analysis/diff.ts";
+import { rippleMatters } from "./analysis/ripple.ts";
 import { applyRuleConfig, diffFindings, structFindings, type RuleConfig, type RuleOptions } from "./analysis/rules/index.ts";
 import type { Analysis, Diff, Finding, Snapshot, Thresholds } from "./analysis/model.ts";
 import { applyPolicy, type FailPolicy } from "./review/conclusion.ts";
@@ -51,7 +52,8 @@ export async function review(base: Snapshot, head: Snapshot, options: ReviewOpti
 /**
  * Diff two analyses, add the struct rules' findings and sort regressions with the fail policy.
  * `memcheck history` calls it directly, reusing one analysis as the next commit's base.
- * `onlyDirs`, when given, keeps the structs of those directories only (what a PR review lists).
+ * `onlyDirs`, when given, keeps the structs of those directories only (what a PR review lists), and
+ * the structs elsewhere that grew, changed size class or pointer bytes through them (ripple.ts).
  */
 export function reviewAnalyses(
   baseAnalysis: Analysis,
@@ -61,7 +63,8 @@ export function reviewAnalyses(
   const diff = diffAnalyses(baseAnalysis, headAnalysis, options.thresholds);
   if (options.onlyDirs) {
     const keep = options.onlyDirs;
-    diff.structs = diff.structs.filter((s) => keep.has((s.head ?? s.base)?.dir ?? ""));
+    // Structs outside those directories stay when they grew through one the PR changed (ripple).
+    diff.structs = diff.structs.filter((s) => keep.has((s.head ?? s.base)?.dir ?? "") || (s.ripple && rippleMatters(s)));
     diff.regressions = diff.structs.flatMap((s) => s.regressions);
   }
   const ruleOptions: RuleOptions = {

@@ -192,6 +192,8 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
       headSnap,
       changed,
       check: { title, summary, annotations },
+      // The sticky comment renders Mermaid (pointer maps as diagrams); the check summary does not.
+      stickySummary: () => deps.pipeline.summary(diff, { skipped: skipped.map((s) => `${s.path}: ${s.reason}`), mermaid: true }),
     });
     stages.post = now() - t;
     stages.total = now() - t0;
@@ -362,6 +364,7 @@ async function publishComments(
     headSnap: GitHubTreeSnapshot;
     changed: ChangedLines;
     check: { title: string; summary: string; annotations: CheckAnnotation[] };
+    stickySummary?: () => string;
   },
 ): Promise<ReviewOutcome | undefined> {
   const { data, target, config, review, check } = o;
@@ -393,7 +396,7 @@ async function publishComments(
       where: { owner: target.owner, repo: target.repo },
       pull: target.pull,
       bot: await deps.botLogin(),
-      text: `${explain}### memcheck: ${check.title}\n\n${check.summary}`,
+      text: `${explain}### memcheck: ${check.title}\n\n${o.stickySummary?.() ?? check.summary}`,
       knownId: state.stickyId,
     });
     await publisher.persist();
