@@ -1,6 +1,7 @@
 // A byte-by-byte text diagram of one struct's layout on one arch. Used by `memcheck explain`,
 // `/memcheck explain`, annotations' raw details and the check summary. Pure.
 import type { Arch, PointerMap, StructReport } from "../analysis/model.ts";
+import { byteLength } from "./format.ts";
 
 const SYMBOLS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const PAD = "░";
@@ -123,16 +124,16 @@ export function pointerMapMermaid(m: PointerMap, maxBytes = MAX_POINTER_MAP_BYTE
   const head = ["graph LR"];
   const tail: string[] = ["  classDef root stroke-width:3px", "  classDef new fill:#fff4d6,stroke:#b45309"];
   const body: string[] = [];
-  let bytes = head.join("\n").length + tail.join("\n").length + 200;
+  let bytes = byteLength(head.join("\n")) + byteLength(tail.join("\n")) + 200;
   const shown = new Set<number>();
   const node = (i: number): string | undefined => {
     if (shown.has(i)) return "";
     const n = m.nodes[i]!;
     const cls = i === 0 ? ":::root" : n.new ? ":::new" : "";
-    const label = i === 0 ? `${n.label} · ${mapHeadline(m)}` : `${n.label} · depth ${n.depth}${n.new ? " · new" : ""}`;
+    const label = i === 0 ? `${n.label} · ${mapHeadline(m)}` : `${n.label} · depth ${n.depth}${n.new ? " · newly reached" : ""}`;
     const line = `  n${i}["${mermaidText(label)}"]${cls}`;
-    if (bytes + line.length > maxBytes) return undefined;
-    bytes += line.length + 1;
+    if (bytes + byteLength(line) > maxBytes) return undefined;
+    bytes += byteLength(line) + 1;
     shown.add(i);
     body.push(line);
     return line;
@@ -151,11 +152,11 @@ export function pointerMapMermaid(m: PointerMap, maxBytes = MAX_POINTER_MAP_BYTE
     const arrow = e.byValue ? "-.->" : e.new ? "==>" : "-->";
     const text = e.byValue ? `${e.field} (by value)` : `${e.field} ${e.label}`;
     const line = `  n${e.from} ${arrow}|"${mermaidText(text + (e.new ? " · new" : "") + (e.cycle ? " ↻" : ""))}"| n${e.to}`;
-    if (bytes + line.length > maxBytes) {
+    if (bytes + byteLength(line) > maxBytes) {
       droppedEdges++;
       continue;
     }
-    bytes += line.length + 1;
+    bytes += byteLength(line) + 1;
     body.push(line);
     if (e.cycle) styles.push(`  linkStyle ${link} stroke:#dc2626,stroke-width:2px`);
     link++;
@@ -171,7 +172,7 @@ export function pointerMapTree(m: PointerMap, maxBytes = MAX_POINTER_MAP_BYTES):
   const children = new Map<number, PointerMap["edges"]>();
   for (const e of m.edges) children.set(e.from, [...(children.get(e.from) ?? []), e]);
   const expanded = new Set<number>([0]);
-  let bytes = out[0]!.length;
+  let bytes = byteLength(out[0]!);
   let drawn = 0;
   let full = false;
   const walk = (i: number, prefix: string) => {
@@ -182,13 +183,13 @@ export function pointerMapTree(m: PointerMap, maxBytes = MAX_POINTER_MAP_BYTES):
       const n = m.nodes[e.to]!;
       const how = e.byValue ? `${e.field} (by value)` : `${e.field} ${e.label}`;
       const again = expanded.has(e.to);
-      const marks = [e.new ? "new" : "", e.cycle ? "cycle" : "", n.new && !again ? "new type" : ""].filter(Boolean);
+      const marks = [e.new ? "new" : "", e.cycle ? "cycle" : "", n.new && !again ? "newly reached" : ""].filter(Boolean);
       const line = `${prefix}${last ? "└─ " : "├─ "}${how} → ${e.cycle && again ? "↻ " : ""}${n.label}${again ? "" : ` · depth ${n.depth}`}${marks.length ? ` [${marks.join(", ")}]` : ""}`;
-      if (bytes + line.length + 1 > maxBytes) {
+      if (bytes + byteLength(line) + 1 > maxBytes) {
         full = true;
         return;
       }
-      bytes += line.length + 1;
+      bytes += byteLength(line) + 1;
       out.push(line);
       drawn++;
       if (!again) {
