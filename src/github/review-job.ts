@@ -5,6 +5,7 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Analysis, Arch, Diff } from "../analysis/model.ts";
+import { layoutChanged } from "../analysis/ripple.ts";
 import { loadConfig } from "./config.ts";
 import type { QueueSettings, ReviewJobData } from "../queue/index.ts";
 import { decideHead } from "../queue/latest.ts";
@@ -158,11 +159,7 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
 
     // 5. Review (src/pipeline.ts).
     t = now();
-    const {
-      base: baseA,
-      head: headA,
-      diff,
-    } = await deps.pipeline.review(baseSnap, headSnap, {
+    const input = {
       archs,
       thresholds: config.thresholds,
       ruleThresholds: config.ruleThresholds,
@@ -170,13 +167,25 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
       hot: config.hot,
       changedLines: changed,
       maxFileBytes: limits.maxFileBytes,
-    });
+    };
+    let reviewed = await deps.pipeline.review(baseSnap, headSnap, input);
     stages.analyze = now() - t;
+    // 5b. Ripple: a PR that changes a struct's size, alignment or pointer bytes may grow structs in
+    // any package that hold it by value. Fetch the rest of the tree at both sides (within the
+    // limits) and review again; the parse cache keeps the first pass's files.
+    const ripple = await rippleReview(deps, reviewed.diff, baseSnap, headSnap, input, now);
+    if (ripple) stages.ripple = ripple.ms;
+    if (ripple?.reviewed) reviewed = ripple.reviewed;
+    const { base: baseA, head: headA, diff } = reviewed;
 
     // 6. Publish: the check result first (it gates the merge), then the review, then the sticky.
     t = now();
     await stopMarking();
-    const skipped = [...headSnap.skipped, ...baseSnap.skipped.filter((s) => !headSnap.skipped.some((h) => h.path === s.path))];
+    const skipped = [
+      ...headSnap.skipped,
+      ...baseSnap.skipped.filter((s) => !headSnap.skipped.some((h) => h.path === s.path)),
+      ...(ripple?.note ? [{ path: "ripple", reason: ripple.note }] : []),
+    ];
     const conclusion = deps.pipeline.conclusion(diff);
     const title = deps.pipeline.title(diff);
     const summary = deps.pipeline.summary(diff, { skipped: skipped.map((s) => `${s.path}: ${s.reason}`) });
@@ -210,6 +219,32 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     await stopMarking();
     return endFailed(e, job, state, publisher, data.headSha);
   }
+}
+
+/**
+ * When the first review found a struct whose size, alignment or pointer bytes changed: fetch every
+ * Go package at base and head (bounded by the limits) and review the whole tree, so structs that
+ * hold the changed one by value, in packages the PR does not touch, are laid out and reported with
+ * their chain. Undefined when no layout changed (nothing can ripple).
+ */
+async function rippleReview(
+  deps: Pick<ReviewDeps, "pipeline" | "log">,
+  diff: Diff,
+  baseSnap: GitHubTreeSnapshot,
+  headSnap: GitHubTreeSnapshot,
+  input: Parameters<Pipeline["review"]>[2],
+  now: () => number,
+): Promise<{ reviewed?: Awaited<ReturnType<Pipeline["review"]>>; ms: number; note?: string } | undefined> {
+  if (layoutChanged(diff).length === 0) return undefined;
+  const t = now();
+  const before = baseSnap.packages().length + headSnap.packages().length;
+  const [b, h] = await Promise.all([baseSnap.includeAll(), headSnap.includeAll()]);
+  const note = h.note ?? b.note;
+  deps.log?.info({ searched: h.searched, total: h.total, baseSearched: b.searched, ms: now() - t }, "memcheck: ripple fetched the tree");
+  // Nothing more was read: the first review already saw every package it could.
+  if (baseSnap.packages().length + headSnap.packages().length === before) return { ms: now() - t, ...(note ? { note } : {}) };
+  const reviewed = await deps.pipeline.review(baseSnap, headSnap, input);
+  return { reviewed, ms: now() - t, ...(note ? { note } : {}) };
 }
 
 type Config = Extract<Awaited<ReturnType<typeof loadConfig>>, { ok: true }>["config"];
