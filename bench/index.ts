@@ -3,6 +3,7 @@ import { benchEngine } from "./engine.ts";
 import { benchFetch, benchSnapshots } from "./fetch.ts";
 import { benchWebhooks } from "./webhooks.ts";
 import { benchWorker } from "./worker.ts";
+import { benchRipple } from "./ripple.ts";
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<unknown>> = {
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   webhooks: benchWebhooks,
   worker: benchWorker,
   fetch: async () => (await benchSnapshots(), await benchFetch()),
+  ripple: benchRipple,
 };
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;

@@ -43,8 +43,10 @@ export function onChangedLines(findings: Finding[], changed: Map<string, Set<num
 }
 
 export async function review(base: Snapshot, head: Snapshot, options: ReviewOptions = {}): Promise<Review> {
-  const engine: EngineOptions = { ...options, rules: options.rules ?? true };
-  const baseAnalysis = await analyzeSnapshot(base, { ...engine, rules: false });
+  const { memo, ...engine }: EngineOptions = { ...options, rules: options.rules ?? true };
+  // Only the base is remembered: it is the same commit for every PR on a branch (and for both
+  // passes of a ripple review), while each head is new.
+  const baseAnalysis = await analyzeSnapshot(base, { ...engine, memo, rules: false });
   const headAnalysis = await analyzeSnapshot(head, engine);
   return { base: baseAnalysis, head: headAnalysis, diff: reviewAnalyses(baseAnalysis, headAnalysis, options) };
 }
