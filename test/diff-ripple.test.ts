@@ -191,3 +191,23 @@ test("the rippled structs' sizes match the Go toolchain (tools/gosizes) at base 
     }
   }
 });
+
+test("ripple crosses the modules of a workspace", async () => {
+  const tree = (trace: boolean) => [
+    { path: "go.work", text: "go 1.19\n\nuse (\n\t./wire\n\t./broker\n)\n" },
+    { path: "wire/go.mod", text: "module example.com/wire\n\ngo 1.19\n" },
+    { path: "wire/hdr.go", text: `package wire\n\ntype Header struct {\n\tID uint64\n${trace ? "\tTrace uint64\n" : ""}}\n` },
+    {
+      path: "broker/go.mod",
+      text: "module example.com/broker\n\ngo 1.19\n\nrequire example.com/wire v0.0.0\n\nreplace example.com/wire => ../wire\n",
+    },
+    {
+      path: "broker/queue/msg.go",
+      text: 'package queue\n\nimport "example.com/wire"\n\ntype Msg struct {\n\tH    wire.Header\n\tBody []byte\n}\n',
+    },
+  ];
+  const diff = reviewAnalyses(await analyzeFiles(tree(false)), await analyzeFiles(tree(true)), { onlyDirs: new Set(["wire"]) });
+  const msg = diff.structs.find((s) => s.name === "Msg");
+  assert.deepEqual(msg?.ripple?.chain, ["queue.Msg", "wire.Header"]);
+  assert.equal(msg?.deltas.amd64?.size, 8);
+});
