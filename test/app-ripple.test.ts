@@ -17,6 +17,7 @@ import { ParseCache } from "../src/engine.ts";
 import { ParsePool } from "../src/parse-pool.ts";
 import type { ReviewJobData } from "../src/queue/index.ts";
 import type { CheckAnnotation } from "../src/github/pipeline.ts";
+import { ReviewLimitError } from "../src/review/limits.ts";
 import { BASE, HEAD, HEAD2, makeProbot, mockRepo } from "./app-support.ts";
 
 const RIPPLE = path.resolve("test/fixtures/ripple");
@@ -163,6 +164,27 @@ test("the package limit stops the ripple search with a note", async () => {
   // Package b was searched: Envelope is reported with its chain; c was not.
   assert.match(done.output.summary, /`b\.Envelope ⊃ a\.Header`/);
   assert.doesNotMatch(done.output.summary, /c\.Message/);
+});
+
+test("a whole-tree review over the job's budget keeps the first review, with a note", async () => {
+  const cap = mockRepo({ before: path.join(RIPPLE, "before"), after: path.join(RIPPLE, "after"), files: files(RIPPLE) });
+  const deps = depsWith(new ParseCache());
+  const real = deps.pipeline;
+  let calls = 0;
+  deps.pipeline = {
+    ...real,
+    review: (b, h, o) =>
+      ++calls === 2 ? Promise.reject(new ReviewLimitError("memcheck could not finish: too big", "over")) : real.review(b, h, o),
+  };
+  const r = await runReview(job(), deps);
+  assert.equal(r.status, "done");
+  assert.equal(calls, 2);
+  const { done } = completed(cap);
+  assert.match(done.output.summary, /ripple was not searched: reviewing the whole tree went over the job's memory or time budget/);
+  // The first review stands: Header alone, no evidence of many values, a notice.
+  assert.match(done.output.summary, /Header grew 16 → 24 B/);
+  assert.doesNotMatch(done.output.summary, /c\.Message/);
+  assert.equal(done.conclusion, "success");
 });
 
 test("a /memcheck command on a PR that adds a hop and a cycle: the sticky comment draws the pointer map in Mermaid", async () => {

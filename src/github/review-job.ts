@@ -243,8 +243,19 @@ async function rippleReview(
   deps.log?.info({ searched: h.searched, total: h.total, baseSearched: b.searched, ms: now() - t }, "memcheck: ripple fetched the tree");
   // Nothing more was read: the first review already saw every package it could.
   if (baseSnap.packages().length + headSnap.packages().length === before) return { ms: now() - t, ...(note ? { note } : {}) };
-  const reviewed = await deps.pipeline.review(baseSnap, headSnap, input);
-  return { reviewed, ms: now() - t, ...(note ? { note } : {}) };
+  try {
+    const reviewed = await deps.pipeline.review(baseSnap, headSnap, input);
+    return { reviewed, ms: now() - t, ...(note ? { note } : {}) };
+  } catch (e) {
+    // The whole tree went over the job's memory or time budget: keep the first review (the
+    // touched packages), and say that ripple was not searched.
+    if (!isReviewLimitError(e)) throw e;
+    deps.log?.warn({ err: e.message.slice(0, 200) }, "memcheck: ripple review over budget, keeping the touched packages' review");
+    return {
+      ms: now() - t,
+      note: "ripple was not searched: reviewing the whole tree went over the job's memory or time budget (MEMCHECK_JOB_MEMORY_MB, MEMCHECK_JOB_SECONDS); only the packages this pull request touches and their imports were reviewed",
+    };
+  }
 }
 
 type Config = Extract<Awaited<ReturnType<typeof loadConfig>>, { ok: true }>["config"];
