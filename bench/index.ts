@@ -4,6 +4,7 @@ import { benchFetch, benchSnapshots } from "./fetch.ts";
 import { benchWebhooks } from "./webhooks.ts";
 import { benchWorker } from "./worker.ts";
 import { benchWorkerMemory } from "./worker-memory.ts";
+import { benchRipple } from "./ripple.ts";
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<unknown>> = {
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   worker: benchWorker,
   memory: benchWorkerMemory,
   fetch: async () => (await benchSnapshots(), await benchFetch()),
+  ripple: benchRipple,
 };
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;

@@ -4,13 +4,15 @@
 import { parentPort } from "node:worker_threads";
 import v8 from "node:v8";
 import { review } from "./pipeline.ts";
-import { ParseCache } from "./engine.ts";
+import { AnalysisMemo, ParseCache } from "./engine.ts";
 import { ParsePool } from "./parse-pool.ts";
 import type { Snapshot } from "./analysis/model.ts";
 import type { SnapshotFiles, ThreadRequest, ThreadReply } from "./analysis-thread.ts";
 
 let cache: ParseCache | undefined;
 let pool: ParsePool | undefined;
+/** The last base analyses (a branch's base is the same commit for all its PRs): laid out once. */
+const memo = new AnalysisMemo(4);
 
 function memorySnapshot(s: SnapshotFiles): Snapshot {
   const texts = new Map<string, string>();
@@ -40,7 +42,7 @@ parentPort!.on("message", async (req: ThreadRequest) => {
   try {
     cache ??= new ParseCache(req.cacheEntries);
     pool ??= new ParsePool(req.parseThreads, req.parseTimeoutMs);
-    const result = await review(memorySnapshot(req.base), memorySnapshot(req.head), { ...req.options, cache, pool });
+    const result = await review(memorySnapshot(req.base), memorySnapshot(req.head), { ...req.options, cache, pool, memo });
     reply = { ok: true, result };
   } catch (err) {
     const e = err as Error;
@@ -50,5 +52,8 @@ parentPort!.on("message", async (req: ThreadRequest) => {
   // The cache lives in this thread's heap, under the job's memory budget: never let it crowd out
   // the next job.
   const heap = v8.getHeapStatistics();
-  if (heap.used_heap_size > heap.heap_size_limit / 3) cache?.clear();
+  if (heap.used_heap_size > heap.heap_size_limit / 3) {
+    cache?.clear();
+    memo.clear();
+  }
 });

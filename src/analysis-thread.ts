@@ -52,7 +52,7 @@ export interface SnapshotFiles {
 }
 
 /** What crosses to the thread: everything in ReviewOptions that is plain data. */
-export type ThreadReviewOptions = Omit<ReviewOptions, "cache" | "pool" | "onProgress" | "threads">;
+export type ThreadReviewOptions = Omit<ReviewOptions, "cache" | "pool" | "onProgress" | "threads" | "memo">;
 
 export interface ThreadRequest {
   base: SnapshotFiles;

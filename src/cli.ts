@@ -275,7 +275,7 @@ Examples:
         }),
       );
       if (opts.json) print(JSON.stringify(diff, (k, v) => (k === "source" || k === "base" || k === "head" ? undefined : v), 2));
-      else if (opts.markdown) print(checkSummary(diff));
+      else if (opts.markdown) print(checkSummary(diff, { mermaid: true }));
       else if (opts.sarif) print(JSON.stringify(toSarif(diff), null, 2));
       else print(textReport(diff));
       process.exitCode = isFailing(diff) ? 1 : 0;

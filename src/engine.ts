@@ -21,6 +21,52 @@ export interface EngineOptions extends AnalyzeOptions {
   pool?: ParsePool;
   /** Called as files are parsed (the CLI shows it on a TTY). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Whole analyses by the content of every file they read, shared across runs: a PR's base (the
+   * same commit for every PR on the branch) is laid out once. Used only when every file has a hash.
+   */
+  memo?: AnalysisMemo;
+}
+
+/**
+ * A small LRU of whole analyses, keyed by the options and the (path, blob SHA) of every file read.
+ * The analyses are shared, never copied: callers must not change them (the diff and the reporters
+ * only read them).
+ */
+export class AnalysisMemo {
+  private entries = new Map<string, Analysis>();
+  hits = 0;
+  constructor(private maxEntries = 2) {}
+
+  get(key: string): Analysis | undefined {
+    const v = this.entries.get(key);
+    if (v) {
+      this.entries.delete(key);
+      this.entries.set(key, v);
+      this.hits++;
+    }
+    return v;
+  }
+
+  set(key: string, v: Analysis): void {
+    this.entries.set(key, v);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** The memo key of a snapshot for these options, or undefined when a file has no content hash. */
+function memoKey(snapshot: Snapshot, files: string[], o: AnalyzeOptions): string | undefined {
+  const h = createHash("sha1").update(JSON.stringify([o.archs ?? [], o.goos ?? "", !!o.tests, !!o.rules, o.maxFileBytes ?? 0]));
+  for (const p of files) {
+    const sha = snapshot.hash?.(p);
+    if (!sha) return undefined;
+    h.update(`\0${p}\0${sha}`);
+  }
+  return h.digest("hex");
 }
 
 /** A bounded LRU of parsed files keyed by content hash and path. */
@@ -70,6 +116,9 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
     rules: options.rules,
     maxFileBytes: options.maxFileBytes,
   };
+  const memoId = options.memo ? memoKey(snapshot, [...goMods, ...goFiles], layoutOptions) : undefined;
+  const remembered = memoId ? options.memo?.get(memoId) : undefined;
+  if (remembered) return { ...remembered, stats: { ...remembered.stats, parseMs: 0, layoutMs: 0 } };
   const cacheKey = (p: string, text: string) =>
     `${snapshot.hash?.(p) ?? createHash("sha1").update(text).digest("hex")}:${p}:${options.rules ? 1 : 0}`;
 
@@ -178,5 +227,6 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
   );
   analysis.diagnostics.unshift(...diagnostics);
   analysis.stats.parseMs = Math.round(parseMs);
+  if (memoId && diagnostics.length === 0) options.memo?.set(memoId, analysis);
   return analysis;
 }

@@ -2,6 +2,7 @@
 // run the hazard rules, and keep what a reviewer should see.
 import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
 import { diffAnalyses } from "./analysis/diff.ts";
+import { rippleMatters } from "./analysis/ripple.ts";
 import { applyRuleConfig, diffFindings, structFindings, type RuleConfig, type RuleOptions } from "./analysis/rules/index.ts";
 import type { Analysis, Diff, Finding, Snapshot, Thresholds } from "./analysis/model.ts";
 import { applyPolicy, type FailPolicy } from "./review/conclusion.ts";
@@ -42,8 +43,10 @@ export function onChangedLines(findings: Finding[], changed: Map<string, Set<num
 }
 
 export async function review(base: Snapshot, head: Snapshot, options: ReviewOptions = {}): Promise<Review> {
-  const engine: EngineOptions = { ...options, rules: options.rules ?? true };
-  const baseAnalysis = await analyzeSnapshot(base, { ...engine, rules: false });
+  const { memo, ...engine }: EngineOptions = { ...options, rules: options.rules ?? true };
+  // Only the base is remembered: it is the same commit for every PR on a branch (and for both
+  // passes of a ripple review), while each head is new.
+  const baseAnalysis = await analyzeSnapshot(base, { ...engine, memo, rules: false });
   const headAnalysis = await analyzeSnapshot(head, engine);
   return { base: baseAnalysis, head: headAnalysis, diff: reviewAnalyses(baseAnalysis, headAnalysis, options) };
 }
@@ -51,7 +54,8 @@ export async function review(base: Snapshot, head: Snapshot, options: ReviewOpti
 /**
  * Diff two analyses, add the struct rules' findings and sort regressions with the fail policy.
  * `memcheck history` calls it directly, reusing one analysis as the next commit's base.
- * `onlyDirs`, when given, keeps the structs of those directories only (what a PR review lists).
+ * `onlyDirs`, when given, keeps the structs of those directories only (what a PR review lists), and
+ * the structs elsewhere that grew, changed size class or pointer bytes through them (ripple.ts).
  */
 export function reviewAnalyses(
   baseAnalysis: Analysis,
@@ -61,7 +65,8 @@ export function reviewAnalyses(
   const diff = diffAnalyses(baseAnalysis, headAnalysis, options.thresholds);
   if (options.onlyDirs) {
     const keep = options.onlyDirs;
-    diff.structs = diff.structs.filter((s) => keep.has((s.head ?? s.base)?.dir ?? ""));
+    // Structs outside those directories stay when they grew through one the PR changed (ripple).
+    diff.structs = diff.structs.filter((s) => keep.has((s.head ?? s.base)?.dir ?? "") || (s.ripple && rippleMatters(s)));
     diff.regressions = diff.structs.flatMap((s) => s.regressions);
   }
   const ruleOptions: RuleOptions = {

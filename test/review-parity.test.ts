@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { QueueEvents } from "bullmq";
@@ -30,7 +30,13 @@ interface Verdict {
 
 const LEVEL_TO_SEVERITY: Record<string, string> = { failure: "error", warning: "warning", notice: "notice" };
 
-async function appVerdict(config: string, name: string): Promise<Verdict> {
+/** A PR fixture: before/ and after/ trees, and the PR's files.json (default: test/fixtures/pr-module). */
+interface Fixture {
+  dir: string;
+  files?: unknown[];
+}
+
+async function appVerdict(config: string, name: string, fx: Fixture = { dir: PR_MODULE }): Promise<Verdict> {
   const settings = { name, prefix: PREFIX, debounceMs: 0, attempts: 1, concurrency: 1 };
   const probot = makeProbot();
   await probot.ready(); // initialises probot.log
@@ -45,7 +51,7 @@ async function appVerdict(config: string, name: string): Promise<Verdict> {
   const eventsConn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const events = new QueueEvents(name, { connection: eventsConn, prefix: PREFIX });
   nock(API).get("/app").optionally().reply(200, { id: 123, slug: "memcheck", name: "memcheck" });
-  const cap = mockRepo({ config });
+  const cap = mockRepo({ config, before: path.join(fx.dir, "before"), after: path.join(fx.dir, "after"), files: fx.files });
   try {
     await events.waitUntilReady();
     const data: ReviewJobData = {
@@ -95,19 +101,19 @@ interface DiffJson {
 }
 
 /** The same PR as a git checkout: base committed with the config, head in the working tree. */
-function cliVerdict(config: string): Verdict {
+function cliVerdict(config: string, fixtureDir = PR_MODULE): Verdict {
   const dir = mkdtempSync(path.join(os.tmpdir(), "memcheck-parity-"));
   try {
     const git = (...a: string[]) => execFileSync("git", a, { cwd: dir, stdio: "pipe" });
     git("init", "-q", "-b", "main");
     git("config", "user.email", "t@example.com");
     git("config", "user.name", "t");
-    cpSync(path.join(PR_MODULE, "before"), dir, { recursive: true });
+    cpSync(path.join(fixtureDir, "before"), dir, { recursive: true });
     mkdirSync(path.join(dir, ".github"));
     writeFileSync(path.join(dir, ".github", "memcheck.yml"), config);
     git("add", "-A");
     git("commit", "-qm", "base");
-    cpSync(path.join(PR_MODULE, "after"), dir, { recursive: true });
+    cpSync(path.join(fixtureDir, "after"), dir, { recursive: true });
     const r = spawnSync(process.execPath, [path.resolve("bin/memcheck.js"), "diff", "--base", "main", "--json"], {
       cwd: dir,
       encoding: "utf8",
@@ -147,3 +153,14 @@ for (const [name, config] of Object.entries(CONFIGS)) {
     assert.ok(app.failing && app.regressions.some((r) => r.startsWith("Order: ")), JSON.stringify(app));
   });
 }
+
+test("the app and memcheck diff give the same review (ripple: a change in package a reaches c.Message)", async () => {
+  const dir = path.resolve("test/fixtures/ripple");
+  const files = JSON.parse(readFileSync(path.join(dir, "files.json"), "utf8"));
+  const config = "archs: [amd64, 386]\n";
+  const app = await appVerdict(config, "parity-ripple", { dir, files });
+  const cli = cliVerdict(config, dir);
+  assert.deepEqual(app, cli);
+  // The PR touches package a only; the app found c.Message (through b.Envelope) by fetching the tree.
+  assert.ok(app.failing && app.regressions.includes("Message: size-class"), JSON.stringify(app));
+});

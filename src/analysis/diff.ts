@@ -37,6 +37,8 @@ import type {
   StructReport,
   Thresholds,
 } from "./model.ts";
+import { pointerMap } from "./pointers.ts";
+import { findRipples } from "./ripple.ts";
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   sizeClassGrowth: true,
@@ -344,6 +346,8 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
     });
   }
   structs.sort((x, y) => x.file.localeCompare(y.file) || x.line - y.line || x.key.localeCompare(y.key));
+  addPointerMaps(structs, archs, base, head);
+  findRipples({ archs, structs, regressions: [], unresolved: [], diagnostics: [], findings: [] }, head);
   return {
     archs,
     structs,
@@ -352,4 +356,41 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
     diagnostics: [...head.diagnostics],
     findings: [...head.findings],
   };
+}
+
+/** Pointer maps drawn per diff at most (the reporters show fewer). */
+export const MAX_POINTER_MAPS = 10;
+
+/**
+ * A pointer map for each struct whose pointer depth or cycle changed (an added struct: only when it
+ * is cyclic or regresses in depth), worst first, at most MAX_POINTER_MAPS.
+ */
+function addPointerMaps(structs: StructDiff[], archs: Arch[], base: Analysis, head: Analysis): void {
+  const edges = head.pointerEdges;
+  if (!edges) return;
+  const candidates: { s: StructDiff; arch: Arch; score: number }[] = [];
+  for (const s of structs) {
+    if (s.kind === "removed") continue;
+    for (const arch of archs) {
+      const d = s.deltas[arch];
+      const a = d?.after;
+      if (!a) continue;
+      const b = d.before;
+      const cycleChanged = a.cyclic !== !!b?.cyclic;
+      const depthChanged = a.pointerDepth !== (b?.pointerDepth ?? 0);
+      if (s.kind === "added" ? !(a.cyclic || s.regressions.some((r) => r.kind === "pointer-depth")) : !(cycleChanged || depthChanged))
+        continue;
+      candidates.push({ s, arch, score: (cycleChanged ? 1000 : 0) + Math.abs(a.pointerDepth - (b?.pointerDepth ?? 0)) });
+      break;
+    }
+  }
+  candidates.sort((x, y) => y.score - x.score);
+  for (const { s, arch } of candidates.slice(0, MAX_POINTER_MAPS)) {
+    const d = s.deltas[arch]!;
+    s.pointerMap = pointerMap(s.key, edges, s.kind === "added" ? undefined : base.pointerEdges, {
+      arch,
+      depth: { ...(d.before ? { before: d.before.pointerDepth } : {}), after: d.after!.pointerDepth },
+      cyclic: { ...(d.before ? { before: d.before.cyclic } : {}), after: d.after!.cyclic },
+    });
+  }
 }

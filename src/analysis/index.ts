@@ -5,7 +5,8 @@ import { fileNameSatisfied } from "./buildtags.ts";
 import { ModuleMap, fileBaseName, isListedDir, selectFiles, type Module } from "./packages.ts";
 import { dirOf, parseGoMod } from "./gopath.ts";
 import { Resolver, Unresolved, buildPackageInfo, type PackageInfo, type PackageSource } from "./types.ts";
-import { PointerGraph } from "./pointers.ts";
+import { PointerGraph, pointerEdges } from "./pointers.ts";
+import { heldStructs } from "./ripple.ts";
 import { populations } from "./population.ts";
 import { structLayout } from "./layout.ts";
 import { wordSize } from "./sizes.ts";
@@ -18,7 +19,9 @@ import {
   type Arch,
   type Diagnostic,
   type Finding,
+  type HeldStruct,
   type PendingFinding,
+  type PointerEdge,
   type SourceFile,
   type StructReport,
 } from "./model.ts";
@@ -123,6 +126,8 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
   }
 
   const reports = new Map<string, StructReport>();
+  const holds: Record<string, HeldStruct[]> = {};
+  const edges: Record<string, PointerEdge[]> = {};
   for (const { archs: groupArchs, selection } of groups.values()) {
     const packages = new Map<string, PackageInfo>();
     const packageOfDir = (dir: string): PackageInfo | undefined => {
@@ -181,6 +186,13 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
           if (t.kind !== "struct") continue;
           const layout = structLayout(name, t, graph);
           const r = entry();
+          const skey = `${pkg.importPath}.${name}`;
+          if (!(skey in holds)) {
+            const held = heldStructs(t);
+            if (held.length) holds[skey] = held;
+            const pe = layout.ptrBytes > 0 ? pointerEdges(t) : [];
+            if (pe.length) edges[skey] = pe;
+          }
           for (const arch of groupArchs) r.layouts[arch] = layout;
         } catch (err) {
           if (!(err instanceof Unresolved)) throw err;
@@ -205,6 +217,8 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
   const population = Object.fromEntries(populations(parsed, structs));
   return {
     population,
+    holds,
+    pointerEdges: edges,
     schema: "memcheck.layout/v1",
     goos,
     archs,

@@ -164,7 +164,59 @@ export interface Analysis {
   findings: Finding[];
   /** How many values each struct type has, by `${package}.${name}` (see population.ts). */
   population?: Record<string, Population>;
+  /**
+   * The structs each struct holds by value (directly, through arrays, anonymous structs or generic
+   * instantiations), by struct key: what a change ripples through (see ripple.ts). Not in the
+   * layout JSON.
+   */
+  holds?: Record<string, HeldStruct[]>;
+  /** The pointer hops from each struct to the named struct types it reaches (pointers.ts). */
+  pointerEdges?: Record<string, PointerEdge[]>;
   stats: { files: number; bytes: number; parseMs: number; layoutMs: number };
+}
+
+/** A struct held by value in another: `Env Envelope` gives { field: "Env", type: "m/b.Envelope" }. */
+export interface HeldStruct {
+  /** The field path inside the holder ("Env", "Items[]", "Inner.Hdr"). */
+  field: string;
+  /** The held struct's canonical key (import path and name). */
+  type: string;
+}
+
+/** One pointer edge of the type graph: `cust *Customer` from Order to Customer. */
+export interface PointerEdge {
+  /** The field path inside the struct ("Cust", "Lines[]", "Meta.Owner"). */
+  field: string;
+  /** The hop as written ("*Customer", "[]*Node", "map[string]*T"). */
+  label: string;
+  /** Hops the GC follows along this edge (`[]*T` is 2; 0 for a struct held by value). */
+  hops: number;
+  /** The target struct's canonical key. */
+  to: string;
+}
+
+/** Why a struct changed without its own fields changing: it holds a changed struct by value. */
+export interface Ripple {
+  /** Struct keys from this struct down to the one the PR changed: [Message, Envelope, Header]. */
+  keys: string[];
+  /** Type names along the chain, package-qualified where the package changes. */
+  chain: string[];
+  /** The field taken at each step (one fewer than `keys`). */
+  fields: string[];
+}
+
+/** A bounded graph of a struct's pointer chains, head side, with what is new against the base. */
+export interface PointerMap {
+  root: string;
+  nodes: { key: string; label: string; depth: number; new?: boolean }[];
+  edges: { from: number; to: number; field: string; label: string; byValue?: boolean; new?: boolean; cycle?: boolean }[];
+  /** Types and edges reachable but left out by the bounds. */
+  moreNodes: number;
+  moreEdges: number;
+  /** Pointer depth and cycle on the head and base side (first arch where it changed). */
+  arch: Arch;
+  depth: { before?: number; after: number };
+  cyclic: { before?: boolean; after: boolean };
 }
 
 /** Hazard-rule output before package-level facts are known (see rules/index.ts). */
@@ -267,6 +319,10 @@ export interface StructDiff {
   regressions: Regression[];
   /** Regressions the fail policy reports without failing (set by src/review/conclusion.ts). */
   notices?: Regression[];
+  /** Set when the struct changed only because it holds a changed struct by value (ripple.ts). */
+  ripple?: Ripple;
+  /** The struct's pointer graph, when its pointer depth or cycles changed. */
+  pointerMap?: PointerMap;
 }
 
 export interface Diff {

@@ -7,6 +7,7 @@
 // pointer-free values) is marked but never scanned, so it ends the chain without adding to it. A
 // channel is a pointer to the runtime's `hchan`, whose buffer the GC scans when the element holds
 // pointers; its hop is named `chan T (hchan)`.
+import type { PointerEdge, PointerMap } from "./model.ts";
 import type { RType } from "./types.ts";
 
 export interface PointerReach {
@@ -132,4 +133,140 @@ export class PointerGraph {
     }
     return best;
   }
+}
+
+/** Bound on the edges recorded per struct, and on the types walked to find them. */
+const MAX_EDGES_PER_STRUCT = 128;
+const EDGE_WALK_BUDGET = 2_000;
+
+/**
+ * The pointer edges of one struct: for each field, the named struct types it reaches through
+ * pointer hops (pointers, slices, maps, channels), looking through arrays, anonymous structs and
+ * unnamed pointer types on the way. Pointer-free targets end a chain (the GC does not scan them)
+ * and are left out, as in `reach`.
+ */
+export function pointerEdges(t: RType): PointerEdge[] {
+  const out: PointerEdge[] = [];
+  const seen = new Set<string>();
+  let steps = 0;
+  const walk = (x: RType, field: string, hop: { label: string; hops: number } | undefined, nesting: number) => {
+    if (++steps > EDGE_WALK_BUDGET || nesting > MAX_NESTING || out.length >= MAX_EDGES_PER_STRUCT) return;
+    if (hop && x.named && x.kind === "struct") {
+      const id = `${field}\0${x.named}`;
+      if (!seen.has(id)) {
+        seen.add(id);
+        out.push({ field, label: hop.label, hops: hop.hops, to: x.named });
+      }
+      return;
+    }
+    // By value (the struct itself, arrays, anonymous or named non-struct containers): look inside.
+    if (x.kind === "struct" && (nesting === 0 || !x.named || hop)) {
+      for (const f of x.fields ?? []) walk(f.type, field ? `${field}.${f.name}` : f.name, hop, nesting + 1);
+    } else if (x.kind === "struct") {
+      // A named struct held by value: one edge of no hops to it; its own edges belong to it.
+      const id = `${field}\0${x.named}`;
+      if (x.ptr > 0 && x.named && !seen.has(id)) {
+        seen.add(id);
+        out.push({ field, label: x.label, hops: 0, to: x.named });
+      }
+      return;
+    }
+    if (x.elem) walk(x.elem, `${field}[]`, hop, nesting + 1);
+    for (const h of x.hops ?? []) {
+      const target = h.target();
+      if (!target || target.ptr === 0) continue;
+      walk(target, field, { label: hop?.label ?? hopLabel(h.label), hops: (hop?.hops ?? 0) + 1 }, nesting + 1);
+    }
+  };
+  walk(t, "", undefined, 0);
+  return out;
+}
+
+/** Bounds of a pointer map: nodes and edges drawn, and types walked to count what is left out. */
+export const POINTER_MAP_NODES = 24;
+export const POINTER_MAP_EDGES = 40;
+const POINTER_MAP_WALK = 10_000;
+
+function shortName(key: string): string {
+  const cut = key.indexOf("[");
+  const base = cut >= 0 ? key.slice(0, cut) : key;
+  const dot = base.lastIndexOf(".");
+  return dot >= 0 ? key.slice(dot + 1) : key;
+}
+
+/**
+ * The graph of a struct's pointer chains on the head side: types as nodes (with their hop distance
+ * from the root), fields as edges, edges the base did not have marked new, edges on a cycle marked.
+ * Breadth first and bounded: at most POINTER_MAP_NODES nodes and POINTER_MAP_EDGES edges, with
+ * the number of types and edges left out.
+ */
+export function pointerMap(
+  root: string,
+  head: Record<string, PointerEdge[]>,
+  base: Record<string, PointerEdge[]> | undefined,
+  facts: Pick<PointerMap, "arch" | "depth" | "cyclic">,
+): PointerMap {
+  const index = new Map<string, number>([[root, 0]]);
+  const nodes: PointerMap["nodes"] = [{ key: root, label: shortName(root), depth: 0 }];
+  const edges: PointerMap["edges"] = [];
+  const baseHas = (from: string, e: PointerEdge) => !!base?.[from]?.some((b) => b.field === e.field && b.to === e.to);
+  const baseReach = new Set<string>();
+  if (base) {
+    const q = [root];
+    baseReach.add(root);
+    for (let i = 0; i < q.length && i < POINTER_MAP_WALK; i++) {
+      for (const e of base[q[i]!] ?? []) if (!baseReach.has(e.to)) baseReach.add(e.to), q.push(e.to);
+    }
+  }
+  const seen = new Set<string>([root]);
+  let moreEdges = 0;
+  const queue = [root];
+  let walked = 0;
+  for (let i = 0; i < queue.length && walked < POINTER_MAP_WALK; i++) {
+    const from = queue[i]!;
+    const fromIdx = index.get(from);
+    for (const e of head[from] ?? []) {
+      walked++;
+      let to = index.get(e.to);
+      if (to === undefined && fromIdx !== undefined && nodes.length < POINTER_MAP_NODES) {
+        to = nodes.length;
+        index.set(e.to, to);
+        nodes.push({
+          key: e.to,
+          label: shortName(e.to),
+          depth: nodes[fromIdx]!.depth + e.hops,
+          ...(base && !baseReach.has(e.to) ? { new: true } : {}),
+        });
+      }
+      if (to === undefined || fromIdx === undefined || edges.length >= POINTER_MAP_EDGES) moreEdges++;
+      else
+        edges.push({
+          from: fromIdx,
+          to,
+          field: e.field,
+          label: e.label,
+          ...(e.hops === 0 ? { byValue: true } : {}),
+          ...(base && !baseHas(from, e) ? { new: true } : {}),
+        });
+      if (!seen.has(e.to)) {
+        seen.add(e.to);
+        queue.push(e.to);
+      }
+    }
+  }
+  // An edge is on a cycle when its target reaches its source among the drawn edges.
+  const out = new Map<number, number[]>();
+  for (const e of edges) out.set(e.from, [...(out.get(e.from) ?? []), e.to]);
+  const reaches = (a: number, b: number) => {
+    const seen = new Set([a]);
+    const st = [a];
+    while (st.length) {
+      const n = st.pop()!;
+      if (n === b) return true;
+      for (const m of out.get(n) ?? []) if (!seen.has(m)) seen.add(m), st.push(m);
+    }
+    return false;
+  };
+  for (const e of edges) if (reaches(e.to, e.from)) e.cycle = true;
+  return { root, nodes, edges, moreNodes: seen.size - nodes.length, moreEdges, ...facts };
 }

@@ -55,7 +55,7 @@ export function defaultPipeline(o: DefaultPipelineOptions = {}): Pipeline {
       return review(base, head, { ...options, cache, pool });
     },
     title: (d) => checkTitle(d),
-    summary: (d, s) => checkSummary(d, { skipped: s.skipped }),
+    summary: (d, s) => checkSummary(d, { skipped: s.skipped, mermaid: s.mermaid }),
     conclusion: (d) => conclusion(d),
     annotations: (d) => checkAnnotations(d),
     reviewComments(d, changed, r) {

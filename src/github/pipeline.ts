@@ -27,7 +27,8 @@ export interface ReviewInput {
 export interface Pipeline {
   review(base: Snapshot, head: Snapshot, o: ReviewInput): Promise<{ base: Analysis; head: Analysis; diff: Diff }>;
   title(diff: Diff): string;
-  summary(diff: Diff, o: { skipped: string[] }): string;
+  /** The check-run summary; with `mermaid`, the sticky comment's (pointer maps as Mermaid diagrams). */
+  summary(diff: Diff, o: { skipped: string[]; mermaid?: boolean }): string;
   conclusion(diff: Diff): Conclusion;
   annotations(diff: Diff): CheckAnnotation[];
   reviewComments(

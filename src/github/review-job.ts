@@ -5,6 +5,7 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Analysis, Arch, Diff } from "../analysis/model.ts";
+import { layoutChanged } from "../analysis/ripple.ts";
 import { loadConfig } from "./config.ts";
 import type { QueueSettings, ReviewJobData } from "../queue/index.ts";
 import { decideHead } from "../queue/latest.ts";
@@ -168,11 +169,7 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
 
     // 5. Review (src/pipeline.ts).
     t = now();
-    const {
-      base: baseA,
-      head: headA,
-      diff,
-    } = await deps.pipeline.review(baseSnap, headSnap, {
+    const input = {
       archs,
       thresholds: config.thresholds,
       ruleThresholds: config.ruleThresholds,
@@ -180,13 +177,25 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
       hot: config.hot,
       changedLines: changed,
       maxFileBytes: limits.maxFileBytes,
-    });
+    };
+    let reviewed = await deps.pipeline.review(baseSnap, headSnap, input);
     stages.analyze = now() - t;
+    // 5b. Ripple: a PR that changes a struct's size, alignment or pointer bytes may grow structs in
+    // any package that hold it by value. Fetch the rest of the tree at both sides (within the
+    // limits) and review again; the parse cache keeps the first pass's files.
+    const ripple = await rippleReview(deps, reviewed.diff, baseSnap, headSnap, input, now);
+    if (ripple) stages.ripple = ripple.ms;
+    if (ripple?.reviewed) reviewed = ripple.reviewed;
+    const { base: baseA, head: headA, diff } = reviewed;
 
     // 6. Publish: the check result first (it gates the merge), then the review, then the sticky.
     t = now();
     await stopMarking();
-    const skipped = [...headSnap.skipped, ...baseSnap.skipped.filter((s) => !headSnap.skipped.some((h) => h.path === s.path))];
+    const skipped = [
+      ...headSnap.skipped,
+      ...baseSnap.skipped.filter((s) => !headSnap.skipped.some((h) => h.path === s.path)),
+      ...(ripple?.note ? [{ path: "ripple", reason: ripple.note }] : []),
+    ];
     const conclusion = deps.pipeline.conclusion(diff);
     const title = deps.pipeline.title(diff);
     const summary = deps.pipeline.summary(diff, { skipped: skipped.map((s) => `${s.path}: ${s.reason}`) });
@@ -202,6 +211,8 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
       headSnap,
       changed,
       check: { title, summary, annotations },
+      // The sticky comment renders Mermaid (pointer maps as diagrams); the check summary does not.
+      stickySummary: () => deps.pipeline.summary(diff, { skipped: skipped.map((s) => `${s.path}: ${s.reason}`), mermaid: true }),
     });
     stages.post = now() - t;
     stages.total = now() - t0;
@@ -217,6 +228,43 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
   } catch (e) {
     await stopMarking();
     return endFailed(e, job, state, publisher, data.headSha);
+  }
+}
+
+/**
+ * When the first review found a struct whose size, alignment or pointer bytes changed: fetch every
+ * Go package at base and head (bounded by the limits) and review the whole tree, so structs that
+ * hold the changed one by value, in packages the PR does not touch, are laid out and reported with
+ * their chain. Undefined when no layout changed (nothing can ripple).
+ */
+async function rippleReview(
+  deps: Pick<ReviewDeps, "pipeline" | "log">,
+  diff: Diff,
+  baseSnap: GitHubTreeSnapshot,
+  headSnap: GitHubTreeSnapshot,
+  input: Parameters<Pipeline["review"]>[2],
+  now: () => number,
+): Promise<{ reviewed?: Awaited<ReturnType<Pipeline["review"]>>; ms: number; note?: string } | undefined> {
+  if (layoutChanged(diff).length === 0) return undefined;
+  const t = now();
+  const before = baseSnap.packages().length + headSnap.packages().length;
+  const [b, h] = await Promise.all([baseSnap.includeAll(), headSnap.includeAll()]);
+  const note = h.note ?? b.note;
+  deps.log?.info({ searched: h.searched, total: h.total, baseSearched: b.searched, ms: now() - t }, "memcheck: ripple fetched the tree");
+  // Nothing more was read: the first review already saw every package it could.
+  if (baseSnap.packages().length + headSnap.packages().length === before) return { ms: now() - t, ...(note ? { note } : {}) };
+  try {
+    const reviewed = await deps.pipeline.review(baseSnap, headSnap, input);
+    return { reviewed, ms: now() - t, ...(note ? { note } : {}) };
+  } catch (e) {
+    // The whole tree went over the job's memory or time budget: keep the first review (the
+    // touched packages), and say that ripple was not searched.
+    if (!isReviewLimitError(e)) throw e;
+    deps.log?.warn({ err: e.message.slice(0, 200) }, "memcheck: ripple review over budget, keeping the touched packages' review");
+    return {
+      ms: now() - t,
+      note: "ripple was not searched: reviewing the whole tree went over the job's memory or time budget (MEMCHECK_JOB_MEMORY_MB, MEMCHECK_JOB_SECONDS); only the packages this pull request touches and their imports were reviewed",
+    };
   }
 }
 
@@ -375,6 +423,7 @@ async function publishComments(
     headSnap: GitHubTreeSnapshot;
     changed: ChangedLines;
     check: { title: string; summary: string; annotations: CheckAnnotation[] };
+    stickySummary?: () => string;
   },
 ): Promise<ReviewOutcome | undefined> {
   const { data, target, config, review, check } = o;
@@ -406,7 +455,7 @@ async function publishComments(
       where: { owner: target.owner, repo: target.repo },
       pull: target.pull,
       bot: await deps.botLogin(),
-      text: `${explain}### memcheck: ${check.title}\n\n${check.summary}`,
+      text: `${explain}### memcheck: ${check.title}\n\n${o.stickySummary?.() ?? check.summary}`,
       knownId: state.stickyId,
     });
     await publisher.persist();

@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import type { Snapshot } from "../analysis/model.ts";
 import { isIgnored } from "../review/files.ts";
 import { parseGoMod } from "../analysis/gopath.ts";
-import { dirOf } from "./files.ts";
+import { dirOf, isReviewedGoFile } from "./files.ts";
 import { estimateTarBytes, fetchArchive, type ArchiveReadResult, type ArchiveWant } from "./archive.ts";
 
 export interface BlobCache {
@@ -491,6 +491,81 @@ export class GitHubTreeSnapshot implements Snapshot {
         d.reject(e);
       }
     });
+  }
+
+  /**
+   * Every Go package directory of the tree (non-test, reviewed files: not vendored, ignored or in
+   * testdata, `_` or `.` directories), with its Go file count and bytes. Undefined when the
+   * recursive tree was truncated (over 100,000 entries or 7 MB): then it cannot be listed cheaply.
+   */
+  goPackages(): Map<string, { files: number; bytes: number }> | undefined {
+    if (!this.tree) return undefined;
+    const out = new Map<string, { files: number; bytes: number }>();
+    for (const e of this.tree.values()) {
+      if (!isReviewedGoFile(e.path, this.ignore)) continue;
+      const dir = dirOf(e.path);
+      if (dir.split("/").some((p) => p === "testdata" || p.startsWith("_") || (p.startsWith(".") && p !== "."))) continue;
+      const d = out.get(dir) ?? { files: 0, bytes: 0 };
+      d.files++;
+      d.bytes += e.size;
+      out.set(dir, d);
+    }
+    return out;
+  }
+
+  /**
+   * Fetch every Go package of the tree (what ripple needs: any package may hold a changed struct by
+   * value), in path order, as far as the limits allow: whole packages only, so a package is either
+   * searched or counted as left out. Returns how many packages were searched and a note when the
+   * limits or a truncated tree stopped it.
+   */
+  async includeAll(): Promise<{ searched: number; total: number; note?: string }> {
+    const all = this.goPackages();
+    if (!all) {
+      return {
+        searched: this.included.size,
+        total: this.included.size,
+        note: "the repository's tree is too large to list in one request (over 100,000 entries): structs that hold a changed struct by value were searched only in the packages this pull request touches and their imports",
+      };
+    }
+    const L = this.limits;
+    let files = [...this.texts.keys()].filter((p) => p.endsWith(".go")).length;
+    let bytes = this.stats.bytes;
+    let packages = this.included.size;
+    const take: string[] = [];
+    let stoppedBy: string | undefined;
+    const rest = [...all.keys()].filter((d) => !this.included.has(d)).sort();
+    for (const dir of rest) {
+      const d = all.get(dir)!;
+      const over =
+        packages + 1 > L.maxPackages
+          ? `limits.maxPackages (${L.maxPackages})`
+          : files + d.files > L.maxFiles
+            ? `limits.maxFiles (${L.maxFiles})`
+            : bytes + d.bytes > L.maxBytes
+              ? `limits.maxBytes (${L.maxBytes})`
+              : undefined;
+      if (over) {
+        stoppedBy ??= over;
+        continue;
+      }
+      packages++;
+      files += d.files;
+      bytes += d.bytes;
+      take.push(dir);
+    }
+    await this.include(take, { followImports: false });
+    const total = all.size;
+    const searched = [...all.keys()].filter((d) => this.included.has(d)).length;
+    return {
+      searched,
+      total,
+      ...(searched < total
+        ? {
+            note: `ripple searched ${searched} of ${total} Go packages (stopped by ${stoppedBy ?? "the limits"}): structs in the other ${total - searched} that hold a changed struct by value are not reported; raise the limit in .github/memcheck.yml to search them`,
+          }
+        : {}),
+    };
   }
 
   /** Directories included so far. */

@@ -15,7 +15,7 @@ export interface CountsSource {
 
 /** The numbers one review produced (src/github/review-job.ts already measures them for its log line). */
 export interface ReviewObservation {
-  /** Milliseconds per stage as measured by the job: fetch, analyze, post, total. */
+  /** Milliseconds per stage as measured by the job: fetch, analyze, ripple, post, total. */
   stages?: Record<string, number | undefined>;
   /** Parse and layout milliseconds (Analysis.stats, base + head); split out of `analyze`. */
   parseMs?: number;
@@ -99,7 +99,7 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
   });
   const stageSeconds = new Histogram({
     name: `${p}job_stage_seconds`,
-    help: "Review job duration by stage: fetch, parse, layout, diff (diff + rules: analyze minus parse and layout), post, total.",
+    help: "Review job duration by stage: fetch, parse, layout, diff (diff + rules: analyze minus parse and layout), ripple (whole-tree fetch and review), post, total.",
     labelNames: ["stage"] as const,
     buckets: SECONDS_BUCKETS,
     registers: [registry],
@@ -175,6 +175,7 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
       obs("parse", r.parseMs);
       obs("layout", r.layoutMs);
       if (typeof st.analyze === "number") obs("diff", Math.max(0, st.analyze - (r.parseMs ?? 0) - (r.layoutMs ?? 0)));
+      obs("ripple", st.ripple);
       obs("post", st.post);
       obs("total", st.total);
       if (r.cacheHits) blobCache.inc({ result: "hit" }, r.cacheHits);

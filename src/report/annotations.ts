@@ -1,6 +1,7 @@
 // Check-run annotations for regressions, changed structs and findings. Pure.
 import type { Arch, Diff, Finding, Severity, StructDiff } from "../analysis/model.ts";
 import { layoutDiagram } from "./diagram.ts";
+import { rippleText } from "../analysis/ripple.ts";
 import { change, deltaArch, groupRegressions, primaryArch, signed, truncateBytes, worstFirst } from "./format.ts";
 
 /** The object GitHub's checks API takes in `output.annotations`. */
@@ -54,7 +55,11 @@ function structNotice(s: StructDiff, archs: readonly Arch[]): string {
     );
   }
   if (!d) return `${s.name} changed`;
-  const fields = s.fieldChanges.length ? `; fields: ${s.fieldChanges.map((f) => `${f.name} ${f.kind}`).join(", ")}` : "";
+  const fields = s.fieldChanges.length
+    ? `; fields: ${s.fieldChanges.map((f) => `${f.name} ${f.kind}`).join(", ")}`
+    : s.ripple
+      ? `; unchanged itself, it holds a changed struct by value: ${rippleText(s.ripple)}`
+      : "";
   return (
     `${s.name}: ${change(d.before?.size, d.after?.size)} B on ${a} (${signed(d.size)} B, size class ` +
     `${change(d.sizeClassBefore, d.sizeClassAfter)}, padding ${change(d.before?.padding, d.after?.padding)}, ` +

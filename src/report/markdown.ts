@@ -1,6 +1,7 @@
 // The check run's title, summary and conclusion, and the sticky PR comment. Pure.
 import type { Arch, Diff, Finding, Regression, StructDiff } from "../analysis/model.ts";
-import { layoutDiagram } from "./diagram.ts";
+import { layoutDiagram, pointerMapMermaid, pointerMapTree } from "./diagram.ts";
+import { rippleText } from "../analysis/ripple.ts";
 import {
   byteLength,
   cell,
@@ -29,6 +30,13 @@ export interface SummaryOptions {
   maxDiagrams?: number;
   /** Turns a file and line into a link (e.g. the blob at the head SHA). */
   fileUrl?: (file: string, line: number) => string;
+  /**
+   * Draw pointer maps as Mermaid diagrams (the sticky comment, `--markdown`); otherwise as text
+   * trees (the check-run summary, where Mermaid is not rendered).
+   */
+  mermaid?: boolean;
+  /** Pointer maps drawn (default 3). */
+  maxPointerMaps?: number;
 }
 
 // The pass/fail decision lives in the review core; the formatter only renders it.
@@ -89,6 +97,7 @@ interface Limits {
   findings: number;
   unresolved: number;
   diagrams: number;
+  maps: number;
 }
 
 function fileCell(s: { file: string; line: number }, o: SummaryOptions): string {
@@ -103,7 +112,7 @@ function tableRow(s: StructDiff, archs: readonly Arch[], o: SummaryOptions): str
   const b = d?.before ?? s.base?.layouts[a];
   const h = d?.after ?? s.head?.layouts[a];
   const mark = s.regressions.length ? "🔴 " : s.kind === "added" ? "🆕 " : s.kind === "removed" ? "🗑️ " : "";
-  const archNote = a !== p ? ` (${a})` : "";
+  const archNote = (a !== p ? ` (${a})` : "") + (s.ripple ? ` ⊃ ${cell(code(s.ripple.chain[s.ripple.chain.length - 1]!))}` : "");
   const size = `${change(b?.size, h?.size)} B`;
   const delta = d ? signed(d.size) : "±0";
   return (
@@ -136,6 +145,18 @@ function archNotes(s: StructDiff, archs: readonly Arch[]): string | undefined {
     );
   }
   return notes.length ? `${code(s.name)}: ${notes.join("; ")}` : undefined;
+}
+
+/** "`Message` (`c/message.go:6`) 48 → 56 B, size class 48 → 64: `c.Message ⊃ b.Envelope ⊃ a.Header` (fields `Env`, `Hdr`)". */
+function rippleLine(s: StructDiff, archs: readonly Arch[], o: SummaryOptions): string {
+  const r = s.ripple!;
+  const a = deltaArch(s, archs) ?? primaryArch(archs);
+  const d = s.deltas[a];
+  const size = d
+    ? ` ${change(d.before?.size, d.after?.size)} B on ${a}, size class ${change(d.sizeClassBefore, d.sizeClassAfter)}, pointer bytes ${change(d.before?.ptrBytes, d.after?.ptrBytes)}`
+    : "";
+  const fields = r.fields.length ? ` (field${r.fields.length > 1 ? "s" : ""} ${r.fields.map((f) => code(f)).join(", ")})` : "";
+  return `${code(s.name)} (${fileCell(s, o)})${size}: ${code(rippleText(r))}${fields}`;
 }
 
 function more(n: number, what = "more"): string {
@@ -208,6 +229,28 @@ function render(diff: Diff, o: SummaryOptions, lim: Limits): string {
     }
   }
 
+  const rippled = sorted.filter((s) => s.ripple);
+  if (rippled.length) {
+    out.push("### Grew through embedding", "");
+    out.push("These structs did not change in this pull request: they hold a struct that did, by value.", "");
+    for (const s of rippled.slice(0, lim.rows)) out.push(`- ${rippleLine(s, archs, o)}`);
+    if (rippled.length > lim.rows) out.push(`- ${more(rippled.length - lim.rows, "more structs")}`);
+    out.push("");
+  }
+
+  const mapped = sorted.filter((s) => s.pointerMap).slice(0, lim.maps);
+  if (mapped.length) {
+    out.push("### Pointer chains", "");
+    for (const s of mapped) {
+      const m = s.pointerMap!;
+      out.push(`${code(s.name)} (${fileCell(s, o)})`, "");
+      if (o.mermaid) out.push("```mermaid", pointerMapMermaid(m).trimEnd(), "```", "");
+      else out.push("```text", pointerMapTree(m).trimEnd(), "```", "");
+    }
+    const all = sorted.filter((s) => s.pointerMap).length;
+    if (all > mapped.length) out.push(more(all - mapped.length, "more pointer maps"), "");
+  }
+
   const noticed = sorted.filter((s) => s.notices?.length);
   if (noticed.length) {
     out.push("### Notices (not failing)", "");
@@ -277,12 +320,14 @@ const STEPS = [Infinity, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 0];
 export function checkSummary(diff: Diff, opts: SummaryOptions = {}): string {
   const max = opts.maxBytes ?? MAX_SUMMARY_BYTES;
   const diagrams = opts.maxDiagrams ?? 3;
+  const maps = opts.maxPointerMaps ?? 3;
   const limits = (i: number, n: number): Limits => ({
     rows: n,
     notes: n,
     findings: n,
     unresolved: n,
     diagrams: i === 0 ? diagrams : Math.max(0, diagrams - Math.ceil(i / 3)),
+    maps: i === 0 ? maps : Math.max(0, maps - Math.ceil(i / 3)),
   });
   let text = "";
   for (let i = 0; i < STEPS.length; i++) {

@@ -1,6 +1,8 @@
 // The terminal report for `memcheck diff`: a compact table plus regressions. Pure.
 import type { Arch, Diff } from "../analysis/model.ts";
 import { checkTitle } from "./markdown.ts";
+import { pointerMapTree } from "./diagram.ts";
+import { rippleText } from "../analysis/ripple.ts";
 import { change, deltaArch, groupRegressions, plural, primaryArch, signed, worstFirst } from "./format.ts";
 
 export interface TextOptions {
@@ -85,6 +87,32 @@ export function textReport(diff: Diff, opts: TextOptions = {}): string {
         if (g.first.reason) out.push(`      why: ${g.first.reason}`);
       }
     }
+  }
+
+  const rippled = sorted.filter((s) => s.ripple);
+  if (rippled.length) {
+    out.push("", c("bold", "Grew through embedding (held by value, unchanged themselves):"));
+    for (const s of rippled.slice(0, opts.maxRows ?? 50)) {
+      const a = deltaArch(s, archs) ?? p;
+      const d = s.deltas[a];
+      const size = d ? ` ${change(d.before?.size, d.after?.size)} B, class ${change(d.sizeClassBefore, d.sizeClassAfter)}` : "";
+      out.push(`  ${s.regressions.length ? c("red", "✗") : "~"} ${s.name} ${s.file}:${s.line}${size}: ${rippleText(s.ripple!)}`);
+    }
+    if (rippled.length > (opts.maxRows ?? 50)) out.push(`  …and ${rippled.length - (opts.maxRows ?? 50)} more`);
+  }
+
+  const mapped = sorted.filter((s) => s.pointerMap);
+  if (mapped.length) {
+    out.push("", c("bold", "Pointer chains:"));
+    for (const s of mapped.slice(0, 3)) {
+      out.push(
+        ...pointerMapTree(s.pointerMap!)
+          .trimEnd()
+          .split("\n")
+          .map((l) => `  ${l}`),
+      );
+    }
+    if (mapped.length > 3) out.push(`  …and ${mapped.length - 3} more pointer maps`);
   }
 
   const noticed = sorted.filter((s) => s.notices?.length);
