@@ -6,7 +6,7 @@
 // A real review job (runReview, the real pipeline in-process) against nock'd GitHub.
 import { test, beforeEach, afterEach, after } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import nock from "nock";
@@ -202,4 +202,31 @@ test("a /memcheck command on a PR that adds a hop and a cycle: the sticky commen
   assert.match(sticky, /```mermaid\ngraph LR\n {2}n0\["Order · pointer depth 2 → 3, new cycle on amd64"\]:::root/);
   assert.match(sticky, /==>\|"Orders \[\]\*Order · new ↻"\|/);
   assert.match(sticky, /==>\|"Geo \*Geo · new"\|/);
+});
+
+test("packages that do not import the changed one are read for their imports but never parsed", async () => {
+  const plain = new ParseCache();
+  mockRepo({ before: path.join(RIPPLE, "before"), after: path.join(RIPPLE, "after"), files: files(RIPPLE) });
+  await runReview(job(), depsWith(plain));
+  nock.cleanAll();
+  // The same PR in a repository with one more package, z, that imports none of a, b, c.
+  const root = mkdtempSync(path.join(os.tmpdir(), "memcheck-ripple-z-"));
+  try {
+    const zText = "package z\n\n// Z holds its own fields only.\ntype Z struct {\n\tOn bool\n\tN  int64\n}\n";
+    for (const side of ["before", "after"]) {
+      cpSync(path.join(RIPPLE, side), path.join(root, side), { recursive: true });
+      mkdirSync(path.join(root, side, "z"), { recursive: true });
+      writeFileSync(path.join(root, side, "z", "z.go"), zText);
+    }
+    const cap = mockRepo({ before: path.join(root, "before"), after: path.join(root, "after"), files: files(RIPPLE) });
+    const withZ = new ParseCache();
+    const r = await runReview(job(), depsWith(withZ));
+    assert.equal(r.status, "done");
+    assert.equal(r.conclusion, "failure");
+    assert.ok(cap.blobFetches.length >= 6, "z/z.go was read (for its imports)");
+    assert.equal(withZ.misses, plain.misses, "z/z.go was not parsed");
+    assert.match(completed(cap).done.output.summary, /`c\.Message ⊃ b\.Envelope ⊃ a\.Header`/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import nock from "nock";
 import { Redis } from "ioredis";
 import { Probot, ProbotOctokit } from "probot";
-import { WriteLimiter } from "../src/ops/write-limiter.ts";
+import { WriteLimiter, writeWindowsFromEnv } from "../src/ops/write-limiter.ts";
 import { opsOctokitPlugin, waitForWriteSlots, isContentCreating } from "../src/ops/github.ts";
 import { createMetrics } from "../src/ops/metrics.ts";
 import { deletePrefix, REDIS_URL, API, APP_ID, PRIVATE_KEY, SECRET } from "./app-support.ts";
@@ -54,6 +54,25 @@ test("80 content-creating calls in a minute pass at once; the 81st waits for the
   assert.equal((await lim.acquire(42)).waitMs, 100);
   // Another installation has its own budget.
   assert.equal((await lim.acquire(43)).waitMs, 0);
+});
+
+test("defaults: 80 a minute, 500 an hour, and at most 5 in any 5 s (GitHub asks for spacing when there are many)", async () => {
+  const windows = writeWindowsFromEnv({});
+  assert.deepEqual(windows, [
+    { max: 80, windowMs: 60_000 },
+    { max: 5, windowMs: 5_000 },
+    { max: 500, windowMs: 3_600_000 },
+  ]);
+  assert.deepEqual(writeWindowsFromEnv({ GITHUB_WRITES_PER_MINUTE: "0", GITHUB_WRITES_PER_HOUR: "0" }), []);
+  const clk = fakeClock();
+  const lim = new WriteLimiter({ redis, prefix: `${PREFIX}:burst`, windows, now: clk.now, sleep: clk.sleep });
+  // A review's writes (run, result, annotations, review, sticky): none waits.
+  for (let i = 0; i < 5; i++) assert.equal((await lim.acquire(42)).waitMs, 0, `write ${i + 1}`);
+  // A stream: the 6th to 10th wait for the next 5 s window (one a second on average).
+  const waits: number[] = [];
+  for (let i = 0; i < 5; i++) waits.push((await lim.acquire(42)).waitMs);
+  assert.deepEqual(waits, [5_000, 0, 0, 0, 0]);
+  assert.equal(clk.c.t - T0, 5_000);
 });
 
 test("the hourly budget applies too (500 per hour by default)", async () => {

@@ -5,13 +5,13 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Analysis, Arch, Diff } from "../analysis/model.ts";
-import { layoutChanged } from "../analysis/ripple.ts";
+import { layoutChanged, layoutMoved } from "../analysis/ripple.ts";
 import { loadConfig } from "./config.ts";
 import type { QueueSettings, ReviewJobData } from "../queue/index.ts";
 import { decideHead } from "../queue/latest.ts";
 import type { OpenRunTracker } from "../queue/stale-runs.ts";
 import { isReviewLimitError } from "../review/limits.ts";
-import { changedLinesOf, isGenerated, listPrFiles, touchedPackages, type ChangedLines } from "./files.ts";
+import { changedLinesOf, dirOf, isGenerated, listPrFiles, touchedPackages, type ChangedLines } from "./files.ts";
 import type { CheckAnnotation, Pipeline } from "./pipeline.ts";
 import type { MemcheckConfig } from "../review/config.ts";
 import { GitHubTreeSnapshot, type BlobCache } from "./snapshot.ts";
@@ -247,10 +247,21 @@ async function rippleReview(
 ): Promise<{ reviewed?: Awaited<ReturnType<Pipeline["review"]>>; ms: number; note?: string } | undefined> {
   if (layoutChanged(diff).length === 0) return undefined;
   const t = now();
-  const before = baseSnap.packages().length + headSnap.packages().length;
+  const keep = { base: baseSnap.packages(), head: headSnap.packages() };
+  const before = keep.base.length + keep.head.length;
   const [b, h] = await Promise.all([baseSnap.includeAll(), headSnap.includeAll()]);
   const note = h.note ?? b.note;
-  deps.log?.info({ searched: h.searched, total: h.total, baseSearched: b.searched, ms: now() - t }, "memcheck: ripple fetched the tree");
+  // Only packages that import a changed struct's package (directly or through others) can hold it
+  // by value: the others are not parsed.
+  const sources = [...new Set(diff.structs.filter(layoutMoved).map((s) => dirOf(s.file)))];
+  const [bDropped, hDropped] = await Promise.all([
+    baseSnap.retainImportersOf(sources, keep.base),
+    headSnap.retainImportersOf(sources, keep.head),
+  ]);
+  deps.log?.info(
+    { searched: h.searched, total: h.total, baseSearched: b.searched, notImporting: Math.max(bDropped, hDropped), ms: now() - t },
+    "memcheck: ripple fetched the tree",
+  );
   // Nothing more was read: the first review already saw every package it could.
   if (baseSnap.packages().length + headSnap.packages().length === before) return { ms: now() - t, ...(note ? { note } : {}) };
   try {

@@ -376,15 +376,9 @@ export class GitHubTreeSnapshot implements Snapshot {
       for (const { dir, todo } of planned) {
         const mod = await this.moduleOf(dir); // also brings go.mod into the snapshot
         if (!opts.followImports || todo.length === 0 || !mod) continue;
-        for (const e of todo) {
-          for (const imp of goImports(this.texts.get(e.path)!)) {
-            if (imp !== mod.path && !imp.startsWith(mod.path + "/")) continue;
-            const rel = imp.slice(mod.path.length + 1);
-            const target = mod.dir === "." ? rel || "." : rel ? `${mod.dir}/${rel}` : mod.dir;
-            if (/(^|\/)\.\.?(\/|$)/.test(target)) continue;
+        for (const e of todo)
+          for (const target of this.localImports(this.texts.get(e.path)!, mod))
             if (!this.included.has(target) && !isIgnored(target + "/", this.ignore)) next.push(target);
-          }
-        }
       }
       step = next;
     }
@@ -566,6 +560,53 @@ export class GitHubTreeSnapshot implements Snapshot {
           }
         : {}),
     };
+  }
+
+  /** The directories of the module's own packages a file imports. */
+  private localImports(text: string, mod: { dir: string; path: string }): string[] {
+    const out: string[] = [];
+    for (const imp of goImports(text)) {
+      if (imp !== mod.path && !imp.startsWith(mod.path + "/")) continue;
+      const rel = imp.slice(mod.path.length + 1);
+      const target = mod.dir === "." ? rel || "." : rel ? `${mod.dir}/${rel}` : mod.dir;
+      if (!/(^|\/)\.\.?(\/|$)/.test(target)) out.push(target);
+    }
+    return out;
+  }
+
+  /**
+   * Keep, of the packages read, those that `keep` names plus every package that imports one of
+   * `sources` directly or through others (only those can hold a struct of `sources` by value); drop
+   * the rest from the snapshot, so the analysis does not parse them. Returns how many were dropped.
+   */
+  async retainImportersOf(sources: string[], keep: string[]): Promise<number> {
+    const importers = new Map<string, Set<string>>();
+    for (const [path, text] of this.texts) {
+      if (!path.endsWith(".go")) continue;
+      const dir = dirOf(path);
+      const mod = await this.moduleOf(dir);
+      if (!mod) continue;
+      for (const target of this.localImports(text, mod)) {
+        if (!importers.has(target)) importers.set(target, new Set());
+        importers.get(target)!.add(dir);
+      }
+    }
+    const wanted = new Set([...keep, ...sources]);
+    const queue = [...sources];
+    while (queue.length) {
+      for (const d of importers.get(queue.pop()!) ?? []) if (!wanted.has(d)) wanted.add(d), queue.push(d);
+    }
+    const filesOf = new Map<string, string[]>();
+    for (const path of this.texts.keys()) if (path.endsWith(".go")) filesOf.set(dirOf(path), [...(filesOf.get(dirOf(path)) ?? []), path]);
+    let dropped = 0;
+    for (const dir of [...this.included]) {
+      if (wanted.has(dir)) continue;
+      this.included.delete(dir);
+      dropped++;
+      for (const path of filesOf.get(dir) ?? []) this.texts.delete(path), this.hashes.delete(path);
+    }
+    this.stats.packages = this.included.size;
+    return dropped;
   }
 
   /** Directories included so far. */

@@ -54,6 +54,19 @@ export interface Ops {
   close(): Promise<void>;
 }
 
+/** A stand-in for the throttling plugin's "write" group: schedules at once. */
+const UNSPACED = { key: () => ({ schedule: (_o: unknown, fn: (...a: unknown[]) => unknown, ...args: unknown[]) => fn(...args) }) };
+
+/**
+ * With memcheck's write limiter on (shared through Redis by every process: per-minute, per-hour and
+ * burst windows), Octokit's throttling plugin need not space writes 1 s apart per process as well;
+ * its other groups (concurrency, notifications, search) and its rate-limit handling stay.
+ */
+function withoutWriteSpacing(Octokit: typeof ProbotOctokit, limited: boolean): typeof ProbotOctokit {
+  if (!limited) return Octokit;
+  return Octokit.defaults((o: Record<string, any>) => ({ ...o, throttle: { ...o?.throttle, write: UNSPACED } })) as typeof ProbotOctokit;
+}
+
 export function createOps(o: { env?: NodeJS.ProcessEnv; metrics?: Metrics; redisUrl?: string } = {}): Ops {
   const env = o.env ?? process.env;
   const metrics = o.metrics ?? processMetrics();
@@ -68,7 +81,7 @@ export function createOps(o: { env?: NodeJS.ProcessEnv; metrics?: Metrics; redis
     redis.on("error", () => {});
     limiter = new WriteLimiter({ redis, prefix: `${settings.prefix}:${settings.name}`, windows });
   }
-  const Octokit = ProbotOctokit.plugin(opsOctokitPlugin({ metrics, limiter })) as typeof ProbotOctokit;
+  const Octokit = withoutWriteSpacing(ProbotOctokit.plugin(opsOctokitPlugin({ metrics, limiter })) as typeof ProbotOctokit, !!limiter);
   const closers: (() => Promise<void>)[] = [];
   return {
     metrics,
