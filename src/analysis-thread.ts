@@ -21,6 +21,9 @@ export const DEFAULT_JOB_SECONDS = 180;
 export const DEFAULT_WORKER_MEMORY_MB = 2048;
 /** How often the RSS cap is checked while a review runs. */
 const RSS_CHECK_MS = 200;
+/** Above the cap, a review is stopped only if the process grew at least this much while it ran (more
+ * than booting a fresh analysis thread with its parser costs). */
+const RSS_GROWTH_TO_BLAME = 256 * 2 ** 20;
 
 export interface AnalysisBudget {
   memoryMb: number;
@@ -128,7 +131,7 @@ export class AnalysisThreads {
   private all = new Set<Worker>();
   private closed = false;
   /** Reviews in flight, newest last: the RSS watchdog stops the newest first. */
-  private running = new Map<Worker, (why: string) => void>();
+  private running = new Map<Worker, { stop: (why: string) => void; rssAtStart: number }>();
   private watchdog?: NodeJS.Timeout;
   private calmUntil = 0;
 
@@ -193,7 +196,10 @@ export class AnalysisThreads {
       worker.on("message", onMessage);
       worker.on("error", onError);
       worker.on("exit", onExit);
-      this.running.set(worker, (why) => finish(false, () => reject(limitError(why, baseFiles, headFiles))));
+      this.running.set(worker, {
+        stop: (why) => finish(false, () => reject(limitError(why, baseFiles, headFiles))),
+        rssAtStart: process.memoryUsage.rss(),
+      });
       this.startWatchdog();
       worker.postMessage(request);
     });
@@ -226,11 +232,14 @@ export class AnalysisThreads {
     const capMb = this.budget.workerMemoryMb;
     if (!capMb || this.watchdog) return;
     this.watchdog = setInterval(() => {
-      if (Date.now() < this.calmUntil || process.memoryUsage.rss() <= capMb * 2 ** 20) return;
+      const rss = process.memoryUsage.rss();
+      if (Date.now() < this.calmUntil || rss <= capMb * 2 ** 20) return;
       const newest = [...this.running.values()].at(-1);
-      if (!newest) return;
+      // Memory an earlier review left behind (not yet returned to the system) is not this one's
+      // doing: stop a review only when the process grew while it ran.
+      if (!newest || rss - newest.rssAtStart < RSS_GROWTH_TO_BLAME) return;
       this.calmUntil = Date.now() + 1000;
-      newest(
+      newest.stop(
         `the worker process reached its memory cap of ${capMb} MB (MEMCHECK_WORKER_MEMORY_MB) while this review ran` +
           (this.running.size > 1 ? ` beside ${this.running.size - 1} other review(s); re-running the check may succeed` : ""),
       );
