@@ -3,6 +3,7 @@
 // tests may substitute parts.
 import type { Analysis, Arch, Diff, Snapshot, StructReport, Thresholds } from "../analysis/model.ts";
 import type { Conclusion } from "../report/markdown.ts";
+import type { FailOn } from "../review/conclusion.ts";
 import type { Annotation as CheckAnnotation } from "../report/annotations.ts";
 import type { ReviewComment as ReviewCommentDraft } from "../report/review.ts";
 import type { RuleSetting, RuleThresholds } from "../review/config.ts";
@@ -28,7 +29,8 @@ export interface Pipeline {
   review(base: Snapshot, head: Snapshot, o: ReviewInput): Promise<{ base: Analysis; head: Analysis; diff: Diff }>;
   title(diff: Diff): string;
   summary(diff: Diff, o: { skipped: string[] }): string;
-  conclusion(diff: Diff): Conclusion;
+  /** `failOn` from the config (default: error-level findings and failing regressions). */
+  conclusion(diff: Diff, failOn?: FailOn): Conclusion;
   annotations(diff: Diff): CheckAnnotation[];
   reviewComments(
     diff: Diff,

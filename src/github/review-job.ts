@@ -177,7 +177,7 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     t = now();
     await stopMarking();
     const skipped = [...headSnap.skipped, ...baseSnap.skipped.filter((s) => !headSnap.skipped.some((h) => h.path === s.path))];
-    const conclusion = deps.pipeline.conclusion(diff);
+    const conclusion = deps.pipeline.conclusion(diff, config.failOn);
     const title = deps.pipeline.title(diff);
     const summary = deps.pipeline.summary(diff, { skipped: skipped.map((s) => `${s.path}: ${s.reason}`) });
     const annotations = deps.pipeline.annotations(diff);

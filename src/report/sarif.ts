@@ -7,6 +7,9 @@ import { ruleInfo } from "../analysis/rules/index.ts";
 
 export const SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json";
 
+/** Where memcheck lives (app.yml's url): SARIF's informationUri and the base of rule help links. */
+export const MEMCHECK_HOME = "https://github.com/memcheck/memcheck";
+
 /** Layout regression rules. MC0xx so they never collide with the hazard rules (MC1xx). */
 export const LAYOUT_RULES = {
   "size-class": { id: "MC001", name: "SizeClassGrowth", text: "A struct moved to a larger allocator size class." },
