@@ -31,6 +31,7 @@ import {
 } from "./report/findings.ts";
 import { CONFIG_PATH, DEFAULT_ARCHS, parseConfig, parseConfigText, type MemcheckConfig } from "./review/config.ts";
 import { isReviewedFile, reviewedChangedLines, withoutIgnored } from "./review/files.ts";
+import { ruleHelpFromDocs } from "./rule-docs.ts";
 
 /** An error the user can fix: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -356,7 +357,7 @@ async function withPool<T>(opts: CommonOptions, fn: (engine: EngineOptions) => P
 }
 
 function sarifOptions(): SarifOptions {
-  return { toolVersion: VERSION, informationUri: MEMCHECK_HOME };
+  return { toolVersion: VERSION, informationUri: MEMCHECK_HOME, ruleHelp: ruleHelpFromDocs() };
 }
 
 /** Layout regressions the policy fails on, as error findings (MC001-MC004) for the one-line formats. */
