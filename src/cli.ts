@@ -2,7 +2,7 @@
 // conventions of Go tools (package patterns, `path:line:col: message` findings, exit codes).
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pc from "picocolors";
 import { ALL_ARCHS, type Analysis, type Arch, type Diff, type Finding, type Snapshot, type StructReport } from "./analysis/model.ts";
@@ -605,6 +605,70 @@ Examples:
         }
       }
       process.exitCode = findingsFail(findings, failOn) ? 1 : 0;
+    });
+  common(program.command("fix").argument("[packages...]", "package patterns (default ./...)"))
+    .description("reorder struct fields in place to the suggested order (comments, tags and blank lines kept)")
+    .option("--dry-run", "print a unified diff instead of writing the files")
+    .option("--verbose", "also list the padded structs left alone, and why")
+    .option("--config <file>", `review config: its ignore list and archs (default: the repository's ${CONFIG_PATH})`)
+    .option("--no-config", "ignore any config file: the defaults")
+    .addHelpText(
+      "after",
+      "\n--arch LIST: the first arch is the one optimised (default amd64); the order is never applied when it makes\n" +
+        "another listed arch, or one of the config's archs, larger.",
+    )
+    .action(async (patterns: string[], opts) => {
+      const first = patterns.length ? (await resolveTarget(patterns[0])).root : process.cwd();
+      const config = await cliConfig(first, opts.config);
+      const requested: Arch[] = opts.arch ?? ["amd64"];
+      const [arch] = requested;
+      const guards = [...new Set([...requested.slice(1), ...config.archs])].filter((a) => a !== arch);
+      const parts = await withPool({ ...opts, arch: [arch, ...guards] }, (engine) =>
+        analyzeTargets(patterns, { ...engine, maxFileBytes: config.limits.maxFileBytes }, config.ignore, opts.quiet),
+      );
+      const { planFix, applyEdits, unifiedDiff } = await import("./report/rewrite.ts");
+      const selection = { ignore: config.ignore, tests: opts.tests };
+      let fixed = 0;
+      for (const part of parts) {
+        const paths = await part.snapshot.paths();
+        const byFile = new Map<string, { text: string; edits: import("./report/rewrite.ts").StructEdit[] }>();
+        const packageTexts = new Map<string, string[]>();
+        const textOf = async (file: string) => part.snapshot.read(file).catch(() => undefined);
+        for (const s of part.analysis.structs) {
+          const l = s.layouts[arch];
+          if (!selects(part.targets, s.dir) || !l || l.optimalSize >= l.size) continue;
+          const text = await textOf(s.file);
+          if (text === undefined || !isReviewedFile(s.file, selection, text)) continue;
+          let pkg = packageTexts.get(s.dir);
+          if (!pkg) {
+            // Test files of the package too: an unkeyed literal there breaks `go test`.
+            const files = paths.filter((p) => p.endsWith(".go") && dirOf(p) === s.dir);
+            pkg = (await Promise.all(files.map(textOf))).filter((t): t is string => t !== undefined);
+            packageTexts.set(s.dir, pkg);
+          }
+          const shown = displayPath(path.join(part.root, s.file));
+          const plan = planFix(s, { arch, guardArchs: guards, fileText: text, packageTexts: pkg });
+          if (!plan.ok) {
+            if (opts.verbose) process.stderr.write(`${shown}:${s.line}: ${s.name}: left alone: ${plan.reason}\n`);
+            continue;
+          }
+          const entry = byFile.get(s.file) ?? { text, edits: [] };
+          entry.edits.push(plan.edit);
+          byFile.set(s.file, entry);
+          if (!opts.quiet) {
+            const e = plan.edit;
+            process.stderr.write(`${shown}:${s.line}: ${s.name}: ${e.before} → ${e.after} bytes on ${arch}\n`);
+          }
+          fixed++;
+        }
+        for (const [file, { text, edits }] of byFile) {
+          const next = applyEdits(text, edits);
+          const abs = path.join(part.root, file);
+          if (opts.dryRun) print(unifiedDiff(displayPath(abs), text, next));
+          else await writeFile(abs, next);
+        }
+      }
+      if (!opts.quiet) process.stderr.write(`${fixed} struct${fixed === 1 ? "" : "s"} ${opts.dryRun ? "would be " : ""}reordered\n`);
     });
   return program;
 }
