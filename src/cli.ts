@@ -261,7 +261,7 @@ async function repoRootOf(dir: string): Promise<string> {
 }
 
 /** A path relative to the repository root, with forward slashes. */
-function repoPath(repo: string, abs: string): string {
+export function repoPathOf(repo: string, abs: string): string {
   return path.relative(repo, abs).split(path.sep).join("/");
 }
 
@@ -356,7 +356,7 @@ async function withPool<T>(opts: CommonOptions, fn: (engine: EngineOptions) => P
   }
 }
 
-function sarifOptions(): SarifOptions {
+export function sarifOptions(): SarifOptions {
   return { toolVersion: VERSION, informationUri: MEMCHECK_HOME, ruleHelp: ruleHelpFromDocs() };
 }
 
@@ -380,6 +380,78 @@ export function regressionFindings(diff: Diff): Finding[] {
     }
   }
   return out;
+}
+
+export interface RepoReviewOptions extends Partial<CommonOptions> {
+  repo: string;
+  base: string;
+  /** Default: the working tree. */
+  head?: string;
+  /** A config file, false for the defaults, undefined for the repository's own. */
+  config?: string | false;
+  policy?: FailPolicy;
+  allFindings?: boolean;
+}
+
+export interface RepoReview {
+  /** The repository root: every path in the diff is relative to it. */
+  root: string;
+  config: MemcheckConfig;
+  diff: Diff;
+  head: Snapshot;
+  changed: Map<string, Set<number>>;
+  /** The diff's (or other) findings with a printed path (`shown` of the absolute path) and a column. */
+  place(findings: Finding[], shown: (abs: string) => string): Promise<PlacedFinding[]>;
+}
+
+/**
+ * `memcheck diff`'s review, for the CLI and the GitHub Action alike: the repository's config, base
+ * and head snapshots, the reviewed changed lines, and the shared pipeline (src/pipeline.ts).
+ */
+export async function reviewRepo(opts: RepoReviewOptions): Promise<RepoReview> {
+  const root = await repoRoot(opts.repo).catch(() => {
+    throw new UsageError(`${opts.repo}: not a git repository`);
+  });
+  const config = await cliConfig(root, opts.config);
+  const baseSha = await resolveRef(root, opts.base);
+  const headSha = opts.head ? await resolveRef(root, opts.head) : undefined;
+  const base = withoutIgnored(new GitRevSnapshot(root, baseSha, opts.base), config.ignore);
+  const head = withoutIgnored(headSha ? new GitRevSnapshot(root, headSha, opts.head) : new LocalDirSnapshot(root), config.ignore);
+  const selection = { ignore: config.ignore, tests: opts.tests };
+  const changed = await reviewedChangedLines(await changedLines(root, baseSha, headSha), selection, (p) =>
+    head.read(p).catch(() => undefined),
+  );
+  const { review } = await import("./pipeline.ts");
+  const common: CommonOptions = {
+    goos: opts.goos ?? "linux",
+    tests: !!opts.tests,
+    threads: opts.threads,
+    parseTimeout: opts.parseTimeout ?? 10,
+    arch: opts.arch ?? config.archs,
+  };
+  const { diff } = await withPool(common, (engine) =>
+    review(base, head, {
+      ...engine,
+      thresholds: config.thresholds,
+      ruleThresholds: config.ruleThresholds,
+      ruleConfig: config.rules,
+      hot: config.hot,
+      changedLines: changed,
+      allFindings: opts.allFindings,
+      maxFileBytes: config.limits.maxFileBytes,
+      policy: opts.policy,
+      onProgress: progress(opts.quiet),
+    }),
+  );
+  const texts = new TextCache();
+  const place = async (fs: Finding[], shown: (abs: string) => string): Promise<PlacedFinding[]> =>
+    Promise.all(
+      fs.map(async (f) => {
+        const abs = path.join(root, f.file);
+        return { finding: f, path: shown(abs), column: firstColumn(await texts.read(abs, () => head.read(f.file)), f.line) };
+      }),
+    );
+  return { root, config, diff, head, changed, place };
 }
 
 export function buildProgram(): Command {
@@ -477,48 +549,14 @@ Examples:
     )
     .action(async (opts) => {
       const format = chooseFormat(opts, FORMATS);
-      const root = await repoRoot(opts.repo).catch(() => {
-        throw new UsageError(`${opts.repo}: not a git repository`);
-      });
-      const config = await cliConfig(root, opts.config);
+      const { root, config, diff, place } = await reviewRepo(opts);
       const failOn: FailOn = opts.failOn ?? config.failOn;
-      const baseSha = await resolveRef(root, opts.base);
-      const headSha = opts.head ? await resolveRef(root, opts.head) : undefined;
-      const base = withoutIgnored(new GitRevSnapshot(root, baseSha, opts.base), config.ignore);
-      const head = withoutIgnored(headSha ? new GitRevSnapshot(root, headSha, opts.head) : new LocalDirSnapshot(root), config.ignore);
-      const selection = { ignore: config.ignore, tests: opts.tests };
-      const changed = await reviewedChangedLines(await changedLines(root, baseSha, headSha), selection, (p) =>
-        head.read(p).catch(() => undefined),
-      );
-      const { review } = await import("./pipeline.ts");
-      const { diff } = await withPool({ ...opts, arch: opts.arch ?? config.archs }, (engine) =>
-        review(base, head, {
-          ...engine,
-          thresholds: config.thresholds,
-          ruleThresholds: config.ruleThresholds,
-          ruleConfig: config.rules,
-          hot: config.hot,
-          changedLines: changed,
-          allFindings: opts.allFindings,
-          maxFileBytes: config.limits.maxFileBytes,
-          policy: opts.policy,
-          onProgress: progress(opts.quiet),
-        }),
-      );
-      const texts = new TextCache();
-      const place = async (fs: Finding[], shown: (abs: string) => string): Promise<PlacedFinding[]> =>
-        Promise.all(
-          fs.map(async (f) => {
-            const abs = path.join(root, f.file);
-            return { finding: f, path: shown(abs), column: firstColumn(await texts.read(abs, () => head.read(f.file)), f.line) };
-          }),
-        );
       const p = paint();
       if (format === "json") print(JSON.stringify(diff, (k, v) => (k === "source" || k === "base" || k === "head" ? undefined : v), 2));
       else if (format === "markdown") print(checkSummary(diff));
       else if (format === "sarif") print(JSON.stringify(toSarif(diff, sarifOptions()), null, 2));
       else if (format === "github") {
-        const lines = githubDiffCommands(diff, await place(diff.findings, (abs) => repoPath(root, abs)), (f) => f);
+        const lines = githubDiffCommands(diff, await place(diff.findings, (abs) => repoPathOf(root, abs)), (f) => f);
         if (lines.length) print(lines.join("\n"));
       } else if (opts.quiet) {
         const placed = await place([...regressionFindings(diff), ...diff.findings], (abs) => displayPath(abs));
@@ -590,10 +628,12 @@ Examples:
       const findings = located.map((l) => l.finding);
       if (format === "json") print(JSON.stringify(findings, null, 2));
       else if (format === "sarif") {
-        const inRepo = located.map((l) => ({ ...l.finding, file: repoPath(l.repo, l.abs) }));
+        const inRepo = located.map((l) => ({ ...l.finding, file: repoPathOf(l.repo, l.abs) }));
         print(JSON.stringify(toSarif(inRepo, sarifOptions()), null, 2));
       } else if (format === "github") {
-        const lines = githubFindingCommands(located.map((l) => ({ finding: l.finding, path: repoPath(l.repo, l.abs), column: l.column })));
+        const lines = githubFindingCommands(
+          located.map((l) => ({ finding: l.finding, path: repoPathOf(l.repo, l.abs), column: l.column })),
+        );
         if (lines.length) print(lines.join("\n"));
       } else {
         const placed = located.map((l) => ({ finding: l.finding, path: displayPath(l.abs), column: l.column }));
