@@ -111,7 +111,7 @@ test("every pathological input under the CLI: layout and check exit 0, diff 0 or
   assert.match(layout.out, /structs, \d+ resolved/);
   const check = await memcheck(["check", `${repo}/...`]);
   assert.equal(check.code, 0, check.err);
-  assert.match(check.out, /\d+ findings?\n$/);
+  assert.match(check.out, /\d+ findings?( \([^)]*\))?\n$/); // "3 findings (1 warning, 2 notices)"
   const diff = await memcheck(["diff", "--repo", repo, "--base", "main~1", "--head", "main", "--markdown"]);
   assert.ok(diff.code === 0 || diff.code === 1, `diff exit ${diff.code}: ${diff.err}`);
   assert.match(diff.out, /\d+ structs? (regressed|grew)/);
