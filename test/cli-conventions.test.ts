@@ -156,6 +156,9 @@ test("--format github prints workflow commands with paths from the repository ro
     lines.every((l) => /^::(warning|notice) file=backend\/shop\/[a-z/]+\.go,line=\d+,col=\d+,title=memcheck MC1\d\d%3A [^:]+::\S/.test(l)),
     r.out,
   );
+  const md = memcheck(["check", "--format", "markdown", "./..."], path.join(repo, "backend/shop"));
+  assert.match(md.out, /^### memcheck: 3 findings \(1 warning, 2 notices\)\n\n\| \| rule \| where \| finding \|/);
+  assert.match(md.out, /\| 🟠 warning \| MC101 \| `shop\.go:17` \| io\.ReadAll reads/);
   // In GitHub Actions the text format is relative to the workspace too.
   const ci = memcheck(["check", "./..."], path.join(repo, "backend/shop"), { GITHUB_ACTIONS: "true", GITHUB_WORKSPACE: repo });
   assert.match(ci.out, /^backend\/shop\/shop\.go:17:2: warning/m);
@@ -283,7 +286,10 @@ func H3(w http.ResponseWriter, r *http.Request) {
   assert.equal(r.code, 0, r.err);
   const got = (JSON.parse(r.out) as { rule: string; line: number; message: string }[]).map((f) => `${f.rule}:${f.line}`);
   assert.deepEqual(got.sort(), ["MC101:39", "MC151:15"], "only the other linters' nolint leaves findings");
-  // fieldalignment also keeps the order: `memcheck fix` and suggestions leave Wire alone.
-  const e = memcheck(["explain", "Wire", "./lint"], repo);
-  assert.equal(e.code, 0, e.err);
+  // fieldalignment also keeps the order: `memcheck fix` (and the PR suggestions) leave Wire alone.
+  const fix = memcheck(["fix", "--dry-run", "--verbose", "./lint"], repo);
+  assert.equal(fix.code, 0, fix.err);
+  assert.match(fix.err, /lint\.go:9: Wire: left alone: \/\/memcheck:keep-order/);
+  assert.match(fix.err, /lint\.go:21: All: left alone/);
+  assert.match(fix.err, /lint\.go:15: Other: 24 → 16 bytes on amd64/);
 });
