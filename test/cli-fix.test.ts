@@ -8,7 +8,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { goEnv, haveGo, runGosizes } from "./groundtruth-support.ts";
-import { fieldCells, hasUnkeyedLiteral, tabwrite, usesCgo } from "../src/report/rewrite.ts";
+import { fieldCells, hasUnkeyedLiteral, planFix, tabwrite, usesCgo } from "../src/report/rewrite.ts";
+import { goFile, struct } from "./report-fixtures.ts";
 
 const bin = path.resolve("bin/memcheck.js");
 const FIXTURE = path.resolve("test/fixtures/fix");
@@ -152,4 +153,28 @@ test("unkeyed literals, cgo imports and gofmt's columns, unit by unit", () => {
       "\tWriter     // w",
     ],
   );
+});
+
+test("the order for the optimised arch is not applied when it makes a guarded arch larger", () => {
+  const body = ["\tA bool", "\tB int64", "\tC bool"];
+  const { text, source } = goFile("T", body);
+  const s = struct(
+    "T",
+    [
+      ["A", "bool"],
+      ["B", "int64"],
+      ["C", "bool"],
+    ],
+    { archs: ["amd64"], source },
+  );
+  const amd64 = s.layouts.amd64;
+  assert.ok(amd64 && amd64.optimalSize < amd64.size);
+  const ok = planFix(s, { arch: "amd64", fileText: text });
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.edit.lines, ["\tB int64", "\tA bool", "\tC bool"]);
+  // A made-up arch where A is 4 bytes, B and C 2: A, B, C packs into 8 bytes, B first needs 12.
+  const f = (name: string, size: number, align: number) => ({ name, type: "x", offset: 0, size, align, ptrBytes: 0 });
+  s.layouts.arm = { ...amd64, size: 8, align: 4, fields: [f("A", 4, 4), f("B", 2, 2), f("C", 2, 2)] };
+  const guarded = planFix(s, { arch: "amd64", guardArchs: ["arm"], fileText: text });
+  assert.deepEqual(guarded, { ok: false, reason: "the order for amd64 makes it larger on arm" });
 });
