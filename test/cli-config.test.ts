@@ -162,7 +162,7 @@ test("check honours the repository config: off, severity, ignore", () => {
   const dir = fixtureRepo();
   try {
     const check = (extra: string[] = []) => {
-      const r = memcheck(["check", ".", "--json", ...extra], dir);
+      const r = memcheck(["check", "./...", "--json", ...extra], dir);
       assert.ok(r.out.trim().startsWith("["), r.err);
       return { code: r.code, findings: JSON.parse(r.out) as DiffJson["findings"] };
     };

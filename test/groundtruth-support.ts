@@ -85,7 +85,7 @@ export function runGosizes(dir: string, archs: string[], goos = "linux"): Layout
 export function runMemcheck(dir: string, archs: string[], goos = "linux"): LayoutOutput {
   const args = [join(ROOT, "bin", "memcheck.js"), "layout", "--json", "--arch", archs.join(",")];
   if (goos !== "linux") args.push("--goos", goos);
-  args.push(dir);
+  args.push(`${dir.replace(/\/+$/, "")}/...`); // every package below dir, as the go command reads it
   const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30, cwd: ROOT });
   if (r.status !== 0 && !r.stdout.trim().startsWith("{")) {
     throw new Error(`memcheck layout failed (exit ${r.status}): ${(r.stderr || r.stdout).slice(0, 2000)}`);

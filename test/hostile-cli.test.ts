@@ -74,11 +74,11 @@ test("a 50 MB .go file is skipped with a note and never reaches the parser", asy
   mkdirSync(path.join(root, "pkg"), { recursive: true });
   writeFileSync(path.join(root, "pkg/big.go"), text);
   writeFileSync(path.join(root, "pkg/small.go"), "package big\n\ntype S struct{ a int8; b int64 }\n");
-  const r = await memcheck(["layout", root]);
+  const r = await memcheck(["layout", `${root}/...`]);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^S\s+pkg\/small\.go:3\s+amd64\s+16\b/m);
   assert.match(r.out, /pkg\/big\.go: skipped: \d+ bytes is over the 4194304-byte limit per file/);
-  const c = await memcheck(["check", root]);
+  const c = await memcheck(["check", `${root}/...`]);
   assert.equal(c.code, 0, c.err);
 });
 
@@ -106,12 +106,12 @@ test("every pathological input under the CLI: layout and check exit 0, diff 0 or
   git("add", "-A");
   git("commit", "-qm", "head");
 
-  const layout = await memcheck(["layout", "--arch", "amd64,386", repo]);
+  const layout = await memcheck(["layout", "--arch", "amd64,386", `${repo}/...`]);
   assert.equal(layout.code, 0, layout.err);
   assert.match(layout.out, /structs, \d+ resolved/);
-  const check = await memcheck(["check", repo]);
+  const check = await memcheck(["check", `${repo}/...`]);
   assert.equal(check.code, 0, check.err);
-  assert.match(check.out, /\d+ findings?\n$/);
+  assert.match(check.out, /\d+ findings?( \([^)]*\))?\n$/); // "3 findings (1 warning, 2 notices)"
   const diff = await memcheck(["diff", "--repo", repo, "--base", "main~1", "--head", "main", "--markdown"]);
   assert.ok(diff.code === 0 || diff.code === 1, `diff exit ${diff.code}: ${diff.err}`);
   assert.match(diff.out, /\d+ structs? (regressed|grew)/);
@@ -194,7 +194,7 @@ test("diff on a file that makes the parser exponential: skipped with a note, not
 
 test("layout and explain on a file that makes the parser exponential", async () => {
   const repo = path.join(dir, "blowup");
-  const r = await memcheck(["layout", "--parse-timeout", "2", repo], process.cwd(), 30_000);
+  const r = await memcheck(["layout", "--parse-timeout", "2", `${repo}/...`], process.cwd(), 30_000);
   assert.equal(r.code, 0, `layout exit ${r.code} (null: killed after 30 s)`);
   assert.match(r.out, /bad\.go: skipped: parsing took over \d+ s/);
 });

@@ -6,6 +6,7 @@ import { readBuildConstraint, type BuildConstraint } from "./buildtags.ts";
 import { skimFunctionBodies } from "./skim.ts";
 import type { Diagnostic, PendingFinding, StructSource } from "./model.ts";
 import { populationFacts, type PopulationFact } from "./population-facts.ts";
+import { directivesIn } from "./directives.ts";
 
 export type TypeExpr =
   | { k: "name"; name: string }
@@ -261,16 +262,13 @@ function readTypeDecl(decl: Node, text: string, lines: LineIndex, out: FileDecls
   }
 }
 
-const DIRECTIVE = /\/\/\s*memcheck:([a-z-]+(?:\s+[A-Z]{2}\d{3}(?:\s*,\s*[A-Z]{2}\d{3})*)?)/;
-
-/** `//memcheck:...` directives in the comment block directly above a node. */
+/** `//memcheck:...` (and `//nolint`) directives in the comment block directly above a node. */
 function directivesAbove(node: Node): string[] {
   const found: string[] = [];
   let prev = node.previousSibling;
   let line = node.startPosition.row;
   while (prev && prev.type === "comment" && prev.endPosition.row >= line - 1) {
-    const m = DIRECTIVE.exec(prev.text);
-    if (m) found.push(m[1].trim());
+    found.push(...directivesIn(prev.text));
     line = prev.startPosition.row;
     prev = prev.previousSibling;
   }
@@ -281,8 +279,8 @@ function trailingDirectives(node: Node, text: string): string[] {
   const lineStart = node.startIndex;
   const lineEnd = text.indexOf("\n", lineStart);
   const firstLine = text.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
-  const m = DIRECTIVE.exec(firstLine);
-  return m ? [m[1].trim()] : [];
+  const c = firstLine.indexOf("//");
+  return c < 0 ? [] : directivesIn(firstLine.slice(c));
 }
 
 function structSource(structNode: Node, line: number, lines: LineIndex, directives: string[]): StructSource {

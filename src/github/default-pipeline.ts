@@ -56,7 +56,7 @@ export function defaultPipeline(o: DefaultPipelineOptions = {}): Pipeline {
     },
     title: (d) => checkTitle(d),
     summary: (d, s) => checkSummary(d, { skipped: s.skipped, mermaid: s.mermaid }),
-    conclusion: (d) => conclusion(d),
+    conclusion: (d, failOn) => conclusion(d, failOn),
     annotations: (d) => checkAnnotations(d),
     reviewComments(d, changed, r) {
       const cs = reviewComments(d, changed, { maxComments: r.maxComments, fileText: r.fileText });

@@ -3,6 +3,7 @@
 // tests may substitute parts.
 import type { Analysis, Arch, Diff, Snapshot, StructReport, Thresholds } from "../analysis/model.ts";
 import type { Conclusion } from "../report/markdown.ts";
+import type { FailOn } from "../review/conclusion.ts";
 import type { Annotation as CheckAnnotation } from "../report/annotations.ts";
 import type { ReviewComment as ReviewCommentDraft } from "../report/review.ts";
 import type { RuleSetting, RuleThresholds } from "../review/config.ts";
@@ -29,7 +30,8 @@ export interface Pipeline {
   title(diff: Diff): string;
   /** The check-run summary; with `mermaid`, the sticky comment's (pointer maps as Mermaid diagrams). */
   summary(diff: Diff, o: { skipped: string[]; mermaid?: boolean }): string;
-  conclusion(diff: Diff): Conclusion;
+  /** `failOn` from the config (default: error-level findings and failing regressions). */
+  conclusion(diff: Diff, failOn?: FailOn): Conclusion;
   annotations(diff: Diff): CheckAnnotation[];
   reviewComments(
     diff: Diff,

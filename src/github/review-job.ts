@@ -196,7 +196,7 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
       ...baseSnap.skipped.filter((s) => !headSnap.skipped.some((h) => h.path === s.path)),
       ...(ripple?.note ? [{ path: "ripple", reason: ripple.note }] : []),
     ];
-    const conclusion = deps.pipeline.conclusion(diff);
+    const conclusion = deps.pipeline.conclusion(diff, config.failOn);
     const title = deps.pipeline.title(diff);
     const summary = deps.pipeline.summary(diff, { skipped: skipped.map((s) => `${s.path}: ${s.reason}`) });
     const annotations = deps.pipeline.annotations(diff);

@@ -9,6 +9,8 @@
 // No suggestion when it could be unsafe or wrong:
 // - a `//memcheck:keep-order` or `//memcheck:ignore` directive;
 // - a `structs.HostLayout` field (the layout is fixed for the host ABI);
+// - with the file's text: the file uses cgo, or builds the struct with unkeyed composite literals
+//   (reorder-safety.ts; `memcheck fix` checks the whole package);
 // - the optimal order is not smaller than the current size;
 // - the source positions do not account for every line of the body (a comment not attached to a
 //   field would be lost): pass the file text so blank lines between groups can be verified;
@@ -17,6 +19,7 @@
 // alignment of sync/atomic operations on 32-bit archs, so it is kept first; the rest follow the
 // optimal order, and the suggestion is made only if that order is still smaller.
 import type { Arch, FieldLayout, StructLayout, StructReport } from "../analysis/model.ts";
+import { hasUnkeyedLiteral, usesCgo } from "./reorder-safety.ts";
 
 export interface Suggestion {
   /** 1-based, inclusive: the lines to replace (the body between `{` and `}`). */
@@ -131,6 +134,10 @@ export function planReorder(struct: StructReport, arch: Arch, fileText?: string)
     return no("//memcheck:keep-order or //memcheck:ignore directive");
   }
   if (layout.fields.some((f) => /(^|\.)HostLayout$/.test(f.type.trim()))) return no("has a structs.HostLayout field");
+  // With the file's text: cgo code may rely on the layout, and a `T{1, 2}` literal would change meaning.
+  if (fileText !== undefined && usesCgo(fileText)) return no('the file uses cgo (import "C")');
+  if (fileText !== undefined && hasUnkeyedLiteral(struct.name, [fileText]))
+    return no(`the file builds ${struct.name} with unkeyed composite literals`);
   if (layout.optimalSize >= layout.size) return no("field order is already optimal");
 
   const names = layout.fields.map((f) => f.name);

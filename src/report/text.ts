@@ -1,5 +1,7 @@
 // The terminal report for `memcheck diff`: a compact table plus regressions. Pure.
+import pc from "picocolors";
 import type { Arch, Diff } from "../analysis/model.ts";
+import { findingText, type PlacedFinding } from "./findings.ts";
 import { checkTitle } from "./markdown.ts";
 import { pointerMapTree } from "./diagram.ts";
 import { rippleText } from "../analysis/ripple.ts";
@@ -12,9 +14,14 @@ export interface TextOptions {
   maxRows?: number;
   /** Findings listed before "…and N more" (default 50). */
   maxFindings?: number;
+  /**
+   * The findings placed for printing (paths relative to the current directory, columns), printed
+   * as Go tools print them; default: the diff's findings at their snapshot paths, column 1.
+   */
+  placed?: PlacedFinding[];
+  /** Each finding's whole explanation (the CLI's --verbose). */
+  verbose?: boolean;
 }
-
-const ANSI = { red: "\x1b[31m", green: "\x1b[32m", yellow: "\x1b[33m", dim: "\x1b[2m", bold: "\x1b[1m", reset: "\x1b[0m" };
 
 /** Display width, good enough for our output (no wide characters in it). */
 function width(s: string): number {
@@ -39,7 +46,8 @@ function table(rows: string[][], rightAlign: Set<number>): string[] {
 }
 
 export function textReport(diff: Diff, opts: TextOptions = {}): string {
-  const c = (code: keyof typeof ANSI, s: string) => (opts.color ? `${ANSI[code]}${s}${ANSI.reset}` : s);
+  const paint = pc.createColors(!!opts.color);
+  const c = (code: "red" | "green" | "yellow" | "dim" | "bold", s: string) => paint[code](s);
   const archs = diff.archs;
   const p: Arch = primaryArch(archs);
   const out: string[] = [];
@@ -129,9 +137,8 @@ export function textReport(diff: Diff, opts: TextOptions = {}): string {
   if (diff.findings.length) {
     const max = opts.maxFindings ?? 50;
     out.push("", c("bold", `Findings (${diff.findings.length}):`));
-    for (const f of diff.findings.slice(0, max)) {
-      out.push(`  ${c("yellow", f.rule)} ${f.file}:${f.line} ${f.message.replace(/\r?\n/g, " ")}`);
-    }
+    const placed = opts.placed ?? diff.findings.map((finding) => ({ finding, path: finding.file, column: 1 }));
+    for (const f of placed.slice(0, max)) out.push(findingText(f, { verbose: opts.verbose, paint }));
     if (diff.findings.length > max) out.push(`  …and ${diff.findings.length - max} more`);
   }
 

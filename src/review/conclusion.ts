@@ -14,12 +14,33 @@
 //   lists and trees) or existed on the base side already (the struct only gained a path into it).
 // Everything else is a notice in the summary, with its reason.
 // The legacy policy fails on every regression the thresholds find (memcheck before this policy).
-import type { Diff, Population, Regression, StructDiff } from "../analysis/model.ts";
+import type { Diff, Population, Regression, Severity, StructDiff } from "../analysis/model.ts";
 import { describePopulation } from "../analysis/population.ts";
 
 export type Conclusion = "success" | "failure" | "neutral";
 export type FailPolicy = "default" | "legacy";
 export const FAIL_POLICIES: readonly FailPolicy[] = ["default", "legacy"];
+
+/**
+ * The gate on findings: the lowest severity that fails (`failOn:` in .github/memcheck.yml, the
+ * CLI's --fail-on). "error" is the default (only error-level findings fail); "never" never fails,
+ * not even on a layout regression.
+ */
+export type FailOn = "error" | "warning" | "notice" | "never";
+export const FAIL_ON: readonly FailOn[] = ["error", "warning", "notice", "never"];
+export const DEFAULT_FAIL_ON: FailOn = "error";
+const SEVERITY_RANK: Record<Severity, number> = { notice: 1, warning: 2, error: 3 };
+
+/** Does one finding trip the gate? */
+export function findingFails(f: { severity: Severity }, failOn: FailOn = DEFAULT_FAIL_ON): boolean {
+  if (failOn === "never") return false;
+  return (SEVERITY_RANK[f.severity] ?? 0) >= SEVERITY_RANK[failOn];
+}
+
+/** `memcheck check`'s gate: any finding at or above `failOn`. */
+export function findingsFail(findings: readonly { severity: Severity }[], failOn: FailOn = DEFAULT_FAIL_ON): boolean {
+  return findings.some((f) => findingFails(f, failOn));
+}
 
 export interface PolicyOptions {
   policy?: FailPolicy;
@@ -113,16 +134,18 @@ export function applyPolicy(diff: Diff, o: PolicyOptions = {}): Diff {
 }
 
 /**
- * failure: any regression the policy kept as failing, or an error-level finding (on the lines the
- * PR changed, as the pipeline filters them). `memcheck diff` exits 1 on exactly this condition.
+ * failure: any regression the policy kept as failing, or a finding at or above `failOn` (default:
+ * error-level; on the lines the PR changed, as the pipeline filters them); never with "never".
+ * `memcheck diff` exits 1 on exactly this condition.
  */
-export function isFailing(diff: Diff): boolean {
-  return diff.regressions.length > 0 || diff.findings.some((f) => f.severity === "error");
+export function isFailing(diff: Diff, failOn: FailOn = DEFAULT_FAIL_ON): boolean {
+  if (failOn === "never") return false;
+  return diff.regressions.length > 0 || findingsFail(diff.findings, failOn);
 }
 
 /** neutral: no struct changed and no findings; success otherwise. */
-export function conclusion(diff: Diff): Conclusion {
-  if (isFailing(diff)) return "failure";
+export function conclusion(diff: Diff, failOn: FailOn = DEFAULT_FAIL_ON): Conclusion {
+  if (isFailing(diff, failOn)) return "failure";
   if (diff.structs.length === 0 && diff.findings.length === 0) return "neutral";
   return "success";
 }

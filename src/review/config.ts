@@ -6,6 +6,7 @@ import { z } from "zod";
 import { ALL_ARCHS, type Arch, type Thresholds } from "../analysis/model.ts";
 import { DEFAULT_THRESHOLDS } from "../analysis/diff.ts";
 import { DEFAULT_THRESHOLDS as RULE_THRESHOLDS, type RuleConfig, type RuleOptions } from "../analysis/rules/index.ts";
+import { DEFAULT_FAIL_ON, FAIL_ON, type FailOn } from "./conclusion.ts";
 
 export const CONFIG_PATH = ".github/memcheck.yml";
 
@@ -44,6 +45,8 @@ export interface MemcheckConfig {
   limits: Limits;
   /** Types whose layout regressions fail the check whatever their population: `Name` or `pkg.Name`. */
   hot: string[];
+  /** The lowest finding severity that fails the check ("never": nothing fails). */
+  failOn: FailOn;
 }
 
 export const DEFAULT_CONFIG: MemcheckConfig = {
@@ -61,6 +64,7 @@ export const DEFAULT_CONFIG: MemcheckConfig = {
   rules: {},
   limits: { maxFiles: 2000, maxBytes: 20 * 1024 * 1024, maxFileBytes: 1024 * 1024, maxPackages: 200, maxComments: 30 },
   hot: [],
+  failOn: DEFAULT_FAIL_ON,
 };
 
 // YAML reads `archs: [amd64, 386]` as a string and a number: GOARCH 386 is written bare by users.
@@ -138,6 +142,7 @@ export const configSchema = z
       )
       .max(500)
       .optional(),
+    failOn: z.enum(FAIL_ON as unknown as [FailOn, ...FailOn[]]).optional(),
     // Handled by Probot's config loader; allowed so a merged config still validates.
     _extends: z.string().optional(),
   })
@@ -181,6 +186,7 @@ export function parseConfig(raw: unknown): ConfigResult {
       rules: { ...(c.rules as Record<string, RuleSetting> | undefined) },
       limits: { ...d.limits, ...c.limits },
       hot: c.hot ? [...new Set(c.hot)] : [...d.hot],
+      failOn: c.failOn ?? d.failOn,
     },
   };
 }
@@ -247,6 +253,11 @@ export function defaultsMarkdownTable(): string {
       "hot",
       "[]",
       "types whose size-class/padding regressions fail the check even without evidence of many values (`Name` or `pkg.Name`; `//memcheck:hot` above a struct does the same)",
+    ],
+    [
+      "failOn",
+      d.failOn,
+      "the lowest finding severity that fails the check: `error`, `warning`, `notice`, or `never` (nothing fails, not even a layout regression); the CLI's `--fail-on` overrides it",
     ],
   ];
   return ["| key | default | meaning |", "|---|---|---|", ...rows.map((r) => `| \`${r[0]}\` | \`${r[1]}\` | ${r[2]} |`)].join("\n");

@@ -7,6 +7,7 @@
 // hostile file (deep nesting, tens of megabytes) costs bounded time and never overflows the stack.
 import type { Node } from "web-tree-sitter";
 import { defaultImportName } from "../gopath.ts";
+import { nolintIds } from "../directives.ts";
 
 /** Node visits per file before the walk gives up and the rules use what they have. */
 export const MAX_VISITS = 20_000_000;
@@ -82,10 +83,13 @@ const EVENT_TYPES: Record<string, EventKind> = {
 };
 const FN_TYPES = new Set(["function_declaration", "method_declaration", "func_literal"]);
 
-/** Parse the rule ids of a `memcheck:ignore` comment; "*" when it names none. */
+/**
+ * Parse the rule ids of a `memcheck:ignore` comment; "*" when it names none. golangci-lint's
+ * `//nolint`, `//nolint:memcheck` ("*") and `//nolint:fieldalignment` (MC151) count too.
+ */
 export function ignoreIds(comment: string): Set<string> | undefined {
   const m = /memcheck:ignore\b([^\n]*)/.exec(comment);
-  if (!m) return undefined;
+  if (!m) return nolintIds(comment);
   const ids = m[1].match(/MC\d{3}/g);
   return new Set(ids && ids.length ? ids : ["*"]);
 }

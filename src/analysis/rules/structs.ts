@@ -71,7 +71,8 @@ export function fieldsOf(s: StructReport): FieldInfo[] {
     const tagMatch = /`([^`]*)`/.exec(last) ?? /\s"((?:[a-z]+:\\?"[^"]*\\?"\s*)+)"/.exec(last);
     const tag = tagMatch ? tagMatch[1] : "";
     const ignores = new Set<string>();
-    for (const m of g.text.matchAll(/memcheck:ignore\b[^\n]*/g)) for (const id of ignoreIds(m[0]) ?? []) ignores.add(id);
+    for (const m of g.text.matchAll(/memcheck:ignore\b[^\n]*|\/\/\s?nolint\b[^\n]*/g))
+      for (const id of ignoreIds(m[0]) ?? []) ignores.add(id);
     const declText = lines
       .slice(first)
       .join("\n")
