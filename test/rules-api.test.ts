@@ -54,14 +54,15 @@ test("MC101 suggestion replaces the read line with the limit line plus the read,
   });
 });
 
-test("MC101 uses the file's name for net/http, and gives no suggestion without a writer name", async () => {
+test("MC101 uses the file's name for net/http, and nil for a writer named _ (MaxBytesReader accepts nil)", async () => {
   const aliased = handler(`func H(w nh.ResponseWriter, r *nh.Request) {\n\tio.ReadAll(r.Body)\n}`, `"io"\n\tnh "net/http"`);
   const [a] = await hazards("p.go", aliased);
   assert.match(a.suggestion!.text, /r\.Body = nh\.MaxBytesReader\(w, r\.Body, 10<<20\)/);
   const blank = handler(`func H(_ http.ResponseWriter, r *http.Request) {\n\tio.ReadAll(r.Body)\n}`);
   const [b] = await hazards("p.go", blank);
   assert.equal(b.rule, "MC101");
-  assert.equal(b.suggestion, undefined);
+  assert.match(b.suggestion!.text, /r\.Body = http\.MaxBytesReader\(nil, r\.Body, 10<<20\)/);
+  assert.doesNotMatch(b.message, /MaxBytesReader\(w,/);
 });
 
 test("MC101 gives no suggestion when the read does not begin its line", async () => {

@@ -10,6 +10,7 @@ import { populations } from "./population.ts";
 import { structLayout } from "./layout.ts";
 import { wordSize } from "./sizes.ts";
 import { stdlibKey } from "./stdlib.ts";
+import { packageView, settle } from "./rules/summaries.ts";
 import {
   DEFAULT_ARCH,
   DEFAULT_GOOS,
@@ -199,7 +200,10 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
     s.resolved = !s.generic && s.unresolved.length === 0 && Object.keys(s.layouts).length > 0;
   }
   const findings = settleHazards(
-    parsed.flatMap((f) => f.hazards),
+    settle(
+      parsed.flatMap((f) => f.hazards),
+      packageView(parsed, (p) => moduleMap.dirsFor(p)),
+    ),
     structs,
   );
   const population = Object.fromEntries(populations(parsed, structs));

@@ -175,6 +175,29 @@ export interface PendingFinding extends Finding {
    * in another file of the package.
    */
   requiresPointerStruct?: string;
+  /** Conditions on package-wide facts (function summaries, pools, middleware): see rules/summaries.ts. */
+  requires?: Requires;
+}
+
+/** Frameworks whose handlers a body-limit middleware covers. */
+export type Framework = "http" | "gin" | "echo";
+
+/** A call handing a parameter on: the callee's key (`name`, `.method`, `import/path.Name`) and the argument position. */
+export interface CallEdge {
+  callee: string;
+  arg: number;
+}
+
+/** What a pending finding waits on; every part present must hold for it to be reported. */
+export interface Requires {
+  /** Report only if this call reads the argument whole with no bound (`{via}` in the message is filled in). */
+  sink?: CallEdge;
+  /** Drop if any of these calls bounds its argument (a helper that limits the body first). */
+  unlessBound?: CallEdge[];
+  /** Drop if a body-limit middleware for this framework exists in the module. */
+  unlessLimited?: Framework;
+  /** Report only if this name (a variable, or a field when `field`) is a sync.Pool in the package. */
+  pool?: { name: string; field: boolean };
 }
 
 /** Thresholds that turn a change into a regression. Defaults live in diff.ts. */

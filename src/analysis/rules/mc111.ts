@@ -35,7 +35,7 @@ function isPoolType(t: string | undefined): boolean {
   return t === "sync.Pool" || t === "*sync.Pool";
 }
 
-function packagePools(facts: FileFacts): Set<string> {
+export function packagePools(facts: FileFacts): Set<string> {
   const out = new Set<string>();
   for (const ev of facts.events) {
     if (ev.fn !== -1 || ev.kind !== "var") continue;
@@ -49,20 +49,34 @@ function packagePools(facts: FileFacts): Set<string> {
   return out;
 }
 
-function isPool(facts: FileFacts, n: Node | undefined, outer: number, evs: Ev[], pkgPools: Set<string>): boolean {
+/**
+ * Is `n` a sync.Pool? True or false when the file tells; otherwise the name to ask the package
+ * about (a package-level variable or a struct field declared in another file).
+ */
+function isPool(
+  facts: FileFacts,
+  n: Node | undefined,
+  outer: number,
+  evs: Ev[],
+  pkgPools: Set<string>,
+): boolean | { name: string; field: boolean } {
   n = unparen(n) ?? undefined;
   if (!n) return false;
   if (n.type === "identifier") {
     const d = findDecl(facts, outer, n.text, n.startIndex, evs);
     if (d) return isPoolType(d.type);
-    return pkgPools.has(n.text);
+    if (pkgPools.has(n.text)) return true;
+    return facts.imports.has(n.text) ? false : { name: n.text, field: false };
   }
   if (n.type === "selector_expression") {
     const op = unparen(n.childForFieldName("operand"));
     const f = n.childForFieldName("field")?.text;
     if (!op || !f) return false;
     if (op.type === "identifier" && facts.imports.has(op.text)) return false; // otherpkg.pool: unknown
-    return facts.poolFields.has(f);
+    if (facts.poolFields.has(f)) return true;
+    // A field of a struct declared in this file that is not a pool is not one.
+    for (const fields of facts.structs.values()) if (fields.some((x) => x.name === f)) return false;
+    return { name: f, field: true };
   }
   return false;
 }
@@ -285,7 +299,7 @@ function resettingMethods(facts: FileFacts): Set<string> {
 export function mc111(facts: FileFacts): PendingHit[] {
   const out: PendingHit[] = [];
   const pkgPools = packagePools(facts);
-  if (!pkgPools.size && !facts.poolFields.size && !facts.text.includes("sync.Pool")) return out;
+  if (!pkgPools.size && !facts.poolFields.size && !facts.text.includes("sync.Pool") && !facts.text.includes(".Put(")) return out;
   let resetting: Set<string> | undefined;
   let owners: Set<string> | undefined;
   for (const [outer, evs] of eventsByOuter(facts)) {
@@ -295,7 +309,9 @@ export function mc111(facts: FileFacts): PendingHit[] {
       if (!c || c.name !== "Put") continue;
       const args = callArgs(ev.node);
       if (args.length !== 1) continue;
-      if (!isPool(facts, c.recvNode, outer, evs, pkgPools)) continue;
+      const pool0 = isPool(facts, c.recvNode, outer, evs, pkgPools);
+      if (!pool0) continue;
+      const poolReq = pool0 === true ? undefined : pool0;
       const line = ev.node.startPosition.row + 1;
       const pool = c.recv ?? "pool";
       const arg = unparen(args[0]);
@@ -320,6 +336,7 @@ export function mc111(facts: FileFacts): PendingHit[] {
             `${pool}.Put(${arg.text.slice(0, 60)}) stores a non-pointer value (${t === "[]" ? "a slice" : structValue ? `a ${t} struct` : t.replace(/(?:[\w.-]+\/)+/g, "")}): ` +
             `converting it to interface{} allocates ${structValue ? "a copy of the struct" : `a ${t === "string" ? 16 : 24}-byte header`} on every Put ` +
             `(staticcheck SA6002), which costs what the pool was meant to save. Put a pointer instead (*[]byte, or a struct pointer).`,
+          ...(poolReq ? { requires: { pool: poolReq } } : {}),
         });
         continue;
       }
@@ -374,6 +391,7 @@ export function mc111(facts: FileFacts): PendingHit[] {
           `), or defer the reset.`,
       };
       if (local) f.requiresPointerStruct = typeName;
+      if (poolReq) f.requires = { pool: poolReq };
       out.push(f);
     }
   }
