@@ -14,6 +14,7 @@ import { emptySummary, fileView, packageView, settle, type FileSummary, type FnS
 import { rule as mc101 } from "./mc101.ts";
 import { rule as mc102 } from "./mc102.ts";
 import { rule as mc111 } from "./mc111.ts";
+import { rule as mc112 } from "./mc112.ts";
 import { rule as mc121 } from "./mc121.ts";
 import { rule as mc131 } from "./mc131.ts";
 import { rule as mc141 } from "./mc141.ts";
@@ -25,7 +26,7 @@ export type { Rule, ThresholdSpec } from "./rule.ts";
 export { packageView, settle, type FileSummary } from "./summaries.ts";
 
 /** The one list of rules. A new rule is one file exporting `rule`, added here. */
-export const RULE_REGISTRY = [mc101, mc102, mc111, mc121, mc131, mc141, mc151, mc161] as const satisfies readonly Rule[];
+export const RULE_REGISTRY = [mc101, mc102, mc111, mc112, mc121, mc131, mc141, mc151, mc161] as const satisfies readonly Rule[];
 
 export interface RuleInfo {
   id: string;
