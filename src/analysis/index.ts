@@ -168,6 +168,7 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
               unresolved: [],
               layouts: {},
               ...(spec.source ? { source: spec.source } : {}),
+              ...(file.generated ? { generated: true } : {}),
             };
             reports.set(key, r);
           }

@@ -123,6 +123,8 @@ export interface StructReport {
   line: number;
   name: string;
   generic: boolean;
+  /** Its file carries Go's generated-code marker (`// Code generated ... DO NOT EDIT.` before the package clause). */
+  generated?: boolean;
   /**
    * True when the struct has a layout on every requested arch whose build includes its file (a
    * type in t_amd64.go is not "unresolved" on 386), and it is neither generic nor unresolved.
