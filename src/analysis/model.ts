@@ -155,6 +155,10 @@ export interface Finding {
   message: string;
   /** A safe fix: replacement text for lines [line, endLine] (a GitHub suggestion block). */
   suggestion?: { startLine: number; endLine: number; text: string };
+  /** Struct rules: how many values the struct has, with the evidence (set by the review core, src/review/impact.ts). */
+  impact?: { level: PopulationLevel; evidence: string };
+  /** Shown in the check summary only, never inline: a struct notice without evidence of many values. */
+  summaryOnly?: boolean;
 }
 
 export interface Analysis {
