@@ -201,11 +201,12 @@ export function summarizeFile(facts: FileFacts, multipartLimit: number): FileSum
   const { flows } = bodyFlows(facts, multipartLimit);
   const byFn = new Map<number, FnSummary>();
   const limits = new Set<Framework>();
+  const local = new Set<Framework>();
   for (const flow of flows) {
     const o = flow.origin;
     const fnText = () => facts.text.slice(o.fn.start, Math.min(o.fn.end, o.fn.start + 200_000));
-    if (flow.bound && o.kind === "gin" && fnText().includes(".Next()")) limits.add("gin");
-    if (flow.bound && o.kind === "request" && fnText().includes(".ServeHTTP(")) limits.add("http");
+    if (flow.bound && o.kind === "gin" && fnText().includes(".Next()")) local.add("gin");
+    if (flow.bound && o.kind === "request" && fnText().includes(".ServeHTTP(")) local.add("http");
     if (o.fn.node.type === "func_literal") continue;
     const name = o.fn.node.childForFieldName("name")?.text;
     if (!name) continue;
@@ -239,6 +240,7 @@ export function summarizeFile(facts: FileFacts, multipartLimit: number): FileSum
     }
   }
   s.bodyLimits = [...limits];
+  s.localLimits = [...local];
   s.pools = [...packagePools(facts)];
   s.poolFields = [...facts.poolFields];
   return s;

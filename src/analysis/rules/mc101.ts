@@ -97,7 +97,8 @@ export function originsOf(facts: FileFacts, fn: FnInfo): Origin[] {
         handler: true,
         framework: "gin",
       });
-    } else if (echoName && t === `${echoName}.Context`) {
+    } else if (echoName && (t === `${echoName}.Context` || t === `*${echoName}.Context`)) {
+      // echo v4 passes the Context interface; echo v5 a *Context.
       out.push({
         fn,
         kind: "echo",

@@ -49,12 +49,14 @@ export interface FileSummary {
   pools: string[];
   /** Struct fields of type sync.Pool / *sync.Pool. */
   poolFields: string[];
-  /** Body-limit middleware found in this file, by framework. */
+  /** Library body limits found in this file (echo's BodyLimit, gin-contrib/size, chi's RequestSize, MaxBytesHandler(mux)): they cover the module. */
   bodyLimits: Framework[];
+  /** Hand-written middleware that bounds the body: it covers its own package only (where it is wired cannot be seen). */
+  localLimits?: Framework[];
 }
 
 export function emptySummary(): FileSummary {
-  return { fns: [], pools: [], poolFields: [], bodyLimits: [] };
+  return { fns: [], pools: [], poolFields: [], bodyLimits: [], localLimits: [] };
 }
 
 /** Summaries looked up by package directory; `complete` says whether a missing name means "none". */
@@ -63,7 +65,7 @@ export interface SummaryView {
   /** Functions of the package that holds `file`, by key. */
   fns(file: string, key: string): FnSummary[] | undefined;
   isPool(file: string, name: string, field: boolean): boolean | undefined;
-  limited(fw: Framework): boolean | undefined;
+  limited(file: string, fw: Framework): boolean | undefined;
 }
 
 /** Three-valued: a site, false (no), or undefined (cannot know yet). */
@@ -157,7 +159,7 @@ export function settle(pending: PendingFinding[], view: SummaryView): PendingFin
       }
     }
     if (req.unlessLimited) {
-      const v = view.limited(req.unlessLimited);
+      const v = view.limited(p.file, req.unlessLimited);
       if (v) continue;
       if (v === undefined) {
         open = true;
@@ -207,7 +209,7 @@ function dirOfPath(p: string): string {
 export function packageView(files: { path: string; summary?: FileSummary }[], dirsOf: (importPath: string) => string[]): SummaryView {
   const byDir = new Map<string, Map<string, FnSummary[]>>();
   const pools = new Map<string, Set<string>>();
-  const limits = new Set<Framework>();
+  const limits = new Set<string>();
   for (const f of files) {
     const s = f.summary;
     if (!s) continue;
@@ -224,6 +226,7 @@ export function packageView(files: { path: string; summary?: FileSummary }[], di
     for (const n of s.pools) ps.add(n);
     for (const n of s.poolFields) ps.add(`.${n}`);
     for (const l of s.bodyLimits) limits.add(l);
+    for (const l of s.localLimits ?? []) limits.add(`${dir}\0${l}`);
   }
   return {
     complete: true,
@@ -243,8 +246,8 @@ export function packageView(files: { path: string; summary?: FileSummary }[], di
     isPool(file, name, field) {
       return pools.get(dirOfPath(file))?.has(field ? `.${name}` : name) ?? false;
     },
-    limited(fw) {
-      return limits.has(fw);
+    limited(file, fw) {
+      return limits.has(fw) || limits.has(`${dirOfPath(file)}\0${fw}`);
     },
   };
 }
@@ -256,6 +259,6 @@ export function fileView(path: string, summary: FileSummary): SummaryView {
     complete: false,
     fns: (file, key) => (key.lastIndexOf(".") > 0 ? undefined : inner.fns(file, key)),
     isPool: (file, name, field) => (inner.isPool(file, name, field) ? true : undefined),
-    limited: (fw) => (inner.limited(fw) ? true : undefined),
+    limited: (file, fw) => (inner.limited(file, fw) ? true : undefined),
   };
 }
