@@ -11,6 +11,22 @@ export const STRUCT_RULES: ReadonlySet<string> = new Set(["MC121", "MC131", "MC1
 
 const RANK: Record<PopulationLevel, number> = { many: 0, few: 1, one: 2 };
 
+/**
+ * Which evidence of many values puts a struct notice inline. Layout rules (MC151, MC161, MC141)
+ * save bytes on every value alive at once: values held together (in containers, or by value in
+ * such values), not one transient value per request or per loop turn. MC131's cost is paid per
+ * decode: values decoded per request. MC121's cost scales with its containers' lengths, which the
+ * code does not show: it goes inline only for types listed in `hot:`.
+ */
+function inlineEvidence(f: Finding, pop: Population): boolean {
+  if (pop.level !== "many") return false;
+  const kinds = new Set(pop.evidence.map((e) => e.kind));
+  if (kinds.has("hot")) return true;
+  if (f.rule === "MC131") return kinds.has("handler");
+  if (f.rule === "MC121") return false;
+  return kinds.has("container") || kinds.has("held");
+}
+
 function isHot(s: StructReport, hot: readonly string[]): boolean {
   if (!hot.length) return false;
   const pkgName = s.package.split("/").pop() ?? s.package;
@@ -66,7 +82,7 @@ export function withImpact(
       f: {
         ...f,
         impact: { level: pop.level, evidence },
-        ...(pop.level === "many" ? {} : { summaryOnly: true }),
+        ...(inlineEvidence(f, pop) ? {} : { summaryOnly: true }),
         message: `${f.message} Impact: ${label}${pop.evidence.length ? ` (${evidence})` : ""}.${scaleNote(f, pop.level)}`,
       },
       rank: RANK[pop.level],

@@ -37,7 +37,7 @@ const KNOWN_STRUCTS: Record<string, number> = {
   "decimal.Decimal": 16,
 };
 /** Names that announce PATCH / partial-update semantics, where pointers are the point. */
-const PATCH_NAME = /patch|update|partial|optional|override|diff/i;
+const PATCH_NAME = /patch|update|partial|optional|override|diff|modif/i;
 
 export function mc131(structs: StructReport[], minFields: number, context: StructReport[] = []): Hit[] {
   const out: Hit[] = [];
