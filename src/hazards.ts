@@ -4,6 +4,6 @@ import type { HazardCollector } from "./analysis/parse.ts";
 let collector: Promise<HazardCollector> | undefined;
 
 export function hazardCollector(): Promise<HazardCollector> {
-  collector ??= import("./analysis/rules/index.ts").then((m) => m.collectHazards as HazardCollector);
+  collector ??= import("./analysis/rules/index.ts").then((m) => m.collectFileHazards as HazardCollector);
   return collector;
 }

@@ -3,6 +3,7 @@
 import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
 import { diffAnalyses } from "./analysis/diff.ts";
 import { rippleMatters } from "./analysis/ripple.ts";
+import { withImpact } from "./review/impact.ts";
 import { applyRuleConfig, diffFindings, structFindings, type RuleConfig, type RuleOptions } from "./analysis/rules/index.ts";
 import type { Analysis, Diff, Finding, Snapshot, Thresholds } from "./analysis/model.ts";
 import { applyPolicy, type FailPolicy } from "./review/conclusion.ts";
@@ -30,7 +31,11 @@ export interface Review {
 /** Every finding for one analysed tree: syntax rules (already in analysis.findings) plus struct rules. */
 export function treeFindings(analysis: Analysis, ruleConfig?: RuleConfig, ruleThresholds?: RuleOptions["thresholds"]): Finding[] {
   const opts: RuleOptions = { thresholds: ruleThresholds, context: analysis.structs };
-  return applyRuleConfig([...analysis.findings, ...structFindings(analysis.structs, opts)], ruleConfig ?? {});
+  return withImpact(
+    applyRuleConfig([...analysis.findings, ...structFindings(analysis.structs, opts)], ruleConfig ?? {}),
+    analysis.structs,
+    analysis.population,
+  );
 }
 
 export function onChangedLines(findings: Finding[], changed: Map<string, Set<number>>): Finding[] {
@@ -79,6 +84,7 @@ export function reviewAnalyses(
     options.ruleConfig ?? {},
   );
   if (options.changedLines && !options.allFindings) findings = onChangedLines(findings, options.changedLines);
+  findings = withImpact(findings, headAnalysis.structs, headAnalysis.population, options.hot);
   diff.findings = findings;
   applyPolicy(diff, { policy: options.policy, population: headAnalysis.population, hot: options.hot });
   return diff;

@@ -39,7 +39,7 @@ export function wantLines(text: string, rule: string): number[] {
   return out;
 }
 
-for (const rule of ["MC101", "MC102", "MC111"]) {
+for (const rule of ["MC101", "MC102", "MC111", "MC112"]) {
   for (const kind of ["pos", "neg"] as const) {
     const dir = path.join(root, rule, kind);
     const files = readdirSync(dir)
@@ -70,7 +70,7 @@ for (const rule of ["MC101", "MC102", "MC111"]) {
 // pending findings against the package's structs (which may live in another file).
 test("syntax fixtures end to end through analyzeFiles", async () => {
   const { analyzeFiles } = await import("../src/analysis/index.ts");
-  for (const rule of ["MC101", "MC102", "MC111"]) {
+  for (const rule of ["MC101", "MC102", "MC111", "MC112"]) {
     for (const kind of ["pos", "neg"]) {
       const dir = path.join(root, rule, kind);
       for (const f of readdirSync(dir).filter((x) => x.endsWith(".go"))) {

@@ -84,3 +84,13 @@ export function defaultImportName(importPath: string, source?: PackageNames): st
   const cut = base.search(/[^\p{L}\p{N}_]/u);
   return cut >= 0 ? base.slice(0, cut) : base;
 }
+
+/** Go's marker for generated files (https://go.dev/s/generatedcode). */
+export const GENERATED_RE = /^\/\/ Code generated .* DO NOT EDIT\.\r?$/m;
+
+/** Go's rule: the marker line appears anywhere before the package clause. */
+export function isGeneratedGo(text: string): boolean {
+  const head = text.slice(0, 65536);
+  const pkg = /^package\s/m.exec(head);
+  return GENERATED_RE.test(pkg ? head.slice(0, pkg.index) : head);
+}

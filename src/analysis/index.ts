@@ -11,6 +11,7 @@ import { populations } from "./population.ts";
 import { structLayout } from "./layout.ts";
 import { wordSize } from "./sizes.ts";
 import { stdlibKey } from "./stdlib.ts";
+import { packageView, settle } from "./rules/summaries.ts";
 import {
   DEFAULT_ARCH,
   DEFAULT_GOOS,
@@ -50,7 +51,43 @@ export function rejectText(file: string, text: string, options: AnalyzeOptions):
   const max = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   if (text.length > max) return `skipped: ${text.length} bytes is over the ${max}-byte limit per file`;
   if (text.indexOf("\u0000") >= 0) return "skipped: binary content";
+  const run = longestCommentRun(text);
+  if (run > MAX_COMMENT_RUN) return `skipped: ${run} comments in a row (over ${MAX_COMMENT_RUN}), which the parser cannot handle`;
   return undefined;
+}
+
+/**
+ * Thousands of comments in a row inside an expression crash tree-sitter's wasm (a trap that leaves
+ * the instance unusable: found by the fuzzer, reproduced with 2,854 `//x` lines inside an array
+ * length). Real Go never comes close; a file past this is skipped, with the reason.
+ */
+export const MAX_COMMENT_RUN = 1000;
+
+/** The longest run of consecutive comments (comment-only lines, and comments on one line). Linear. */
+function longestCommentRun(text: string): number {
+  if (text.length < MAX_COMMENT_RUN * 4) return 0; // each comment takes at least 4 characters (/**/ or //\n)
+  let best = 0;
+  let run = 0;
+  let start = 0;
+  let nextBlock = text.indexOf("/*");
+  while (start <= text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    let i = start;
+    while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 13)) i++;
+    let n = 0; // block comments on this line (the next "/*" is found once per occurrence: linear)
+    if (nextBlock >= 0 && nextBlock < i) nextBlock = text.indexOf("/*", i);
+    while (nextBlock >= 0 && nextBlock < end) {
+      n++;
+      nextBlock = text.indexOf("/*", nextBlock + 2);
+    }
+    if (text.startsWith("//", i)) run += 1 + n;
+    else if (text.startsWith("/*", i)) run += n;
+    else if (i < end) run = n; // code first: only the comments after it on this line
+    if (run > best) best = run;
+    start = end + 1;
+  }
+  return best;
 }
 
 /** The declarations of a file that was not parsed: empty, with the reason as a diagnostic. */
@@ -172,6 +209,7 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
               unresolved: [],
               layouts: {},
               ...(spec.source ? { source: spec.source } : {}),
+              ...(file.generated ? { generated: true } : {}),
             };
             reports.set(key, r);
           }
@@ -211,7 +249,10 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
     s.resolved = !s.generic && s.unresolved.length === 0 && Object.keys(s.layouts).length > 0;
   }
   const findings = settleHazards(
-    parsed.flatMap((f) => f.hazards),
+    settle(
+      parsed.flatMap((f) => f.hazards),
+      packageView(parsed, (p) => moduleMap.dirsFor(p)),
+    ),
     structs,
   );
   const population = Object.fromEntries(populations(parsed, structs));

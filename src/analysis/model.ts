@@ -123,6 +123,8 @@ export interface StructReport {
   line: number;
   name: string;
   generic: boolean;
+  /** Its file carries Go's generated-code marker (`// Code generated ... DO NOT EDIT.` before the package clause). */
+  generated?: boolean;
   /**
    * True when the struct has a layout on every requested arch whose build includes its file (a
    * type in t_amd64.go is not "unresolved" on 386), and it is neither generic nor unresolved.
@@ -153,6 +155,10 @@ export interface Finding {
   message: string;
   /** A safe fix: replacement text for lines [line, endLine] (a GitHub suggestion block). */
   suggestion?: { startLine: number; endLine: number; text: string };
+  /** Struct rules: how many values the struct has, with the evidence (set by the review core, src/review/impact.ts). */
+  impact?: { level: PopulationLevel; evidence: string };
+  /** Shown in the check summary only, never inline: a struct notice without evidence of many values. */
+  summaryOnly?: boolean;
 }
 
 export interface Analysis {
@@ -227,6 +233,29 @@ export interface PendingFinding extends Finding {
    * in another file of the package.
    */
   requiresPointerStruct?: string;
+  /** Conditions on package-wide facts (function summaries, pools, middleware): see rules/summaries.ts. */
+  requires?: Requires;
+}
+
+/** Frameworks whose handlers a body-limit middleware covers. */
+export type Framework = "http" | "gin" | "echo";
+
+/** A call handing a parameter on: the callee's key (`name`, `.method`, `import/path.Name`) and the argument position. */
+export interface CallEdge {
+  callee: string;
+  arg: number;
+}
+
+/** What a pending finding waits on; every part present must hold for it to be reported. */
+export interface Requires {
+  /** Report only if this call reads the argument whole with no bound (`{via}` in the message is filled in). */
+  sink?: CallEdge;
+  /** Drop if any of these calls bounds its argument (a helper that limits the body first). */
+  unlessBound?: CallEdge[];
+  /** Drop if a body-limit middleware for this framework exists in the module. */
+  unlessLimited?: Framework;
+  /** Report only if this name (a variable, or a field when `field`) is a sync.Pool in the package. */
+  pool?: { name: string; field: boolean };
 }
 
 /** Thresholds that turn a change into a regression. Defaults live in diff.ts. */

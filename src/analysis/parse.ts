@@ -7,6 +7,8 @@ import { skimFunctionBodies } from "./skim.ts";
 import type { Diagnostic, PendingFinding, StructSource } from "./model.ts";
 import { populationFacts, type PopulationFact } from "./population-facts.ts";
 import { directivesIn } from "./directives.ts";
+import { isGeneratedGo } from "./gopath.ts";
+import type { FileSummary } from "./rules/summaries.ts";
 
 export type TypeExpr =
   | { k: "name"; name: string }
@@ -88,9 +90,19 @@ export interface FileDecls {
   bytes: number;
   /** How many values of each type the code suggests (population.ts); from bodies only when hazards ran. */
   population?: PopulationFact[];
+  /** Function summaries, pools and middleware for the package-wide syntax rules (when hazards ran). */
+  summary?: FileSummary;
+  /** Go's generated-file marker is present before the package clause. */
+  generated?: boolean;
 }
 
-export type HazardCollector = (root: Node, path: string, text: string) => PendingFinding[];
+/** What a file gives its package for the syntax rules (rules/summaries.ts): plain data. */
+export interface HazardFileFacts {
+  findings: PendingFinding[];
+  summary: FileSummary;
+}
+
+export type HazardCollector = (root: Node, path: string, text: string) => PendingFinding[] | HazardFileFacts;
 
 /** Nesting beyond this is reported, not followed: real Go code never comes close. */
 const MAX_DEPTH = 400;
@@ -108,6 +120,7 @@ export function parseFile(path: string, original: string, hazards?: HazardCollec
     hazards: [],
     bytes: original.length,
   };
+  if (isGeneratedGo(original)) decls.generated = true;
   // Hazard rules read function bodies; layouts never do, so they parse the skimmed text.
   const text = hazards ? original : skimFunctionBodies(original);
   const tree = goParser().parse(text);
@@ -152,7 +165,12 @@ export function parseFile(path: string, original: string, hazards?: HazardCollec
     }
     if (hazards) {
       try {
-        decls.hazards = hazards(root, path, text);
+        const got = hazards(root, path, text);
+        if (Array.isArray(got)) decls.hazards = got;
+        else {
+          decls.hazards = got.findings;
+          decls.summary = got.summary;
+        }
       } catch (err) {
         decls.diagnostics.push({ file: path, message: printable(`hazard rules failed: ${(err as Error).message}`) });
       }

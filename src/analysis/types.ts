@@ -245,14 +245,14 @@ export class Resolver {
       case "slice":
         return { kind: "slice", size: 3 * w, align: w, ptr: w, label: "[]", hops: [this.hop("[]", t.elem, ctx)] };
       case "map": {
-        const label = `map[${typeLabel(t.key)}]`;
+        const label = `map[${typeLabel(t.key, ctx.env)}]`;
         return {
           kind: "map",
           size: w,
           align: w,
           ptr: w,
           label: "map",
-          hops: [this.hop(label, t.key, ctx, typeLabel(t.value)), this.hop(label, t.value, ctx)],
+          hops: [this.hop(label, t.key, ctx, typeLabel(t.value, ctx.env)), this.hop(label, t.value, ctx)],
         };
       }
       case "chan":
@@ -280,7 +280,7 @@ export class Resolver {
   private hop(prefix: string, elem: TypeExpr, ctx: Ctx, suffix = ""): Hop {
     let memo: RType | undefined | null = null;
     return {
-      label: suffix ? prefix + suffix : prefix + typeLabel(elem),
+      label: suffix ? prefix + suffix : prefix + typeLabel(elem, ctx.env),
       target: () => {
         if (memo === null) {
           try {
@@ -298,7 +298,7 @@ export class Resolver {
   /** Type arguments resolve lazily: `atomic.Pointer[T]` or `List[T]` may refer to the type being laid out. */
   private typeArg(t: TypeExpr, ctx: Ctx): TypeArg {
     let memo: RType | undefined;
-    return { key: this.exprKey(t, ctx), label: typeLabel(t), get: () => (memo ??= this.resolve(t, ctx)) };
+    return { key: this.exprKey(t, ctx), label: typeLabel(t, ctx.env), get: () => (memo ??= this.resolve(t, ctx)) };
   }
 
   /** A canonical key for a type expression, without laying it out. */
@@ -586,22 +586,23 @@ function findField(t: RType, name: string, depth = 0): RField | undefined {
   return undefined;
 }
 
-export function typeLabel(t: TypeExpr): string {
+/** A type as written, with type parameters replaced by the arguments of `env` (`OrderedMap[string,int]`). */
+export function typeLabel(t: TypeExpr, env?: Env): string {
   switch (t.k) {
     case "name":
-      return t.name;
+      return env?.get(t.name)?.label ?? t.name;
     case "qual":
       return `${t.pkg}.${t.name}`;
     case "ptr":
-      return `*${typeLabel(t.elem)}`;
+      return `*${typeLabel(t.elem, env)}`;
     case "slice":
-      return `[]${typeLabel(t.elem)}`;
+      return `[]${typeLabel(t.elem, env)}`;
     case "array":
-      return `[${t.len.k === "int" ? t.len.v : "N"}]${typeLabel(t.elem)}`;
+      return `[${t.len.k === "int" ? t.len.v : "N"}]${typeLabel(t.elem, env)}`;
     case "map":
-      return `map[${typeLabel(t.key)}]${typeLabel(t.value)}`;
+      return `map[${typeLabel(t.key, env)}]${typeLabel(t.value, env)}`;
     case "chan":
-      return `chan ${typeLabel(t.elem)}`;
+      return `chan ${typeLabel(t.elem, env)}`;
     case "func":
       return "func";
     case "iface":
@@ -609,7 +610,7 @@ export function typeLabel(t: TypeExpr): string {
     case "struct":
       return "struct{...}";
     case "generic":
-      return `${typeLabel(t.base)}[${t.args.map(typeLabel).join(",")}]`;
+      return `${typeLabel(t.base, env)}[${t.args.map((a) => typeLabel(a, env)).join(",")}]`;
     case "bad":
       return "?";
   }

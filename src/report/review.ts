@@ -201,8 +201,10 @@ export function reviewComments(diff: Diff, changedLines: Map<string, Set<number>
     (c.regression ? regressions : savings).push(c.comment);
   }
   const ids = findingIds(diff.findings);
+  // Summary-only findings (struct notices without evidence of many values: src/review/impact.ts)
+  // stay in the check summary.
   const findings = diff.findings
-    .map((f, i) => (folded.has(i) ? undefined : findingComment(f, ids[i], changedLines)))
+    .map((f, i) => (folded.has(i) || f.summaryOnly ? undefined : findingComment(f, ids[i], changedLines)))
     .filter((c): c is ReviewComment => !!c);
   return [...regressions, ...findings, ...savings].slice(0, opts.maxComments ?? 30);
 }

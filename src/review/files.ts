@@ -1,6 +1,6 @@
 // Which files a review looks at, decided once for every front end (app, CLI): Go source, not a
 // test unless asked, not generated (Go's rule), not vendored, not ignored by the config's globs.
-import { dirOf } from "../analysis/gopath.ts";
+import { dirOf, GENERATED_RE, isGeneratedGo } from "../analysis/gopath.ts";
 
 export { dirOf };
 
@@ -14,14 +14,11 @@ export interface FileSelection {
   tests?: boolean;
 }
 
-/** Go's marker for generated files (https://go.dev/s/generatedcode). */
-export const GENERATED_RE = /^\/\/ Code generated .* DO NOT EDIT\.$/m;
+export { GENERATED_RE };
 
 /** Go's rule: the marker line appears before the package clause. */
 export function isGenerated(text: string): boolean {
-  const head = text.slice(0, 8192);
-  const pkg = /^package\s/m.exec(head);
-  return GENERATED_RE.test(pkg ? head.slice(0, pkg.index) : head);
+  return isGeneratedGo(text);
 }
 
 /** Under a vendor/ directory at any depth (Go's vendoring): other people's code. */

@@ -109,7 +109,8 @@ function unquote(s: string): string {
  * has none of them are not walked (methods are, when the file puts into a pool: MC111 summarises
  * what they reset).
  */
-const BODY_TRIGGER = /ReadAll|NewDecoder|Copy|ReadFrom|ParseMultipartForm|\.Put\(|\.Body\b|MaxBytes|LimitReader|HandleFunc|Handle\(|Pool\b/;
+const BODY_TRIGGER =
+  /ReadAll|NewDecoder|Copy|ReadFrom|ParseMultipartForm|\.Put\(|\.Body\b|MaxBytes|LimitReader|HandleFunc|Handle\(|Pool\b|Request\b|gin\.Context|echo\.Context|io\.Reader|io\.ReadCloser|Bind|GetRawData|MaxMultipartMemory|BodyLimit|RequestSize/;
 
 /** Walk the file once, iteratively, and collect the facts the syntax rules need. */
 export function collectFacts(root: Node, path: string, text: string): FileFacts {

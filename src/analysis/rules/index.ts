@@ -6,10 +6,15 @@
 //   diffFindings(diff, opts)          MC161 and MC141's "new cycle", from base vs head
 import type { Node } from "web-tree-sitter";
 import type { Diff, Finding, PendingFinding, Severity, StructReport } from "../model.ts";
-import { collectFacts, type FileFacts } from "./ast.ts";
+import { callArgs, callee, collectFacts, unparen, type FileFacts } from "./ast.ts";
+import { isGeneratedGo } from "../gopath.ts";
+import { bodyFlows } from "./mc101.ts";
+import { packagePools } from "./mc111.ts";
+import { emptySummary, fileView, packageView, settle, type FileSummary, type FnSummary, type Framework } from "./summaries.ts";
 import { rule as mc101 } from "./mc101.ts";
 import { rule as mc102 } from "./mc102.ts";
 import { rule as mc111 } from "./mc111.ts";
+import { rule as mc112 } from "./mc112.ts";
 import { rule as mc121 } from "./mc121.ts";
 import { rule as mc131 } from "./mc131.ts";
 import { rule as mc141 } from "./mc141.ts";
@@ -18,9 +23,10 @@ import { rule as mc161 } from "./mc161.ts";
 import type { Hit, PendingHit, Rule, ThresholdValues } from "./rule.ts";
 
 export type { Rule, ThresholdSpec } from "./rule.ts";
+export { packageView, settle, type FileSummary } from "./summaries.ts";
 
 /** The one list of rules. A new rule is one file exporting `rule`, added here. */
-export const RULE_REGISTRY = [mc101, mc102, mc111, mc121, mc131, mc141, mc151, mc161] as const satisfies readonly Rule[];
+export const RULE_REGISTRY = [mc101, mc102, mc111, mc112, mc121, mc131, mc141, mc151, mc161] as const satisfies readonly Rule[];
 
 export interface RuleInfo {
   id: string;
@@ -129,30 +135,115 @@ function runIsolated<T extends { file: string; line: number }>(
   }
 }
 
+/** Words without which a file can matter to no syntax rule (nor to the package's summaries). */
+const FILE_TRIGGER =
+  /ReadAll|NewDecoder|Copy|ReadFrom|ParseMultipartForm|\.Put\(|Request\b|gin\.Context|echo\.Context|io\.Reader|io\.ReadCloser|Bind|GetRawData|sync\.Pool|MaxMultipartMemory|BodyLimit|RequestSize/;
+
+/** What one file gives the package: its pending findings and its facts (plain data). */
+export interface FileHazards {
+  findings: PendingFinding[];
+  summary: FileSummary;
+}
+
 /**
- * Syntax rules on one parsed file. Never throws (a rule that does becomes an MC000 finding);
- * bounded on hostile input (an explicit-stack walk with a node budget). Call while the tree is alive.
+ * Syntax rules on one parsed file, with the file's package facts; conditions the file alone
+ * decides are settled, the others stay pending for the package (analysis/index.ts). Never throws
+ * (a rule that does becomes an MC000 finding); bounded on hostile input (an explicit-stack walk
+ * with a node budget). Call while the tree is alive.
  */
-export function collectHazards(root: Node, path: string, text: string, opts?: RuleOptions): PendingFinding[] {
+export function collectFileHazards(root: Node, path: string, text: string, opts?: RuleOptions): FileHazards {
   const out: PendingFinding[] = [];
+  const summary = emptySummary();
   // Cheap pre-filter: no trigger word, no walk.
-  if (!/ReadAll|NewDecoder|Copy|ReadFrom|ParseMultipartForm|\.Put\(/.test(text)) return out;
+  if (!FILE_TRIGGER.test(text)) return { findings: out, summary };
   let facts: FileFacts;
   try {
     facts = collectFacts(root, path, text);
   } catch (err) {
-    return [failure({ ...RULE_FAILURE, id: "syntax rules" }, path, 1, err)];
+    return { findings: [failure({ ...RULE_FAILURE, id: "syntax rules" }, path, 1, err)], summary };
   }
   const t = thresholds(opts);
+  const generated = isGeneratedGo(text);
   for (const r of RULES) {
     if (!r.syntax) continue;
     try {
-      for (const h of r.syntax(facts, t)) out.push(stamp<PendingHit>(r, h));
+      // A generated file is nobody's to fix: no findings, but its facts still serve the package.
+      const hits = r.syntax(facts, t);
+      if (!generated) for (const h of hits) out.push(stamp<PendingHit>(r, h));
     } catch (err) {
       out.push(failure(r, path, 1, err));
     }
   }
-  return dedupe(out).sort(byPosition);
+  let facts2 = summary;
+  try {
+    facts2 = summarizeFile(facts, t.multipartMaxMemory);
+  } catch (err) {
+    out.push(failure({ ...RULE_FAILURE, id: "package facts" }, path, 1, err));
+  }
+  return { findings: dedupe(settle(out, fileView(path, facts2))).sort(byPosition), summary: facts2 };
+}
+
+/**
+ * Syntax rules on one parsed file, taken as its own package: every condition is decided (what the
+ * file does not declare is not a sink, nor a bound, nor a pool). The engine uses collectFileHazards.
+ */
+export function collectHazards(root: Node, path: string, text: string, opts?: RuleOptions): PendingFinding[] {
+  const { findings, summary } = collectFileHazards(root, path, text, opts);
+  return settle(
+    findings,
+    packageView([{ path, summary }], () => []),
+  );
+}
+
+/** The facts a file gives its package: function summaries, pools, body-limit middleware. */
+export function summarizeFile(facts: FileFacts, multipartLimit: number): FileSummary {
+  const s = emptySummary();
+  const { flows } = bodyFlows(facts, multipartLimit);
+  const byFn = new Map<number, FnSummary>();
+  const limits = new Set<Framework>();
+  const local = new Set<Framework>();
+  for (const flow of flows) {
+    const o = flow.origin;
+    const fnText = () => facts.text.slice(o.fn.start, Math.min(o.fn.end, o.fn.start + 200_000));
+    if (flow.bound && o.kind === "gin" && fnText().includes(".Next()")) local.add("gin");
+    if (flow.bound && o.kind === "request" && fnText().includes(".ServeHTTP(")) local.add("http");
+    if (o.fn.node.type === "func_literal") continue;
+    const name = o.fn.node.childForFieldName("name")?.text;
+    if (!name) continue;
+    let f = byFn.get(o.fn.id);
+    if (!f) {
+      f = { key: o.fn.node.type === "method_declaration" ? `.${name}` : name, file: facts.path, line: o.fn.startLine, params: [] };
+      byFn.set(o.fn.id, f);
+      s.fns.push(f);
+    }
+    const direct = flow.reads.find((r) => !r.unlessBound.length && r.rd.multipart === undefined);
+    f.params.push({
+      index: o.index,
+      kind: o.kind,
+      ...(direct ? { sink: { file: facts.path, line: direct.ev.node.startPosition.row + 1, what: direct.rd.what } } : {}),
+      ...(flow.bound ? { bound: true } : {}),
+      ...(o.handler ? { handler: true } : {}),
+      calls: flow.forwards.filter((x) => !x.unlessBound.length).map((x) => x.edge),
+    });
+  }
+  for (const ev of facts.events) {
+    if (ev.kind !== "call") continue;
+    const c = callee(ev.node);
+    if (!c || !c.recv) continue;
+    const p = facts.imports.get(c.recv) ?? "";
+    if (/^(BodyLimit|BodyLimitWithConfig)$/.test(c.name) && /labstack\/echo/.test(p)) limits.add("echo");
+    if (c.name === "RequestSizeLimiter" && /gin-contrib\/size/.test(p)) limits.add("gin");
+    if (c.name === "RequestSize" && /go-chi\/chi/.test(p)) limits.add("http");
+    if (c.name === "MaxBytesHandler" && p === "net/http") {
+      const a = unparen(callArgs(ev.node)[0]);
+      if (a && (a.type === "identifier" || a.type === "selector_expression") && !facts.declared.has(a.text)) limits.add("http");
+    }
+  }
+  s.bodyLimits = [...limits];
+  s.localLimits = [...local];
+  s.pools = [...packagePools(facts)];
+  s.poolFields = [...facts.poolFields];
+  return s;
 }
 
 /** Struct rules (MC121, MC131, MC141, MC151) over analysed structs. */

@@ -47,14 +47,14 @@ function formatOf(importPath: string): string {
   return last === "pgzip" ? "gzip" : last;
 }
 
-/** If `n` constructs a decompressor, its format name. */
-function constructs(facts: FileFacts, n: Node | null | undefined): string | undefined {
+/** If `n` constructs a decompressor over data that may be hostile, its format name. */
+function constructs(facts: FileFacts, n: Node | null | undefined, outer: number, evs: Ev[]): string | undefined {
   n = unparen(n);
   if (!n || n.type !== "call_expression") return undefined;
   const c = callee(n);
   if (!c || !c.recv) return undefined;
   const p = facts.imports.get(c.recv);
-  if (p && DECOMPRESSORS[p]?.includes(c.name)) return formatOf(p);
+  if (p && DECOMPRESSORS[p]?.includes(c.name)) return trusted(facts, callArgs(n)[0], outer, evs) ? undefined : formatOf(p);
   return undefined;
 }
 
@@ -65,27 +65,116 @@ function constructs(facts: FileFacts, n: Node | null | undefined): string | unde
  */
 const ZIP = ["archive/zip", "github.com/klauspost/compress/zip"];
 
-/** Is `n` a *zip.File: a parameter of that type, or a range variable over `r.File` of a zip reader? */
+/** Is `n` a zip archive reader: typed *zip.Reader / *zip.ReadCloser, or from zip.OpenReader / zip.NewReader? */
+function isZipReader(facts: FileFacts, n: Node | null | undefined, outer: number, evs: Ev[], depth: number): boolean {
+  n = unparen(n);
+  if (!n || depth > 16) return false;
+  if (n.type === "selector_expression" && n.childForFieldName("field")?.text === "Reader") {
+    return isZipReader(facts, n.childForFieldName("operand"), outer, evs, depth + 1); // rc.Reader of a *zip.ReadCloser
+  }
+  if (n.type === "call_expression") {
+    return isPkgCall(facts, n, ZIP, ["OpenReader", "NewReader"]) && !trusted(facts, callArgs(n)[0], outer, evs, depth + 1);
+  }
+  if (n.type !== "identifier") return false;
+  const d = findDecl(facts, outer, n.text, n.startIndex, evs);
+  if (!d) return false;
+  if (d.value) return isZipReader(facts, d.value, outer, evs, depth + 1);
+  return !!d.type && ZIP.some((z) => d.type === `*${z}.Reader` || d.type === `*${z}.ReadCloser`);
+}
+
+/** Is `n` a *zip.File: a parameter of that type, an entry of `r.File` (range or index) of a zip reader? */
 function isZipFile(facts: FileFacts, n: Node, outer: number, evs: Ev[], depth: number): boolean {
-  if (n.type !== "identifier" || depth > 16) return false;
+  if (depth > 16) return false;
+  if (n.type === "index_expression") {
+    const op = unparen(n.childForFieldName("operand"));
+    return (
+      !!op &&
+      op.type === "selector_expression" &&
+      op.childForFieldName("field")?.text === "File" &&
+      isZipReader(facts, op.childForFieldName("operand"), outer, evs, depth + 1)
+    );
+  }
+  if (n.type !== "identifier") return false;
   const d = findDecl(facts, outer, n.text, n.startIndex, evs);
   if (!d) return false;
   if (d.type && ZIP.some((z) => d.type === `*${z}.File`)) return true;
+  if (d.value) {
+    const v = unparen(d.value);
+    return !!v && isZipFile(facts, v, outer, evs, depth + 1);
+  }
   if (d.ev?.kind !== "range") return false;
   const right = unparen(d.ev.node.childForFieldName("right"));
   if (!right || right.type !== "selector_expression" || right.childForFieldName("field")?.text !== "File") return false;
-  const r = unparen(right.childForFieldName("operand"));
-  if (!r || r.type !== "identifier") return false;
-  const rd = findDecl(facts, outer, r.text, r.startIndex, evs);
-  if (rd?.type && ZIP.some((z) => rd.type === `*${z}.Reader` || rd.type === `*${z}.ReadCloser`)) return true;
-  const v = unparen(rd?.value);
-  return !!v && v.type === "call_expression" && isPkgCall(facts, v, ZIP, ["OpenReader", "NewReader"]);
+  return isZipReader(facts, right.childForFieldName("operand"), outer, evs, depth + 1);
+}
+
+const embedCache = new WeakMap<FileFacts, Set<string>>();
+
+/** Variables of this file that `//go:embed` fills: data built into the binary. */
+function embeddedVars(facts: FileFacts): Set<string> {
+  let s = embedCache.get(facts);
+  if (s) return s;
+  s = new Set();
+  for (const m of facts.text.matchAll(/^[ \t]*\/\/go:embed[^\n]*\n(?:[ \t]*\/\/[^\n]*\n)*[ \t]*(?:var[ \t]+)?([A-Za-z_]\w*)/gm))
+    s.add(m[1]);
+  embedCache.set(facts, s);
+  return s;
+}
+
+/**
+ * Is `n` data the program itself owns: embedded in the binary (`//go:embed`, an embed.FS), or a
+ * buffer this function compressed into? Decompressing that is not a hostile input.
+ */
+function trusted(facts: FileFacts, n: Node | null | undefined, outer: number, evs: Ev[], depth = 0): boolean {
+  n = unparen(n);
+  if (!n || depth > 16) return false;
+  if (n.type === "unary_expression" && n.childForFieldName("operator")?.text === "&") {
+    return trusted(facts, n.childForFieldName("operand"), outer, evs, depth + 1);
+  }
+  if (n.type === "slice_expression") return trusted(facts, n.childForFieldName("operand"), outer, evs, depth + 1);
+  if (n.type === "call_expression") {
+    const c = callee(n);
+    const args = callArgs(n);
+    if (!c) return false;
+    if (c.recv && /^(bytes|strings)$/.test(facts.imports.get(c.recv) ?? "") && /^New(Reader|Buffer|BufferString)$/.test(c.name)) {
+      return trusted(facts, args[0], outer, evs, depth + 1);
+    }
+    const f = unparen(n.childForFieldName("function"));
+    if (f && (f.type === "slice_type" || f.type === "parenthesized_type") && args.length === 1)
+      return trusted(facts, args[0], outer, evs, depth + 1);
+    // embedFS.Open / embedFS.ReadFile, fs.ReadFile(embedFS, ...), fs.Sub(embedFS, ...)
+    if (c.recvNode && (c.name === "Open" || c.name === "ReadFile") && trusted(facts, c.recvNode, outer, evs, depth + 1)) return true;
+    if (c.recv && facts.imports.get(c.recv) === "io/fs" && /^(ReadFile|Sub)$/.test(c.name))
+      return trusted(facts, args[0], outer, evs, depth + 1);
+    return false;
+  }
+  if (n.type !== "identifier") return false;
+  if (embeddedVars(facts).has(n.text)) return true;
+  const d = findDecl(facts, outer, n.text, n.startIndex, evs);
+  if (!d) return false;
+  if (d.type && /^\*?(embed\.FS|io\/fs\.FS)$/.test(d.type)) return true;
+  if (d.value && trusted(facts, d.value, outer, evs, depth + 1)) return true;
+  // A buffer this function wrote compressed data into (gzip.NewWriter(&buf), ...).
+  if (
+    (d.type && /^\*?bytes\.Buffer$/.test(d.type)) ||
+    (d.value && /^(new\(bytes\.Buffer\)|bytes\.Buffer\{\}|&bytes\.Buffer\{\})$/.test(d.value.text))
+  ) {
+    for (const ev of evs) {
+      if (ev.kind !== "call" || ev.start < d.start || ev.start >= n.startIndex) continue;
+      const c = callee(ev.node);
+      const a0 = callArgs(ev.node)[0];
+      if (!c || !c.recv || !/^NewWriter/.test(c.name) || !/compress|zstd|gzip|zlib/.test(facts.imports.get(c.recv) ?? "")) continue;
+      const k = a0 ? exprKey(unparen(a0)?.type === "unary_expression" ? unparen(a0)!.childForFieldName("operand") : a0) : undefined;
+      if (k === n.text) return true;
+    }
+  }
+  return false;
 }
 
 function decompressorAt(facts: FileFacts, n: Node | null | undefined, outer: number, evs: Ev[], depth = 0): string | undefined {
   n = unparen(n);
   if (!n || depth > 16) return undefined;
-  const direct = constructs(facts, n);
+  const direct = constructs(facts, n, outer, evs);
   if (direct) return direct;
   if (n.type === "call_expression") {
     const c = callee(n);
@@ -96,8 +185,11 @@ function decompressorAt(facts: FileFacts, n: Node | null | undefined, outer: num
     if (c && c.name === "NewReader" && isPkgCall(facts, n, ["archive/tar"], ["NewReader"])) {
       return decompressorAt(facts, callArgs(n)[0], outer, evs, depth + 1);
     }
-    // (*zip.File).Open() returns a DEFLATE decompressor.
+    // (*zip.File).Open() and (*zip.Reader).Open(name) return a DEFLATE decompressor.
     if (c && c.name === "Open" && c.recvNode && callArgs(n).length === 0 && isZipFile(facts, c.recvNode, outer, evs, depth + 1)) {
+      return "zip";
+    }
+    if (c && c.name === "Open" && c.recvNode && callArgs(n).length === 1 && isZipReader(facts, c.recvNode, outer, evs, depth + 1)) {
       return "zip";
     }
     return undefined;
@@ -164,13 +256,19 @@ export function mc102(facts: FileFacts): PendingHit[] {
       }
       const kind = decompressorAt(facts, src, outer, evs);
       if (!kind) continue;
+      // archive/zip fails a read past the entry's UncompressedSize64 (ErrFormat): a function that
+      // checks that size before reading is bounded.
+      if (kind === "zip") {
+        const fn = facts.fns[outer];
+        if (fn && /\.UncompressedSize(64)?\s*[<>]/.test(facts.text.slice(fn.start, ev.start))) continue;
+      }
       const line = call.startPosition.row + 1;
       out.push({
         file: facts.path,
         line,
         message:
           `${what} over a ${kind} reader has no bound on the decompressed size: ${ratio(kind)}, ` +
-          `so a small hostile input can exhaust memory or disk. ` +
+          `so a small input from outside the program (an upload, a response, a file) can exhaust memory or disk. ` +
           `Bound the output: read through io.LimitReader(r, max+1) and fail when more than max bytes arrive, ` +
           `or use io.CopyN(dst, r, max).`,
       });

@@ -31,11 +31,61 @@ const FIELD_TEARDOWN = /^(Stop|Close|close|stop)$/;
  */
 const KNOWN_POINTER_STRUCTS = new Set<string>();
 
+/**
+ * Standard and common library types that keep the stream they were last Reset to (or created
+ * over): a pooled one keeps that writer or reader, and all it references, alive.
+ */
+const STD_ATTACHED =
+  /^\*((compress\/(gzip|zlib|flate)|github\.com\/klauspost\/compress\/(gzip|zlib|flate))\.Writer|bufio\.(Writer|Reader))$/;
+
+/** The stream `name` is attached to at the Put: the last `name.Reset(x)` before it, when x is a real stream. */
+function attachedAtPut(
+  name: string,
+  t: string,
+  pool: string,
+  line: number,
+  putPos: number,
+  evs: Ev[],
+  facts: FileFacts,
+): PendingHit | undefined {
+  const deferRanges: [number, number][] = [];
+  for (const ev of evs) if (ev.kind === "defer") deferRanges.push([ev.node.startIndex, ev.node.endIndex]);
+  const deferred = (pos: number) => deferRanges.some(([a, b]) => pos >= a && pos < b);
+  const putDeferred = deferred(putPos);
+  let last: Node | undefined;
+  let lastDeferred: Node | undefined;
+  for (const ev of evs) {
+    if (ev.kind !== "call") continue;
+    if (ev.start >= putPos && !putDeferred && !deferred(ev.start)) continue;
+    const c = callee(ev.node);
+    if (!c || c.recv !== name || c.name !== "Reset") continue;
+    const a = callArgs(ev.node)[0];
+    if (!a) continue;
+    if (deferred(ev.start)) lastDeferred = a;
+    else last = a;
+  }
+  const arg = putDeferred ? (lastDeferred ?? last) : last;
+  if (!arg) return undefined;
+  const k = exprKey(arg) ?? "";
+  if (isZeroValue(arg) || /(^|\.)Discard$/.test(k) || /^(bytes|strings)\.NewReader\(|^bytes\.NewBuffer\(nil\)/.test(arg.text))
+    return undefined;
+  const short = t.replace(/^\*(?:[\w.-]+\/)*/, "*");
+  const what = arg.text.length > 40 ? `${arg.text.slice(0, 37)}...` : arg.text;
+  return {
+    file: facts.path,
+    line,
+    message:
+      `${pool}.Put(${name}) returns a ${short} still attached to ${what} (its last Reset): while pooled it keeps ${what}, ` +
+      `and everything that references, alive until the next Get or until two GC cycles flush the pool. ` +
+      `Detach it before the Put: ${name}.Reset(${/Reader$/.test(t) ? "nil" : "io.Discard"}).`,
+  };
+}
+
 function isPoolType(t: string | undefined): boolean {
   return t === "sync.Pool" || t === "*sync.Pool";
 }
 
-function packagePools(facts: FileFacts): Set<string> {
+export function packagePools(facts: FileFacts): Set<string> {
   const out = new Set<string>();
   for (const ev of facts.events) {
     if (ev.fn !== -1 || ev.kind !== "var") continue;
@@ -49,20 +99,34 @@ function packagePools(facts: FileFacts): Set<string> {
   return out;
 }
 
-function isPool(facts: FileFacts, n: Node | undefined, outer: number, evs: Ev[], pkgPools: Set<string>): boolean {
+/**
+ * Is `n` a sync.Pool? True or false when the file tells; otherwise the name to ask the package
+ * about (a package-level variable or a struct field declared in another file).
+ */
+export function isPool(
+  facts: FileFacts,
+  n: Node | undefined,
+  outer: number,
+  evs: Ev[],
+  pkgPools: Set<string>,
+): boolean | { name: string; field: boolean } {
   n = unparen(n) ?? undefined;
   if (!n) return false;
   if (n.type === "identifier") {
     const d = findDecl(facts, outer, n.text, n.startIndex, evs);
     if (d) return isPoolType(d.type);
-    return pkgPools.has(n.text);
+    if (pkgPools.has(n.text)) return true;
+    return facts.imports.has(n.text) ? false : { name: n.text, field: false };
   }
   if (n.type === "selector_expression") {
     const op = unparen(n.childForFieldName("operand"));
     const f = n.childForFieldName("field")?.text;
     if (!op || !f) return false;
     if (op.type === "identifier" && facts.imports.has(op.text)) return false; // otherpkg.pool: unknown
-    return facts.poolFields.has(f);
+    if (facts.poolFields.has(f)) return true;
+    // A field of a struct declared in this file that is not a pool is not one.
+    for (const fields of facts.structs.values()) if (fields.some((x) => x.name === f)) return false;
+    return { name: f, field: true };
   }
   return false;
 }
@@ -177,6 +241,8 @@ function isZeroValue(n: Node | undefined): boolean {
 interface ResetState {
   full: boolean;
   fields: Set<string>;
+  /** Fields given a value again after the reset, or used after being set: they hold it while pooled. */
+  refilled: Set<string>;
 }
 
 /**
@@ -185,7 +251,16 @@ interface ResetState {
  * holds while pooled).
  */
 function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string>, strict = false): ResetState {
-  const st: ResetState = { full: false, fields: new Set() };
+  const st: ResetState = { full: false, fields: new Set(), refilled: new Set() };
+  /** Non-zero assignments x.f = v not yet followed by a use of x: the author's choice for the pool, so far. */
+  const assigned = new Set<string>();
+  let deferredFull = false;
+  const full = (pos: number) => {
+    st.full = true;
+    if (deferred(pos)) deferredFull = true;
+    st.refilled.clear();
+    assigned.clear();
+  };
   const deferRanges: [number, number][] = [];
   for (const ev of evs) if (ev.kind === "defer") deferRanges.push([ev.node.startIndex, ev.node.endIndex]);
   const deferred = (pos: number) => deferRanges.some(([a, b]) => pos >= a && pos < b);
@@ -196,13 +271,23 @@ function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string
     if (ev.kind === "call") {
       const c = callee(ev.node);
       if (!c) continue;
-      if (c.recv === name && (RESET_NAME.test(c.name) || resetting.has(c.name))) st.full = true;
+      const resetCall =
+        (c.recv === name && (RESET_NAME.test(c.name) || resetting.has(c.name))) ||
+        (RESET_NAME.test(c.name) && callArgs(ev.node).some((a) => exprKey(a) === name));
+      if (resetCall) full(ev.start);
+      else if (!strict && (c.recv === name || callArgs(ev.node).some((a) => exprKey(a) === name))) {
+        // x is used: what was set on it before was set for this use, not for the pool.
+        for (const f of assigned) {
+          st.refilled.add(f);
+          st.fields.delete(f);
+        }
+        assigned.clear();
+      }
       // x.buf.Reset(), x.timer.Stop(): that field is reset or torn down.
       if (c.recv && c.recv.startsWith(name + ".") && (RESET_NAME.test(c.name) || (!strict && FIELD_TEARDOWN.test(c.name)))) {
         st.fields.add(c.recv.slice(name.length + 1).split(".")[0]);
       }
       const args = callArgs(ev.node);
-      if (RESET_NAME.test(c.name) && args.some((a) => exprKey(a) === name)) st.full = true;
       if (!c.recv && c.name === "clear" && args.length === 1) {
         const k = exprKey(args[0]);
         if (k && k.startsWith(name + ".")) st.fields.add(k.slice(name.length + 1).split(".")[0]);
@@ -220,7 +305,7 @@ function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string
         l.childForFieldName("operator")?.text === "*" &&
         exprKey(l.childForFieldName("operand")) === name
       ) {
-        st.full = true;
+        full(ev.start);
         continue;
       }
       const rv = right.length === left.length ? right[i] : undefined;
@@ -228,7 +313,18 @@ function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string
       // x.f = <anything> before the Put: the author decided what f holds while pooled (nil, [:0],
       // a package constant such as _EMPTY_, a sentinel); only x.f.g = ... is not a reset of f.
       if (!strict && k && k.startsWith(name + ".") && !k.slice(name.length + 1).includes(".")) {
-        st.fields.add(k.slice(name.length + 1));
+        const f = k.slice(name.length + 1);
+        if (isZeroValue(rv) || deferred(ev.start)) {
+          st.fields.add(f);
+          st.refilled.delete(f);
+          assigned.delete(f);
+        } else if (st.full && !deferredFull) {
+          st.refilled.add(f); // reset after Get, then filled again before the Put
+          st.fields.delete(f);
+        } else {
+          st.fields.add(f);
+          assigned.add(f);
+        }
       } else if (k && k.startsWith(name + ".") && isZeroValue(rv)) {
         st.fields.add(k.slice(name.length + 1).split(".")[0]);
       }
@@ -242,6 +338,7 @@ function resetsOf(name: string, putPos: number, evs: Ev[], resetting: Set<string
       }
     }
   }
+  if (deferredFull) st.refilled.clear();
   return st;
 }
 
@@ -285,7 +382,7 @@ function resettingMethods(facts: FileFacts): Set<string> {
 export function mc111(facts: FileFacts): PendingHit[] {
   const out: PendingHit[] = [];
   const pkgPools = packagePools(facts);
-  if (!pkgPools.size && !facts.poolFields.size && !facts.text.includes("sync.Pool")) return out;
+  if (!pkgPools.size && !facts.poolFields.size && !facts.text.includes("sync.Pool") && !facts.text.includes(".Put(")) return out;
   let resetting: Set<string> | undefined;
   let owners: Set<string> | undefined;
   for (const [outer, evs] of eventsByOuter(facts)) {
@@ -295,7 +392,9 @@ export function mc111(facts: FileFacts): PendingHit[] {
       if (!c || c.name !== "Put") continue;
       const args = callArgs(ev.node);
       if (args.length !== 1) continue;
-      if (!isPool(facts, c.recvNode, outer, evs, pkgPools)) continue;
+      const pool0 = isPool(facts, c.recvNode, outer, evs, pkgPools);
+      if (!pool0) continue;
+      const poolReq = pool0 === true ? undefined : pool0;
       const line = ev.node.startPosition.row + 1;
       const pool = c.recv ?? "pool";
       const arg = unparen(args[0]);
@@ -320,6 +419,7 @@ export function mc111(facts: FileFacts): PendingHit[] {
             `${pool}.Put(${arg.text.slice(0, 60)}) stores a non-pointer value (${t === "[]" ? "a slice" : structValue ? `a ${t} struct` : t.replace(/(?:[\w.-]+\/)+/g, "")}): ` +
             `converting it to interface{} allocates ${structValue ? "a copy of the struct" : `a ${t === "string" ? 16 : 24}-byte header`} on every Put ` +
             `(staticcheck SA6002), which costs what the pool was meant to save. Put a pointer instead (*[]byte, or a struct pointer).`,
+          ...(poolReq ? { requires: { pool: poolReq } } : {}),
         });
         continue;
       }
@@ -334,18 +434,30 @@ export function mc111(facts: FileFacts): PendingHit[] {
           unparen(dv.childForFieldName("operand"))?.type === "composite_literal") ||
           (dv.type === "call_expression" && callee(dv)?.name === "new" && !callee(dv)?.recv));
       if (fresh) continue;
+      if (STD_ATTACHED.test(t)) {
+        const hit = attachedAtPut(name, t, pool, line, ev.start, evs, facts);
+        if (hit) out.push(poolReq ? { ...hit, requires: { pool: poolReq } } : hit);
+        continue;
+      }
       const local = /^\*([A-Za-z_]\w*)$/.exec(t);
       const known = KNOWN_POINTER_STRUCTS.has(t);
       if (!local && !known) continue;
       const typeName = local ? local[1] : t.slice(1);
       resetting ??= resettingMethods(facts);
       const st = resetsOf(name, ev.start, evs, resetting);
-      if (st.full) continue;
       let unreset: string[] | undefined;
+      let refilled: string[] = [];
       if (local) {
         const fields = facts.structs.get(typeName);
         const owned = newInitialisedFields(facts, c.recvNode);
-        if (fields) {
+        if (fields && st.refilled.size) {
+          refilled = fields
+            .filter((f) => st.refilled.has(f.name) && !owned?.has(f.name) && pointerKind(f.type, facts.structs) === "yes")
+            .map((f) => f.name);
+        }
+        if (st.full && !refilled.length) continue;
+        if (st.full) unreset = refilled;
+        else if (fields) {
           // A back-reference to the struct that holds the pool lives as long as the pool does.
           owners ??= new Set(
             [...facts.structs].filter(([, fs]) => fs.some((f) => /^\*?sync\.Pool$/.test(f.type.replace(/\s+/g, "")))).map(([n]) => `*${n}`),
@@ -359,7 +471,7 @@ export function mc111(facts: FileFacts): PendingHit[] {
         } else if (st.fields.size || owned?.size) {
           continue; // Some fields are reset or pool-owned, and the type is elsewhere: cannot decide.
         }
-      } else if (st.fields.size) {
+      } else if (st.full || st.fields.size) {
         continue;
       }
       const f: PendingHit = {
@@ -367,13 +479,18 @@ export function mc111(facts: FileFacts): PendingHit[] {
         line,
         message:
           `${pool}.Put(${name}) returns a *${typeName} to the pool without resetting it` +
-          (unreset && st.fields.size ? ` (fields not cleared: ${unreset.join(", ")})` : "") +
+          (refilled.length && st.full
+            ? ` (it is reset, then ${refilled.join(", ")} ${refilled.length === 1 ? "is" : "are"} filled again and kept)`
+            : unreset && (st.fields.size || st.refilled.size)
+              ? ` (fields not cleared: ${unreset.join(", ")})`
+              : "") +
           `: while pooled it keeps everything its pointer fields reference alive (until reuse or until two GC cycles ` +
           `flush the pool), and the next Get sees stale data. Reset it before the Put (` +
           (known ? `${name}.Reset()` : `*${name} = ${typeName}{}, or nil / [:0] for each pointer field`) +
           `), or defer the reset.`,
       };
       if (local) f.requiresPointerStruct = typeName;
+      if (poolReq) f.requires = { pool: poolReq };
       out.push(f);
     }
   }

@@ -37,7 +37,7 @@ const KNOWN_STRUCTS: Record<string, number> = {
   "decimal.Decimal": 16,
 };
 /** Names that announce PATCH / partial-update semantics, where pointers are the point. */
-const PATCH_NAME = /patch|update|partial|optional|override|diff/i;
+const PATCH_NAME = /patch|update|partial|optional|override|diff|modif/i;
 
 export function mc131(structs: StructReport[], minFields: number, context: StructReport[] = []): Hit[] {
   const out: Hit[] = [];
@@ -47,7 +47,7 @@ export function mc131(structs: StructReport[], minFields: number, context: Struc
     if (generated(s) || structIgnored(s, MC131) || PATCH_NAME.test(s.name)) continue;
     const fields = fieldsOf(s);
     if (!fields.some((f) => TAG_KEYS.some((k) => tagValue(f.tag, k) !== undefined))) continue;
-    const hits: { name: string; type: string; bytes: number }[] = [];
+    const hits: { name: string; type: string; bytes: number; tiny: boolean }[] = [];
     for (const f of fields) {
       if (f.ignores.has(MC131) || f.ignores.has("*")) continue;
       const t = f.type.replace(/\s+/g, "");
@@ -62,17 +62,23 @@ export function mc131(structs: StructReport[], minFields: number, context: Struc
         continue; // skipped by every decoder
       const inner = t.slice(1);
       let bytes: number | undefined = SCALARS[inner];
+      // Go's tiny allocator packs pointer-free objects under 16 bytes into shared 16-byte blocks.
+      let tiny = bytes !== undefined && inner !== "string" && bytes < 16;
       if (bytes === undefined) bytes = KNOWN_STRUCTS[inner];
       if (bytes === undefined && /^[A-Za-z_]\w*$/.test(inner)) {
         const target = local.get(`${s.package}\0${inner}`);
         const tl = target ? firstLayout(target)?.layout : undefined;
-        if (tl) bytes = tl.size;
+        if (tl) {
+          bytes = tl.size;
+          tiny = tl.ptrBytes === 0 && tl.size > 0 && tl.size < 16;
+        }
       }
       if (bytes === undefined) continue;
-      hits.push({ name: f.name, type: f.type, bytes });
+      hits.push({ name: f.name, type: f.type, bytes, tiny });
     }
     if (hits.length < minFields) continue;
-    const total = hits.reduce((a, h) => a + Math.max(allocBytes(h.bytes), 8), 0);
+    const total = hits.reduce((a, h) => a + (h.tiny ? h.bytes : Math.max(allocBytes(h.bytes), 8)), 0);
+    const tiny = hits.filter((h) => h.tiny).length;
     const depth = firstLayout(s)?.layout.pointerDepth;
     const line = fields.find((f) => f.name === hits[0].name)?.line ?? s.line;
     out.push({
@@ -81,8 +87,8 @@ export function mc131(structs: StructReport[], minFields: number, context: Struc
       message:
         `${s.name} is a binding struct with ${hits.length} pointer fields (${hits.map((h) => `${h.name} ${h.type}`).join(", ")}). ` +
         `Decoding a fully populated value makes ${hits.length} extra heap allocations (about ${total} bytes from the ` +
-        `allocator) on top of the struct itself` +
-        (depth ? `, and reads go through up to ${depth} pointer hops` : "") +
+        `allocator${tiny ? `; ${tiny === hits.length ? "all" : tiny} of them pointer-free values under 16 bytes, which Go's tiny allocator packs into shared 16-byte blocks, so they cost about their own size` : ""}) on top of the struct itself` +
+        (depth ? `, and reads go through up to ${depth} pointer ${depth === 1 ? "hop" : "hops"}` : "") +
         `. Where "absent" and "zero" need not differ, use plain values with omitempty (or sql.NullInt64 / ` +
         `sql.NullString for nullable columns: no allocation). Keep pointers where they must differ, as in ` +
         `PATCH-style partial updates.`,

@@ -17,14 +17,22 @@ export function mc141(structs: StructReport[], maxDepth: number): Hit[] {
     if (!fl) continue;
     const l = fl.layout;
     if (l.cyclic || l.pointerDepth <= maxDepth || l.pointerChain.length < 2) continue;
+    // A channel is a pointer to the runtime's hchan, but not a hop anyone can remove by embedding:
+    // the chain is counted without its channel hops.
+    const isChan = (hop: string) => /^(<-)?chan\b/.test(hop);
+    const chans = l.pointerChain.slice(1).filter(isChan).length;
+    const depth = l.pointerDepth - chans;
+    if (depth <= maxDepth) continue;
     // Report each over-deep chain once: at the struct whose next named hop is no longer over the
     // threshold. The first named type on the chain, i hops in, has depth pointerDepth - i; when
     // that is still over the threshold, the chain is reported there (its parents only add hops).
     let skip = false;
+    let passed = 0;
     for (let i = 1; i < l.pointerChain.length; i++) {
       const hop = l.pointerChain[i];
-      if (/^\*?[A-Za-z_][\w]*(\.[A-Za-z_]\w*)?$/.test(hop) && !BUILTIN.test(hop.replace(/^\*/, ""))) {
-        skip = l.pointerDepth - i > maxDepth;
+      if (!isChan(hop)) passed++;
+      if (/^\*?[A-Za-z_][\w]*(\.[A-Za-z_]\w*)?(\[.*\])?$/.test(hop) && !BUILTIN.test(hop.replace(/^\*/, ""))) {
+        skip = depth - passed > maxDepth;
         break;
       }
     }
@@ -33,7 +41,7 @@ export function mc141(structs: StructReport[], maxDepth: number): Hit[] {
       file: s.file,
       line: s.line,
       message:
-        `${s.name} reaches data through ${l.pointerDepth} pointer hops (${l.pointerChain.join(" -> ")}), ` +
+        `${s.name} reaches data through ${depth} pointer ${depth === 1 ? "hop" : "hops"}${chans ? ` besides ${chans} channel${chans === 1 ? "" : "s"}` : ""} (${l.pointerChain.join(" -> ")}), ` +
         `more than ${maxDepth}. Each hop is a dependent load (a likely cache miss, about 100 ns from DRAM) and ` +
         `one more object for the GC to mark. Embed the inner structs by value where they are not shared or ` +
         `optional, or keep the fields that are read together in one struct.`,

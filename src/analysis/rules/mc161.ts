@@ -3,7 +3,7 @@
 // order's pointer bytes grew: the growth comes from where the new fields were put.
 import type { Diff } from "../model.ts";
 import type { Hit, Rule } from "./rule.ts";
-import { firstLayout, keepOrder, structIgnored } from "./structs.ts";
+import { firstLayout, generated, keepOrder, structIgnored } from "./structs.ts";
 
 export const MC161 = "MC161";
 
@@ -11,7 +11,7 @@ export function mc161(diff: Diff, threshold: number): Hit[] {
   const out: Hit[] = [];
   for (const d of diff.structs) {
     if (!d.base || !d.head) continue;
-    if (structIgnored(d.head, MC161) || keepOrder(d.head)) continue;
+    if (generated(d.head) || structIgnored(d.head, MC161) || keepOrder(d.head)) continue;
     const archs = diff.archs.length ? diff.archs : undefined;
     const h = firstLayout(d.head, archs);
     const b = h ? d.base.layouts[h.arch] : undefined;
