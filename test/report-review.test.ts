@@ -228,7 +228,7 @@ test("SARIF 2.1.0 for a diff and for findings", () => {
   // Every rule is listed, used or not, so code scanning knows them all.
   assert.deepEqual(
     run.tool.driver.rules.map((r: any) => r.id),
-    ["MC001", "MC002", "MC003", "MC004", "MC101", "MC102", "MC111", "MC121", "MC131", "MC141", "MC151", "MC161", "MC000"],
+    ["MC001", "MC002", "MC003", "MC004", "MC101", "MC102", "MC111", "MC112", "MC121", "MC131", "MC141", "MC151", "MC161", "MC000"],
   );
   assert.equal(run.results.length, 2);
   const [reg, fnd] = run.results;

@@ -59,7 +59,9 @@ export function structId(s: Pick<StructDiff, "key">): string {
 export function findingIds(findings: Finding[]): string[] {
   const seen = new Map<string, number>();
   return findings.map((f) => {
-    const base = `${f.rule}:${f.file}:${shortHash(f.message)}`;
+    // Line numbers quoted in the message (evidence such as `h.go:8`) move with every edit above them:
+    // left out, so the id (review-comment markers, SARIF fingerprints) survives a line shift.
+    const base = `${f.rule}:${f.file}:${shortHash(f.message.replace(/(\.go):\d+/g, "$1"))}`;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     return n === 1 ? base : `${base}:${n}`;
