@@ -6,6 +6,7 @@ import { ALL_ARCHS, type Analysis, type Arch, type Snapshot, type StructReport }
 import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
 import { ParsePool, defaultThreads } from "./parse-pool.ts";
 import { LocalDirSnapshot, findEnclosingGoMod } from "./snapshot/local.ts";
+import { localModules } from "./modules/local.ts";
 import { GitError, GitRevSnapshot, changedLines, repoRoot, resolveRef } from "./snapshot/git.ts";
 import { layoutTable } from "./report/layout-table.ts";
 import { layoutDiagram } from "./report/diagram.ts";
@@ -50,7 +51,7 @@ function progress(): EngineOptions["onProgress"] {
  * A snapshot for a PATH argument. Inside a module but below its root, the whole module is read (so
  * imports between its packages resolve) and the listing is narrowed to PATH afterwards.
  */
-async function snapshotFor(target: string, ignore: readonly string[] = []): Promise<{ snapshot: Snapshot; only?: string }> {
+async function snapshotFor(target: string, ignore: readonly string[] = []): Promise<{ snapshot: Snapshot; only?: string; root: string }> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(target);
@@ -65,9 +66,9 @@ async function snapshotFor(target: string, ignore: readonly string[] = []): Prom
   const mod = await findEnclosingGoMod(abs);
   if (mod && mod.dir !== abs) {
     const rel = path.relative(mod.dir, abs).split(path.sep).join("/");
-    return { snapshot: withoutIgnored(new LocalDirSnapshot(mod.dir), ignore), only: rel };
+    return { snapshot: withoutIgnored(new LocalDirSnapshot(mod.dir), ignore), only: rel, root: mod.dir };
   }
-  return { snapshot: withoutIgnored(new LocalDirSnapshot(abs), ignore) };
+  return { snapshot: withoutIgnored(new LocalDirSnapshot(abs), ignore), root: abs };
 }
 
 function positiveInt(v: string): number {
@@ -101,8 +102,9 @@ async function withPool<T>(opts: CommonOptions, fn: (engine: EngineOptions) => P
 async function layoutOf(targets: string[], options: EngineOptions, ignore: readonly string[] = []): Promise<Analysis> {
   const results: Analysis[] = [];
   for (const t of targets.length ? targets : ["."]) {
-    const { snapshot, only } = await snapshotFor(t, ignore);
-    const a = await analyzeSnapshot(snapshot, { ...options, onProgress: progress() });
+    const { snapshot, only, root } = await snapshotFor(t, ignore);
+    const modules = options.modules === undefined && process.env.MEMCHECK_MODULES !== "off" ? localModules(root) : options.modules;
+    const a = await analyzeSnapshot(snapshot, { ...options, modules, onProgress: progress() });
     if (only) a.structs = a.structs.filter((s) => s.dir === only || s.dir.startsWith(only + "/"));
     if (a.stats.files === 0) throw new UsageError(`${t}: no Go files found`);
     results.push(a);

@@ -89,8 +89,28 @@ export function moduleOf(goMod: SourceFile): Module[] {
   return p ? [{ dir: dirOf(goMod.path), path: p }] : [];
 }
 
+/**
+ * Packages from outside the tree (other modules), loaded by the engine when a layout needs them.
+ * They serve imports only: their structs are not reported and their diagnostics are dropped.
+ */
+export interface ExternalPackages {
+  /** Parsed files of each loaded package directory, by import path (unfiltered: selection is per arch). */
+  packages: Map<string, FileDecls[]>;
+  /** Import paths that could not be loaded, with the reason (it goes into the unresolved note). */
+  unavailable: Map<string, string>;
+  /** Filled by analyzeParsed: import paths a layout needed that are in neither map. */
+  wanted: Set<string>;
+  /** Prefer these to the tree's vendor/ folders (not in -mod=vendor mode). Default true. */
+  beforeVendor?: boolean;
+}
+
 /** Build every struct's layout from parsed declarations, for every requested arch. */
-export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: AnalyzeOptions = {}): Analysis {
+export function analyzeParsed(
+  parsed: FileDecls[],
+  modules: Module[],
+  options: AnalyzeOptions = {},
+  externals?: ExternalPackages,
+): Analysis {
   const started = performance.now();
   const archs: Arch[] = options.archs?.length ? [...new Set(options.archs)] : [DEFAULT_ARCH];
   const goos = options.goos ?? DEFAULT_GOOS;
@@ -107,7 +127,7 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
 
   // Archs that select the same files everywhere, with the same word size and exactly the same stdlib
   // layouts, share one resolution.
-  const groups = new Map<string, { archs: Arch[]; selection: Map<string, FileDecls[]> }>();
+  const groups = new Map<string, { archs: Arch[]; selection: Map<string, FileDecls[]>; external: Map<string, FileDecls[]> }>();
   for (const arch of archs) {
     const selection = new Map<string, FileDecls[]>();
     const sig: string[] = [String(wordSize(arch)), stdlibKey(arch)];
@@ -116,14 +136,20 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
       selection.set(dir, chosen);
       sig.push(dir + ":" + chosen.map((f) => f.path).join(","));
     }
+    const external = new Map<string, FileDecls[]>();
+    for (const [importPath, files] of externals?.packages ?? []) {
+      const chosen = selectFiles(files, { goos, goarch: arch }, false);
+      external.set(importPath, chosen);
+      sig.push(`@${importPath}:${chosen.map((f) => f.path).join(",")}`);
+    }
     const key = sig.join("|");
     const g = groups.get(key);
     if (g) g.archs.push(arch);
-    else groups.set(key, { archs: [arch], selection });
+    else groups.set(key, { archs: [arch], selection, external });
   }
 
   const reports = new Map<string, StructReport>();
-  for (const { archs: groupArchs, selection } of groups.values()) {
+  for (const { archs: groupArchs, selection, external } of groups.values()) {
     const packages = new Map<string, PackageInfo>();
     const packageOfDir = (dir: string): PackageInfo | undefined => {
       let p = packages.get(dir);
@@ -135,12 +161,38 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
       }
       return p;
     };
+    const externalInfo = new Map<string, PackageInfo | null>();
+    const externalPackage = (importPath: string): PackageInfo | undefined => {
+      let p = externalInfo.get(importPath);
+      if (p === undefined) {
+        const files = external.get(importPath);
+        p = files?.length ? buildPackageInfo(`@${importPath}`, importPath, files) : null;
+        externalInfo.set(importPath, p);
+      }
+      return p ?? undefined;
+    };
+    const beforeVendor = externals?.beforeVendor ?? true;
     const source: PackageSource = {
       packageByPath: (importPath) => {
-        for (const dir of moduleMap.dirsFor(importPath)) {
+        for (const dir of moduleMap.moduleDirsFor(importPath)) {
           const p = packageOfDir(dir);
           if (p) return p;
         }
+        if (beforeVendor) {
+          const p = externalPackage(importPath);
+          if (p) return p;
+        }
+        for (const dir of moduleMap.vendorDirsFor(importPath)) {
+          const p = packageOfDir(dir);
+          if (p) return p;
+        }
+        return beforeVendor ? undefined : externalPackage(importPath);
+      },
+      missing: (importPath) => {
+        if (!externals) return undefined;
+        const why = externals.unavailable.get(importPath);
+        if (why !== undefined) return why;
+        if (!externals.packages.has(importPath)) externals.wanted.add(importPath);
         return undefined;
       },
     };

@@ -164,7 +164,14 @@ export interface Analysis {
   findings: Finding[];
   /** How many values each struct type has, by `${package}.${name}` (see population.ts). */
   population?: Record<string, Population>;
-  stats: { files: number; bytes: number; parseMs: number; layoutMs: number };
+  stats: {
+    files: number;
+    bytes: number;
+    parseMs: number;
+    layoutMs: number;
+    /** Packages of other modules loaded for layouts (when module resolution is on). */
+    modules?: { packages: number; unavailable: number; rounds: number; ms: number };
+  };
 }
 
 /** Hazard-rule output before package-level facts are known (see rules/index.ts). */
