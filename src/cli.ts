@@ -84,6 +84,7 @@ interface CommonOptions {
   tests: boolean;
   threads?: number;
   parseTimeout: number;
+  go?: string;
 }
 
 /**
@@ -93,7 +94,13 @@ interface CommonOptions {
 async function withPool<T>(opts: CommonOptions, fn: (engine: EngineOptions) => Promise<T>): Promise<T> {
   const pool = new ParsePool(opts.threads ?? defaultThreads(), opts.parseTimeout * 1000).warm();
   try {
-    return await fn({ archs: opts.arch ?? [...DEFAULT_ARCHS], goos: opts.goos, tests: opts.tests, pool });
+    return await fn({
+      archs: opts.arch ?? [...DEFAULT_ARCHS],
+      goos: opts.goos,
+      tests: opts.tests,
+      pool,
+      ...(opts.go ? { go: opts.go } : {}),
+    });
   } finally {
     await pool.close();
   }
@@ -205,7 +212,8 @@ Examples:
       .option("--goos <os>", "GOOS", "linux")
       .option("--tests", "include _test.go files", false)
       .option("--threads <n>", "parse threads (default: cores)", positiveInt)
-      .option("--parse-timeout <seconds>", "time budget per file; a file over it is skipped with a note", positiveInt, 10);
+      .option("--parse-timeout <seconds>", "time budget per file; a file over it is skipped with a note", positiveInt, 10)
+      .option("--go <release>", "Go release whose standard library layouts assume, e.g. 1.22 (default: the config's go, else from go.mod)");
 
   common(program.command("layout").argument("[paths...]", "directories (default .)"))
     .description("list every struct's layout")
@@ -213,8 +221,8 @@ Examples:
     .action(async (paths: string[], opts) => {
       const a = await withPool(opts, (engine) => layoutOf(paths.map(stripDots), engine));
       if (opts.json) {
-        const { schema, goos, archs, structs } = a;
-        print(JSON.stringify({ schema, goos, archs, structs: structs.map(({ source: _s, ...rest }) => rest) }, null, 2));
+        const { schema, go, goos, archs, structs } = a;
+        print(JSON.stringify({ schema, go, goos, archs, structs: structs.map(({ source: _s, ...rest }) => rest) }, null, 2));
       } else {
         print(layoutTable(a));
       }
@@ -263,9 +271,10 @@ Examples:
         head.read(p).catch(() => undefined),
       );
       const { review } = await import("./pipeline.ts");
-      const { diff } = await withPool({ ...opts, arch: opts.arch ?? config.archs }, (engine) =>
+      const { diff } = await withPool({ ...opts, arch: opts.arch ?? config.archs, go: opts.go ?? config.go }, (engine) =>
         review(base, head, {
           ...engine,
+          ...(process.env.MEMCHECK_MODULES !== "off" ? { modules: localModules(root) } : {}),
           thresholds: config.thresholds,
           ruleThresholds: config.ruleThresholds,
           ruleConfig: config.rules,
@@ -317,7 +326,7 @@ Examples:
     .action(async (paths: string[], opts) => {
       const targets = paths.map(stripDots);
       const config = await cliConfig(targets[0] ?? ".", opts.config);
-      const a = await withPool({ ...opts, arch: opts.arch ?? config.archs }, (engine) =>
+      const a = await withPool({ ...opts, arch: opts.arch ?? config.archs, go: opts.go ?? config.go }, (engine) =>
         layoutOf(targets, { ...engine, rules: true, maxFileBytes: config.limits.maxFileBytes }, config.ignore),
       );
       const { treeFindings } = await import("./pipeline.ts");

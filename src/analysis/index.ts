@@ -3,13 +3,13 @@ import { loadGoGrammar } from "./grammar.ts";
 import { parseFile, type FileDecls, type HazardCollector } from "./parse.ts";
 import { fileNameSatisfied } from "./buildtags.ts";
 import { ModuleMap, fileBaseName, isListedDir, selectFiles, type Module } from "./packages.ts";
-import { dirOf, parseGoMod } from "./gopath.ts";
+import { dirOf, parseGoModFile } from "./gopath.ts";
 import { Resolver, Unresolved, buildPackageInfo, type PackageInfo, type PackageSource } from "./types.ts";
 import { PointerGraph } from "./pointers.ts";
 import { populations } from "./population.ts";
 import { structLayout } from "./layout.ts";
 import { wordSize } from "./sizes.ts";
-import { stdlibKey } from "./stdlib.ts";
+import { chooseGoVersion, stdlibGoVersion, stdlibKey } from "./stdlib.ts";
 import {
   DEFAULT_ARCH,
   DEFAULT_GOOS,
@@ -85,8 +85,9 @@ export async function analyzeFiles(files: SourceFile[], options: AnalyzeOptions 
 }
 
 export function moduleOf(goMod: SourceFile): Module[] {
-  const p = parseGoMod(goMod.text);
-  return p ? [{ dir: dirOf(goMod.path), path: p }] : [];
+  const f = parseGoModFile(goMod.text);
+  if (!f.module) return [];
+  return [{ dir: dirOf(goMod.path), path: f.module, ...(f.go ? { go: f.go } : {}), ...(f.toolchain ? { toolchain: f.toolchain } : {}) }];
 }
 
 /**
@@ -115,6 +116,8 @@ export function analyzeParsed(
   const archs: Arch[] = options.archs?.length ? [...new Set(options.archs)] : [DEFAULT_ARCH];
   const goos = options.goos ?? DEFAULT_GOOS;
   const moduleMap = new ModuleMap(modules);
+  const mainModule = modules.find((m) => m.dir === ".") ?? modules[0];
+  const go = chooseGoVersion({ pin: options.go, toolchain: mainModule?.toolchain, go: mainModule?.go });
   const diagnostics: Diagnostic[] = parsed.flatMap((f) => f.diagnostics);
 
   const byDir = new Map<string, FileDecls[]>();
@@ -130,7 +133,7 @@ export function analyzeParsed(
   const groups = new Map<string, { archs: Arch[]; selection: Map<string, FileDecls[]>; external: Map<string, FileDecls[]> }>();
   for (const arch of archs) {
     const selection = new Map<string, FileDecls[]>();
-    const sig: string[] = [String(wordSize(arch)), stdlibKey(arch)];
+    const sig: string[] = [String(wordSize(arch)), stdlibKey(arch, go)];
     for (const [dir, files] of byDir) {
       const chosen = selectFiles(files, { goos, goarch: arch }, options.tests ?? false, arch === archs[0] ? diagnostics : undefined);
       selection.set(dir, chosen);
@@ -196,7 +199,7 @@ export function analyzeParsed(
         return undefined;
       },
     };
-    const resolver = new Resolver(groupArchs[0], wordSize(groupArchs[0]), source);
+    const resolver = new Resolver(groupArchs[0], wordSize(groupArchs[0]), source, go);
     const graph = new PointerGraph();
     for (const dir of selection.keys()) {
       if (!isListedDir(dir)) continue;
@@ -258,6 +261,7 @@ export function analyzeParsed(
   return {
     population,
     schema: "memcheck.layout/v1",
+    go: stdlibGoVersion(go),
     goos,
     archs,
     structs,

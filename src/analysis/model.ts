@@ -52,6 +52,8 @@ export interface AnalyzeOptions {
   rules?: boolean;
   /** Limits that protect the engine from hostile input. */
   maxFileBytes?: number;
+  /** Pin the Go release whose standard library layouts assume ("1.22"); default: chosen from go.mod. */
+  go?: string;
 }
 
 export interface FieldLayout {
@@ -157,6 +159,8 @@ export interface Finding {
 
 export interface Analysis {
   schema: "memcheck.layout/v1";
+  /** The Go release whose standard library the layouts assume, e.g. "go1.27.3". */
+  go?: string;
   goos: string;
   archs: Arch[];
   structs: StructReport[];

@@ -8,6 +8,9 @@ export interface Module {
   /** Directory of the go.mod, relative to the snapshot root ("." for the root). */
   dir: string;
   path: string;
+  /** The go.mod's `go` and `toolchain` directives, when present. */
+  go?: string;
+  toolchain?: string;
 }
 
 /** Excluded from listings as `go build ./...` excludes them; vendor/ still serves imports. */

@@ -144,6 +144,8 @@ export class Resolver {
     readonly arch: Arch,
     word: number,
     private source: PackageSource,
+    /** The Go release whose standard-library table is used ("1.27"); the base table when absent. */
+    readonly go?: string,
   ) {
     this.word = word;
   }
@@ -358,7 +360,7 @@ export class Resolver {
       return this.resolveNamed(pkg, spec.spec, spec.file, args);
     }
     if (isStdlibPath(path)) {
-      const st = stdlibType(path, name);
+      const st = stdlibType(path, name, this.go);
       const layout = st?.layouts[this.arch];
       if (st && layout && (args.length === 0 || st.generic)) {
         if (st.kind === "struct" && st.fields && layout.fields?.length === st.fields.length) {
@@ -530,7 +532,7 @@ export class Resolver {
         const pkg = this.source.packageByPath(path);
         if (pkg) return this.constValue(pkg, name);
         if (!isStdlibPath(path)) this.source.missing?.(path);
-        return stdlibConst(path, name, this.arch);
+        return stdlibConst(path, name, this.arch, this.go);
       },
       isType: (name, pkgName) => {
         if (pkgName !== undefined) return true;

@@ -170,6 +170,7 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
       hot: config.hot,
       changedLines: changed,
       maxFileBytes: limits.maxFileBytes,
+      ...(config.go ? { go: config.go } : {}),
     });
     stages.analyze = now() - t;
 
