@@ -95,6 +95,7 @@ export async function analyzeSnapshot(snapshot: Snapshot, options: EngineOptions
     tests: options.tests,
     rules: options.rules,
     maxFileBytes: options.maxFileBytes,
+    go: options.go,
   };
   const cacheKey = (p: string, text: string) =>
     `${snapshot.hash?.(p) ?? createHash("sha1").update(text).digest("hex")}:${p}:${options.rules ? 1 : 0}`;
@@ -277,7 +278,10 @@ async function analyzeWithModules(
       return parseAll(await Promise.all(inDir.map(async (p) => ({ path: p, text: await snapshot.read(p) }))));
     }
     const loaded = await m.source.loadPackage(t, goSum);
-    return parseAll(loaded.files, loaded.key);
+    if (loaded.decls) return loaded.decls;
+    const decls = parseAll(loaded.files, loaded.key);
+    if (loaded.key) m.source.storeDecls?.(loaded.key, decls);
+    return decls;
   };
 
   const loadOne = async (importPath: string): Promise<void> => {

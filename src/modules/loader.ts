@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { PackageTarget } from "../analysis/buildlist.ts";
 import { escapeModulePath } from "../analysis/gopath.ts";
 import type { SourceFile } from "../analysis/model.ts";
+import type { FileDecls } from "../analysis/parse.ts";
 import { hash1 } from "./dirhash.ts";
 import { matchPrefixPatterns, type ModuleSettings } from "./settings.ts";
 import { readModuleZip, ZIP_LIMITS, ZipError } from "./zip.ts";
@@ -21,11 +22,37 @@ export interface LoadedPackage {
   /** module@version/sub for immutable module versions (parsed declarations may be cached by it). */
   key?: string;
   files: SourceFile[];
+  /** Already parsed declarations (from a cache): then files is empty. */
+  decls?: FileDecls[];
 }
 
 /** What the engine asks for the packages a layout needs. */
 export interface ModuleSource {
   loadPackage(target: PackageTarget, goSum: Map<string, string>): Promise<LoadedPackage>;
+  /** Parsed declarations of a package loaded with a key, for a cache to keep. */
+  storeDecls?(key: string, decls: FileDecls[]): void;
+}
+
+/**
+ * The go.sum rule for a module zip whose h1: hash is `got`: equal to go.sum's line, or no line and
+ * the settings allow unverified modules (GOSUMDB=off, GONOSUMDB, GOFLAGS=-mod=mod). Throws otherwise.
+ */
+export function checkGoSum(
+  settings: ModuleSettings,
+  mod: string,
+  version: string,
+  got: string,
+  goSum: Map<string, string>,
+  what = "the downloaded zip",
+): void {
+  const want = goSum.get(`${mod} ${version}`);
+  if (want && want !== got)
+    throw new ModuleFetchError(`checksum mismatch for ${mod}@${version}: go.sum has ${want}, ${what} hashes to ${got}`);
+  if (!want && !(settings.sumDbOff || settings.modFlag === "mod" || matchPrefixPatterns(settings.noSumDb, mod))) {
+    throw new ModuleFetchError(
+      `go.sum has no line for ${mod}@${version}, so its zip cannot be verified (run go mod tidy, or allow it with GONOSUMDB, GOSUMDB=off or GOFLAGS=-mod=mod)`,
+    );
+  }
 }
 
 export interface ModuleLoaderOptions {
@@ -38,10 +65,15 @@ export interface ModuleLoaderOptions {
   privateZip?: (module: string, version: string) => Promise<Buffer>;
   /** Called once per zip fetched from a proxy or GitHub (for figures). */
   onFetch?: (module: string, version: string, bytes: number, from: string) => void;
+  /** Module versions whose files are kept in memory (least recently used first out). Default 64. */
+  keepModules?: number;
 }
 
-/** A verified module version: its .go files and go.mod, by path inside the module. */
-type ModuleFiles = Map<string, string>;
+/** A checked module zip: its .go files and go.mod by path inside the module, and its h1: hash. */
+interface ModuleFiles {
+  files: Map<string, string>;
+  h1: string;
+}
 
 export class ModuleLoader implements ModuleSource {
   private zips = new Map<string, Promise<ModuleFiles>>();
@@ -77,7 +109,8 @@ export class ModuleLoader implements ModuleSource {
       await this.checkZipHash(root, mod, version, goSum);
       return { key, files: await goFilesOfDir(path.join(modDir, t.sub), `@mod/${mod}@${version}/${t.sub}`) };
     }
-    const files = await this.moduleFiles(mod, version, goSum);
+    const { files, h1 } = await this.moduleFiles(mod, version);
+    checkGoSum(this.settings, mod, version, h1, goSum);
     const prefix = t.sub === "" ? "" : `${t.sub}/`;
     const out: SourceFile[] = [];
     for (const [rel, text] of files) {
@@ -105,17 +138,29 @@ export class ModuleLoader implements ModuleSource {
       throw new ModuleFetchError(`checksum mismatch for ${mod}@${version}: go.sum has ${want}, the module cache has ${have}`);
   }
 
-  private moduleFiles(mod: string, version: string, goSum: Map<string, string>): Promise<ModuleFiles> {
+  /** The h1: hash of a module version's zip, once it has been read. */
+  async moduleHash(mod: string, version: string): Promise<string | undefined> {
+    return (await this.zips.get(`${mod}@${version}`)?.catch(() => undefined))?.h1;
+  }
+
+  private moduleFiles(mod: string, version: string): Promise<ModuleFiles> {
     const id = `${mod}@${version}`;
     let p = this.zips.get(id);
-    if (!p) {
-      p = this.fetchVerified(mod, version, goSum);
+    if (p) {
+      this.zips.delete(id);
       this.zips.set(id, p);
+      return p;
     }
+    p = this.fetchChecked(mod, version);
+    // A failed fetch is not kept: the next review tries again.
+    p.catch(() => this.zips.get(id) === p && this.zips.delete(id));
+    this.zips.set(id, p);
+    const keep = this.o.keepModules ?? 64;
+    while (this.zips.size > keep) this.zips.delete(this.zips.keys().next().value!);
     return p;
   }
 
-  private async fetchVerified(mod: string, version: string, goSum: Map<string, string>): Promise<ModuleFiles> {
+  private async fetchChecked(mod: string, version: string): Promise<ModuleFiles> {
     const zip = await this.fetchZip(mod, version);
     const prefix = `${mod}@${version}/`;
     let entries: ReturnType<typeof readModuleZip>;
@@ -125,27 +170,13 @@ export class ModuleLoader implements ModuleSource {
       if (err instanceof ZipError) throw new ModuleFetchError(`module zip ${mod}@${version} refused: ${err.message}`);
       throw err;
     }
-    const got = hash1(entries.map((e) => ({ name: e.name, data: e.data })));
-    const want = goSum.get(`${mod} ${version}`);
-    if (want && want !== got) {
-      throw new ModuleFetchError(`checksum mismatch for ${mod}@${version}: go.sum has ${want}, the downloaded zip hashes to ${got}`);
-    }
-    if (!want && !this.mayUseUnverified(mod)) {
-      throw new ModuleFetchError(
-        `go.sum has no line for ${mod}@${version}, so its zip cannot be verified (run go mod tidy, or allow it with GONOSUMDB, GOSUMDB=off or GOFLAGS=-mod=mod)`,
-      );
-    }
-    const files: ModuleFiles = new Map();
+    const h1 = hash1(entries.map((e) => ({ name: e.name, data: e.data })));
+    const files = new Map<string, string>();
     for (const e of entries) {
       const rel = e.name.slice(prefix.length);
       if (rel.endsWith(".go") || rel === "go.mod") files.set(rel, e.data.toString("utf8"));
     }
-    return files;
-  }
-
-  private mayUseUnverified(mod: string): boolean {
-    const s = this.settings;
-    return s.sumDbOff || s.modFlag === "mod" || matchPrefixPatterns(s.noSumDb, mod);
+    return { files, h1 };
   }
 
   /** The zip of module@version: the module cache's download folder, then GOPROXY in list order. */

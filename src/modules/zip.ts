@@ -3,7 +3,7 @@
 // count; names must sit under "module@version/", with no "..", no absolute or backslash paths, no
 // duplicates and no symlinks; each entry inflates with its declared size as a hard cap and must
 // match its CRC-32.
-import { crc32, inflateRawSync } from "node:zlib";
+import { crc32, deflateRawSync, inflateRawSync } from "node:zlib";
 
 export const ZIP_LIMITS = {
   /** Compressed size of the whole archive. */
@@ -25,8 +25,12 @@ const EOCD = 0x06054b50;
 const CEN = 0x02014b50;
 const LOC = 0x04034b50;
 
-/** Every entry of a module zip, checked; throws ZipError on anything a module zip may not hold. */
-export function readModuleZip(zip: Buffer, prefix: string, limits = ZIP_LIMITS): ZipEntry[] {
+/**
+ * Every entry of a module zip, checked; throws ZipError on anything a module zip may not hold.
+ * A repository archive (GitHub's zipball) has directory entries and may hold symlinks: `lenient`
+ * skips those instead of refusing the archive.
+ */
+export function readModuleZip(zip: Buffer, prefix: string, limits = ZIP_LIMITS, lenient = false): ZipEntry[] {
   if (zip.length > limits.maxZipBytes) throw new ZipError(`zip is ${zip.length} bytes, over the ${limits.maxZipBytes}-byte limit`);
   let eocd = -1;
   for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
@@ -62,7 +66,9 @@ export function readModuleZip(zip: Buffer, prefix: string, limits = ZIP_LIMITS):
     const name = zip.toString("utf8", p + 46, p + 46 + nameLen);
     p += 46 + nameLen + extraLen + commentLen;
     if (flags & 1) throw new ZipError(`${name}: encrypted entries are not allowed`);
-    if (madeBy === 3 && ((ext >>> 16) & 0xf000) === 0xa000) throw new ZipError(`${name}: symlinks are not allowed`);
+    const link = madeBy === 3 && ((ext >>> 16) & 0xf000) === 0xa000;
+    if (lenient && (link || name.endsWith("/"))) continue;
+    if (link) throw new ZipError(`${name}: symlinks are not allowed`);
     checkName(name, prefix);
     if (names.has(name.toLowerCase())) throw new ZipError(`${name}: duplicate file name`);
     names.add(name.toLowerCase());
@@ -107,4 +113,48 @@ function checkName(name: string, prefix: string): void {
   ) {
     throw new ZipError(`${JSON.stringify(name)}: file names may not escape the module folder`);
   }
+}
+
+/** A zip of these entries (deflated), as Go's module zips are written. */
+export function writeZip(entries: { name: string; data: Buffer | string }[]): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const data = Buffer.from(e.data);
+    const body = deflateRawSync(data);
+    const name = Buffer.from(e.name);
+    const crc = crc32(data) >>> 0;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(LOC, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x800, 6);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const cen = Buffer.alloc(46);
+    cen.writeUInt32LE(CEN, 0);
+    cen.writeUInt16LE(20, 4);
+    cen.writeUInt16LE(20, 6);
+    cen.writeUInt16LE(0x800, 8);
+    cen.writeUInt16LE(8, 10);
+    cen.writeUInt32LE(crc, 16);
+    cen.writeUInt32LE(body.length, 20);
+    cen.writeUInt32LE(data.length, 24);
+    cen.writeUInt16LE(name.length, 28);
+    cen.writeUInt32LE(offset, 42);
+    parts.push(local, name, body);
+    central.push(cen, name);
+    offset += 30 + name.length + body.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(EOCD, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, cd, end]);
 }
