@@ -307,6 +307,8 @@ async function analyzeWithModules(
     ext.unavailable.set(importPath, why);
   };
 
+  // Intermediate rounds only discover what layouts want; the last one (nothing new wanted) is the analysis.
+  ext.discoverOnly = true;
   let analysis = analyzeParsed(files, modules, layoutOptions, ext);
   let rounds = 0;
   while (ext.wanted.size > 0 && rounds < MAX_MODULE_ROUNDS) {
@@ -321,6 +323,9 @@ async function analyzeWithModules(
     );
     analysis = analyzeParsed(files, modules, layoutOptions, ext);
   }
+  ext.discoverOnly = false;
+  ext.wanted.clear();
+  analysis = analyzeParsed(files, modules, layoutOptions, ext);
   analysis.stats.modules = {
     packages: ext.packages.size,
     unavailable: ext.unavailable.size,

@@ -103,6 +103,11 @@ export interface ExternalPackages {
   wanted: Set<string>;
   /** Prefer these to the tree's vendor/ folders (not in -mod=vendor mode). Default true. */
   beforeVendor?: boolean;
+  /**
+   * Only find what is wanted: the engine's intermediate rounds skip findings and populations (the
+   * analysis they return is incomplete and thrown away).
+   */
+  discoverOnly?: boolean;
 }
 
 /** Build every struct's layout from parsed declarations, for every requested arch. */
@@ -252,6 +257,9 @@ export function analyzeParsed(
   for (const s of structs) {
     // Archs whose build does not include the file are not "unresolved"; only those that include it count.
     s.resolved = !s.generic && s.unresolved.length === 0 && Object.keys(s.layouts).length > 0;
+  }
+  if (externals?.discoverOnly) {
+    return { schema: "memcheck.layout/v1", goos, archs, structs, diagnostics, findings: [], population: {}, stats: { files: parsed.length, bytes: 0, parseMs: 0, layoutMs: 0 } };
   }
   const findings = settleHazards(
     parsed.flatMap((f) => f.hazards),
