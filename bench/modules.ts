@@ -20,15 +20,27 @@ function count(a: Analysis) {
       const m = /^([^ ]+)\.[^. ]+/.exec(n)?.[1] ?? n;
       byModule.set(m, (byModule.get(m) ?? 0) + 1);
     }
-  return { structs: structs.length, resolved, unresolved: structs.length - resolved, top: [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 6) };
+  return {
+    structs: structs.length,
+    resolved,
+    unresolved: structs.length - resolved,
+    top: [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 6),
+  };
 }
 
 async function run(label: string, modules: boolean, cache: ParseCache) {
   const t0 = performance.now();
-  const a = await analyzeSnapshot(new LocalDirSnapshot(dir), { archs, threads: 1, cache, ...(modules ? { modules: localModules(dir) } : {}) });
+  const a = await analyzeSnapshot(new LocalDirSnapshot(dir), {
+    archs,
+    threads: 1,
+    cache,
+    ...(modules ? { modules: localModules(dir) } : {}),
+  });
   const ms = Math.round(performance.now() - t0);
   const c = count(a);
-  console.log(`${label}: ${c.resolved}/${c.structs} hand-written structs resolved (${c.unresolved} not), ${ms} ms, modules ${JSON.stringify(a.stats.modules ?? null)}`);
+  console.log(
+    `${label}: ${c.resolved}/${c.structs} hand-written structs resolved (${c.unresolved} not), ${ms} ms, modules ${JSON.stringify(a.stats.modules ?? null)}`,
+  );
   if (c.top.length) console.log(`  still unresolved, by first missing name: ${c.top.map(([m, n]) => `${m} ${n}`).join("; ")}`);
   return c;
 }

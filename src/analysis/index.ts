@@ -259,7 +259,16 @@ export function analyzeParsed(
     s.resolved = !s.generic && s.unresolved.length === 0 && Object.keys(s.layouts).length > 0;
   }
   if (externals?.discoverOnly) {
-    return { schema: "memcheck.layout/v1", goos, archs, structs, diagnostics, findings: [], population: {}, stats: { files: parsed.length, bytes: 0, parseMs: 0, layoutMs: 0 } };
+    return {
+      schema: "memcheck.layout/v1",
+      goos,
+      archs,
+      structs,
+      diagnostics,
+      findings: [],
+      population: {},
+      stats: { files: parsed.length, bytes: 0, parseMs: 0, layoutMs: 0 },
+    };
   }
   const findings = settleHazards(
     parsed.flatMap((f) => f.hazards),

@@ -294,4 +294,6 @@ export interface Diff {
   notices?: Regression[];
   /** The fail policy that sorted regressions from notices, when one ran. */
   policy?: "default" | "legacy";
+  /** The Go release whose standard library the head's layouts assume, e.g. "go1.27.3". */
+  go?: string;
 }
