@@ -37,7 +37,7 @@ COPY --from=deps /src/node_modules ./node_modules
 COPY package.json package-lock.json app.yml ./
 COPY --from=build /src/dist ./dist
 COPY grammars ./grammars
-COPY src/analysis/stdlib-table.json ./src/analysis/stdlib-table.json
+COPY src/analysis/stdlib-table.json src/analysis/stdlib-go*.json ./src/analysis/
 COPY bin ./bin
 USER node
 EXPOSE 3000 9464

@@ -7,7 +7,27 @@ import { review } from "./pipeline.ts";
 import { AnalysisMemo, ParseCache } from "./engine.ts";
 import { ParsePool } from "./parse-pool.ts";
 import type { Snapshot } from "./analysis/model.ts";
-import type { SnapshotFiles, ThreadRequest, ThreadReply } from "./analysis-thread.ts";
+import type { ModuleReply, ModuleRequest, SnapshotFiles, ThreadRequest, ThreadReply } from "./analysis-thread.ts";
+import type { PackageTarget } from "./analysis/buildlist.ts";
+import type { FileDecls } from "./analysis/parse.ts";
+import { ModuleFetchError, type LoadedPackage, type ModuleSource } from "./modules/loader.ts";
+
+let nextId = 0;
+const waiting = new Map<number, { resolve: (l: LoadedPackage) => void; reject: (e: Error) => void }>();
+
+/** Packages of other modules come from the main thread, which does the fetching and caching. */
+const threadModules: ModuleSource = {
+  loadPackage(target: PackageTarget, goSum: Map<string, string>): Promise<LoadedPackage> {
+    const id = ++nextId;
+    return new Promise((resolve, reject) => {
+      waiting.set(id, { resolve, reject });
+      parentPort!.postMessage({ kind: "module-load", id, target, goSum: [...goSum] } satisfies ModuleRequest);
+    });
+  },
+  storeDecls(key: string, decls: FileDecls[]): void {
+    parentPort!.postMessage({ kind: "module-store", key, decls } satisfies ModuleRequest);
+  },
+};
 
 let cache: ParseCache | undefined;
 let pool: ParsePool | undefined;
@@ -37,12 +57,26 @@ function memorySnapshot(s: SnapshotFiles): Snapshot {
   };
 }
 
-parentPort!.on("message", async (req: ThreadRequest) => {
+parentPort!.on("message", async (req: ThreadRequest | ModuleReply) => {
+  if ("kind" in req) {
+    const w = waiting.get(req.id);
+    waiting.delete(req.id);
+    if (req.ok) w?.resolve(req.loaded);
+    else w?.reject(new ModuleFetchError(req.message));
+    return;
+  }
   let reply: ThreadReply;
   try {
     cache ??= new ParseCache(req.cacheEntries);
     pool ??= new ParsePool(req.parseThreads, req.parseTimeoutMs);
-    const result = await review(memorySnapshot(req.base), memorySnapshot(req.head), { ...req.options, cache, pool, memo });
+    const modules = req.modules ? { source: threadModules, modFlag: req.modules.modFlag } : undefined;
+    const result = await review(memorySnapshot(req.base), memorySnapshot(req.head), {
+      ...req.options,
+      cache,
+      pool,
+      memo,
+      ...(modules ? { modules } : {}),
+    });
     reply = { ok: true, result };
   } catch (err) {
     const e = err as Error;

@@ -8,6 +8,9 @@ import type { Snapshot } from "./analysis/model.ts";
 import type { Review, ReviewOptions } from "./pipeline.ts";
 import { defaultThreads, DEFAULT_PARSE_TIMEOUT_MS } from "./parse-pool.ts";
 import { ReviewLimitError } from "./review/limits.ts";
+import type { PackageTarget } from "./analysis/buildlist.ts";
+import type { FileDecls } from "./analysis/parse.ts";
+import type { LoadedPackage, ModuleSource } from "./modules/loader.ts";
 
 /** MEMCHECK_JOB_MEMORY_MB: the V8 heap one review may use (its thread's old generation). */
 export const DEFAULT_JOB_MEMORY_MB = 1024;
@@ -64,15 +67,30 @@ export interface ThreadRequest {
   parseThreads: number;
   parseTimeoutMs: number;
   cacheEntries: number;
+  /** Resolve other modules' packages: the thread asks the main thread for them (I/O stays there). */
+  modules?: { modFlag?: string };
 }
 
 export type ThreadReply = { ok: true; result: Review } | { ok: false; message: string; stack?: string };
+
+/** The thread asks for one package of another module, or hands parsed declarations to cache. */
+export type ModuleRequest =
+  | { kind: "module-load"; id: number; target: PackageTarget; goSum: [string, string][] }
+  | { kind: "module-store"; key: string; decls: FileDecls[] };
+export type ModuleReply =
+  | { kind: "module-loaded"; id: number; ok: true; loaded: LoadedPackage }
+  | { kind: "module-loaded"; id: number; ok: false; message: string };
+
+/** Files besides .go and go.mod that module resolution reads at the root. */
+export const MODULE_FILES = ["go.sum", "go.work", "go.work.sum", "vendor/modules.txt"];
 
 const READ_CONCURRENCY = 16;
 
 /** Read every file the engine would read (Go files these options select, and go.mod files). */
 export async function readSnapshot(snapshot: Snapshot, options: ThreadReviewOptions): Promise<SnapshotFiles> {
-  const all = (await snapshot.paths()).filter((p) => wantsFile(p, options) || p === "go.mod" || p.endsWith("/go.mod"));
+  const all = (await snapshot.paths()).filter(
+    (p) => wantsFile(p, options) || p === "go.mod" || p.endsWith("/go.mod") || p.endsWith("/go.sum") || MODULE_FILES.includes(p),
+  );
   const out: SnapshotFiles = { label: snapshot.label, files: [], texts: [], hashes: [], failed: [] };
   let next = 0;
   await Promise.all(
@@ -139,7 +157,12 @@ export class AnalysisThreads {
     this.budget = { ...budgetFromEnv(), ...o.budget };
   }
 
-  async review(base: Snapshot, head: Snapshot, options: ThreadReviewOptions): Promise<Review> {
+  async review(
+    base: Snapshot,
+    head: Snapshot,
+    options: ThreadReviewOptions,
+    modules?: ModuleSource & { modFlag?: string },
+  ): Promise<Review> {
     if (this.closed) throw new Error("analysis threads are closed");
     const [baseFiles, headFiles] = await Promise.all([readSnapshot(base, options), readSnapshot(head, options)]);
     const request: ThreadRequest = {
@@ -149,6 +172,7 @@ export class AnalysisThreads {
       parseThreads: this.o.parseThreads ?? defaultThreads(),
       parseTimeoutMs: this.o.parseTimeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS,
       cacheEntries: this.o.cacheEntries ?? 20_000,
+      ...(modules ? { modules: { modFlag: modules.modFlag } } : {}),
     };
     const worker = this.idle.pop() ?? this.spawn();
     worker.ref();
@@ -172,11 +196,27 @@ export class AnalysisThreads {
         }
         outcome();
       };
-      const onMessage = (reply: ThreadReply) =>
+      const onMessage = (reply: ThreadReply | ModuleRequest) => {
+        if ("kind" in reply) {
+          if (reply.kind === "module-store") modules?.storeDecls?.(reply.key, reply.decls);
+          else if (reply.kind === "module-load") {
+            const answer = (r: ModuleReply) => {
+              if (!settled) worker.postMessage(r);
+            };
+            if (!modules) answer({ kind: "module-loaded", id: reply.id, ok: false, message: "module resolution is off" });
+            else
+              modules.loadPackage(reply.target, new Map(reply.goSum)).then(
+                (loaded) => answer({ kind: "module-loaded", id: reply.id, ok: true, loaded }),
+                (err: Error) => answer({ kind: "module-loaded", id: reply.id, ok: false, message: err?.message ?? String(err) }),
+              );
+          }
+          return;
+        }
         finish(true, () => {
           if (reply.ok) resolve(reply.result);
           else reject(Object.assign(new Error(reply.message), { stack: reply.stack ?? reply.message }));
         });
+      };
       const onError = (err: Error & { code?: string }) =>
         finish(false, () =>
           reject(

@@ -12,6 +12,7 @@ import { packageRoot } from "./analysis/package-root.ts";
 import { analyzeSnapshot, type EngineOptions } from "./engine.ts";
 import { ParsePool, defaultThreads } from "./parse-pool.ts";
 import { LocalDirSnapshot, findEnclosingGoMod } from "./snapshot/local.ts";
+import { localModules } from "./modules/local.ts";
 import { GitError, GitRevSnapshot, changedLines, repoRoot, resolveRef } from "./snapshot/git.ts";
 import { layoutTable } from "./report/layout-table.ts";
 import { layoutDiagram } from "./report/diagram.ts";
@@ -213,7 +214,9 @@ async function analyzeTargets(
       const below = !t.recursive && [...goDirs].some((d) => selects([{ ...t, recursive: true }], d));
       throw new UsageError(`${t.pattern}: no Go files${below ? ` (for the packages below it: ${t.pattern.replace(/\/$/, "")}/...)` : ""}`);
     }
-    const analysis = await analyzeSnapshot(snapshot, { ...options, onProgress: progress(quiet) });
+    // Other modules' types (go.mod, go.work, vendor/, the module cache, GOPROXY): src/modules.
+    const modules = options.modules === undefined && process.env.MEMCHECK_MODULES !== "off" ? localModules(root) : options.modules;
+    const analysis = await analyzeSnapshot(snapshot, { ...options, modules, onProgress: progress(quiet) });
     parts.push({ root, targets: ts, snapshot, analysis });
   }
   return parts;
@@ -341,6 +344,8 @@ interface CommonOptions {
   threads?: number;
   parseTimeout: number;
   quiet?: boolean;
+  /** The Go release whose standard library layouts assume (--go, or the config's `go`). */
+  go?: string;
 }
 
 /**
@@ -350,7 +355,13 @@ interface CommonOptions {
 async function withPool<T>(opts: CommonOptions, fn: (engine: EngineOptions) => Promise<T>): Promise<T> {
   const pool = new ParsePool(opts.threads ?? defaultThreads(), opts.parseTimeout * 1000).warm();
   try {
-    return await fn({ archs: opts.arch ?? [...DEFAULT_ARCHS], goos: opts.goos, tests: opts.tests, pool });
+    return await fn({
+      archs: opts.arch ?? [...DEFAULT_ARCHS],
+      goos: opts.goos,
+      tests: opts.tests,
+      pool,
+      ...(opts.go ? { go: opts.go } : {}),
+    });
   } finally {
     await pool.close();
   }
@@ -428,10 +439,12 @@ export async function reviewRepo(opts: RepoReviewOptions): Promise<RepoReview> {
     threads: opts.threads,
     parseTimeout: opts.parseTimeout ?? 10,
     arch: opts.arch ?? config.archs,
+    go: opts.go ?? config.go,
   };
   const { diff } = await withPool(common, (engine) =>
     review(base, head, {
       ...engine,
+      ...(process.env.MEMCHECK_MODULES !== "off" ? { modules: localModules(root) } : {}),
       thresholds: config.thresholds,
       ruleThresholds: config.ruleThresholds,
       ruleConfig: config.rules,
@@ -492,6 +505,7 @@ Examples:
       .option("--tests", "include _test.go files", false)
       .option("--threads <n>", "parse threads (default: cores)", positiveInt)
       .option("--parse-timeout <seconds>", "time budget per file; a file over it is skipped with a note", positiveInt, 10)
+      .option("--go <release>", "Go release whose standard library layouts assume, e.g. 1.22 (default: the config's go, else from go.mod)")
       .option("-q, --quiet", "print only findings: no progress, no summary lines");
   const formatOption = (cmd: Command, formats: readonly Format[]) =>
     cmd.addOption(new Option("--format <format>", `output format: ${formats.join(", ")}`).argParser(parseFormat));
@@ -510,8 +524,8 @@ Examples:
       const format = chooseFormat(opts, ["text", "json"]);
       const a = await withPool(opts, async (engine) => selectedLayout(await analyzeTargets(patterns, engine, [], opts.quiet)));
       if (format === "json") {
-        const { schema, goos, archs, structs } = a;
-        print(JSON.stringify({ schema, goos, archs, structs: structs.map(({ source: _s, ...rest }) => rest) }, null, 2));
+        const { schema, go, goos, archs, structs } = a;
+        print(JSON.stringify({ schema, go, goos, archs, structs: structs.map(({ source: _s, ...rest }) => rest) }, null, 2));
       } else {
         print(layoutTable(a));
       }
@@ -606,7 +620,7 @@ Examples:
       const config = await cliConfig(first, opts.config);
       const failOn: FailOn = opts.failOn ?? config.failOn;
       const { treeFindings } = await import("./pipeline.ts");
-      const parts = await withPool({ ...opts, arch: opts.arch ?? config.archs }, (engine) =>
+      const parts = await withPool({ ...opts, arch: opts.arch ?? config.archs, go: opts.go ?? config.go }, (engine) =>
         analyzeTargets(patterns, { ...engine, rules: true, maxFileBytes: config.limits.maxFileBytes }, config.ignore, opts.quiet),
       );
       const selection = { ignore: config.ignore, tests: opts.tests };

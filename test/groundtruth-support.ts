@@ -81,9 +81,18 @@ export function runGosizes(dir: string, archs: string[], goos = "linux"): Layout
   return JSON.parse(out) as LayoutOutput;
 }
 
+let oracleGo: string | undefined;
+
+/** The release of the `go` on PATH ("1.19"), which tools/gosizes is built with. */
+export function oracleGoVersion(): string {
+  oracleGo ??= /go(\d+\.\d+)/.exec(spawnSync("go", ["version"], { encoding: "utf8" }).stdout ?? "")?.[1] ?? "1.19";
+  return oracleGo;
+}
+
 /** Runs `node bin/memcheck.js layout --json --arch ... <dir>`; throws with its stderr on failure. */
 export function runMemcheck(dir: string, archs: string[], goos = "linux"): LayoutOutput {
-  const args = [join(ROOT, "bin", "memcheck.js"), "layout", "--json", "--arch", archs.join(",")];
+  // The oracle is the `go` on PATH: memcheck assumes that release's standard library.
+  const args = [join(ROOT, "bin", "memcheck.js"), "layout", "--json", "--arch", archs.join(","), "--go", oracleGoVersion()];
   if (goos !== "linux") args.push("--goos", goos);
   args.push(`${dir.replace(/\/+$/, "")}/...`); // every package below dir, as the go command reads it
   const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30, cwd: ROOT });

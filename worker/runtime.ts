@@ -18,6 +18,7 @@ import {
 import { isRecovering } from "../src/queue/recovery.ts";
 import { redisOpenRuns, startStaleRunSweeper, type StaleRunSweeperSettings } from "../src/queue/stale-runs.ts";
 import { runReview, type ReviewDeps } from "../src/github/review-job.ts";
+import { AppModules } from "../src/modules/app.ts";
 import { runIntake } from "../src/github/publish-intake.ts";
 import type { GitHubClient } from "../src/github/publish.ts";
 import { RedisBlobCache, type BlobCache } from "../src/github/snapshot.ts";
@@ -88,6 +89,8 @@ export function createWorkerRuntime(o: {
     metrics: processMetrics(),
     openRuns,
     detailsUrl,
+    // Other modules' packages through MEMCHECK_GOPROXY (docs/modules.md); MEMCHECK_MODULES=off turns it off.
+    ...(process.env.MEMCHECK_MODULES === "off" ? {} : { modules: new AppModules({ redis: connection, prefix: settings.prefix }) }),
   };
   const worker = createReviewWorker((job) => runReview(job, deps), { connection, settings, autorun: o.autorun });
   worker.on("failed", (job, err) => log.warn({ job: job?.id, attempts: job?.attemptsMade, err: err?.message }, "memcheck: job failed"));

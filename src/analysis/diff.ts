@@ -355,6 +355,7 @@ export function diffAnalyses(base: Analysis, head: Analysis, thresholds?: Partia
     unresolved: [...h.values()].filter((s) => !s.resolved),
     diagnostics: [...head.diagnostics],
     findings: [...head.findings],
+    ...(head.go ? { go: head.go } : {}),
   };
 }
 

@@ -3,14 +3,14 @@ import { loadGoGrammar } from "./grammar.ts";
 import { parseFile, type FileDecls, type HazardCollector } from "./parse.ts";
 import { fileNameSatisfied } from "./buildtags.ts";
 import { ModuleMap, fileBaseName, isListedDir, selectFiles, type Module } from "./packages.ts";
-import { dirOf, parseGoMod } from "./gopath.ts";
+import { dirOf, parseGoModFile } from "./gopath.ts";
 import { Resolver, Unresolved, buildPackageInfo, type PackageInfo, type PackageSource } from "./types.ts";
 import { PointerGraph, pointerEdges } from "./pointers.ts";
 import { heldStructs } from "./ripple.ts";
 import { populations } from "./population.ts";
 import { structLayout } from "./layout.ts";
 import { wordSize } from "./sizes.ts";
-import { stdlibKey } from "./stdlib.ts";
+import { chooseGoVersion, stdlibGoVersion, stdlibKey } from "./stdlib.ts";
 import { packageView, settle } from "./rules/summaries.ts";
 import {
   DEFAULT_ARCH,
@@ -125,16 +125,44 @@ export async function analyzeFiles(files: SourceFile[], options: AnalyzeOptions 
 }
 
 export function moduleOf(goMod: SourceFile): Module[] {
-  const p = parseGoMod(goMod.text);
-  return p ? [{ dir: dirOf(goMod.path), path: p }] : [];
+  const f = parseGoModFile(goMod.text);
+  if (!f.module) return [];
+  return [{ dir: dirOf(goMod.path), path: f.module, ...(f.go ? { go: f.go } : {}), ...(f.toolchain ? { toolchain: f.toolchain } : {}) }];
+}
+
+/**
+ * Packages from outside the tree (other modules), loaded by the engine when a layout needs them.
+ * They serve imports only: their structs are not reported and their diagnostics are dropped.
+ */
+export interface ExternalPackages {
+  /** Parsed files of each loaded package directory, by import path (unfiltered: selection is per arch). */
+  packages: Map<string, FileDecls[]>;
+  /** Import paths that could not be loaded, with the reason (it goes into the unresolved note). */
+  unavailable: Map<string, string>;
+  /** Filled by analyzeParsed: import paths a layout needed that are in neither map. */
+  wanted: Set<string>;
+  /** Prefer these to the tree's vendor/ folders (not in -mod=vendor mode). Default true. */
+  beforeVendor?: boolean;
+  /**
+   * Only find what is wanted: the engine's intermediate rounds skip findings and populations (the
+   * analysis they return is incomplete and thrown away).
+   */
+  discoverOnly?: boolean;
 }
 
 /** Build every struct's layout from parsed declarations, for every requested arch. */
-export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: AnalyzeOptions = {}): Analysis {
+export function analyzeParsed(
+  parsed: FileDecls[],
+  modules: Module[],
+  options: AnalyzeOptions = {},
+  externals?: ExternalPackages,
+): Analysis {
   const started = performance.now();
   const archs: Arch[] = options.archs?.length ? [...new Set(options.archs)] : [DEFAULT_ARCH];
   const goos = options.goos ?? DEFAULT_GOOS;
   const moduleMap = new ModuleMap(modules);
+  const mainModule = modules.find((m) => m.dir === ".") ?? modules[0];
+  const go = chooseGoVersion({ pin: options.go, toolchain: mainModule?.toolchain, go: mainModule?.go });
   const diagnostics: Diagnostic[] = parsed.flatMap((f) => f.diagnostics);
 
   const byDir = new Map<string, FileDecls[]>();
@@ -147,25 +175,31 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
 
   // Archs that select the same files everywhere, with the same word size and exactly the same stdlib
   // layouts, share one resolution.
-  const groups = new Map<string, { archs: Arch[]; selection: Map<string, FileDecls[]> }>();
+  const groups = new Map<string, { archs: Arch[]; selection: Map<string, FileDecls[]>; external: Map<string, FileDecls[]> }>();
   for (const arch of archs) {
     const selection = new Map<string, FileDecls[]>();
-    const sig: string[] = [String(wordSize(arch)), stdlibKey(arch)];
+    const sig: string[] = [String(wordSize(arch)), stdlibKey(arch, go)];
     for (const [dir, files] of byDir) {
       const chosen = selectFiles(files, { goos, goarch: arch }, options.tests ?? false, arch === archs[0] ? diagnostics : undefined);
       selection.set(dir, chosen);
       sig.push(dir + ":" + chosen.map((f) => f.path).join(","));
     }
+    const external = new Map<string, FileDecls[]>();
+    for (const [importPath, files] of externals?.packages ?? []) {
+      const chosen = selectFiles(files, { goos, goarch: arch }, false);
+      external.set(importPath, chosen);
+      sig.push(`@${importPath}:${chosen.map((f) => f.path).join(",")}`);
+    }
     const key = sig.join("|");
     const g = groups.get(key);
     if (g) g.archs.push(arch);
-    else groups.set(key, { archs: [arch], selection });
+    else groups.set(key, { archs: [arch], selection, external });
   }
 
   const reports = new Map<string, StructReport>();
   const holds: Record<string, HeldStruct[]> = {};
   const edges: Record<string, PointerEdge[]> = {};
-  for (const { archs: groupArchs, selection } of groups.values()) {
+  for (const { archs: groupArchs, selection, external } of groups.values()) {
     const packages = new Map<string, PackageInfo>();
     const packageOfDir = (dir: string): PackageInfo | undefined => {
       let p = packages.get(dir);
@@ -177,16 +211,42 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
       }
       return p;
     };
+    const externalInfo = new Map<string, PackageInfo | null>();
+    const externalPackage = (importPath: string): PackageInfo | undefined => {
+      let p = externalInfo.get(importPath);
+      if (p === undefined) {
+        const files = external.get(importPath);
+        p = files?.length ? buildPackageInfo(`@${importPath}`, importPath, files) : null;
+        externalInfo.set(importPath, p);
+      }
+      return p ?? undefined;
+    };
+    const beforeVendor = externals?.beforeVendor ?? true;
     const source: PackageSource = {
       packageByPath: (importPath) => {
-        for (const dir of moduleMap.dirsFor(importPath)) {
+        for (const dir of moduleMap.moduleDirsFor(importPath)) {
           const p = packageOfDir(dir);
           if (p) return p;
         }
+        if (beforeVendor) {
+          const p = externalPackage(importPath);
+          if (p) return p;
+        }
+        for (const dir of moduleMap.vendorDirsFor(importPath)) {
+          const p = packageOfDir(dir);
+          if (p) return p;
+        }
+        return beforeVendor ? undefined : externalPackage(importPath);
+      },
+      missing: (importPath) => {
+        if (!externals) return undefined;
+        const why = externals.unavailable.get(importPath);
+        if (why !== undefined) return why;
+        if (!externals.packages.has(importPath)) externals.wanted.add(importPath);
         return undefined;
       },
     };
-    const resolver = new Resolver(groupArchs[0], wordSize(groupArchs[0]), source);
+    const resolver = new Resolver(groupArchs[0], wordSize(groupArchs[0]), source, go);
     const graph = new PointerGraph();
     for (const dir of selection.keys()) {
       if (!isListedDir(dir)) continue;
@@ -248,6 +308,18 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
     // Archs whose build does not include the file are not "unresolved"; only those that include it count.
     s.resolved = !s.generic && s.unresolved.length === 0 && Object.keys(s.layouts).length > 0;
   }
+  if (externals?.discoverOnly) {
+    return {
+      schema: "memcheck.layout/v1",
+      goos,
+      archs,
+      structs,
+      diagnostics,
+      findings: [],
+      population: {},
+      stats: { files: parsed.length, bytes: 0, parseMs: 0, layoutMs: 0 },
+    };
+  }
   const findings = settleHazards(
     settle(
       parsed.flatMap((f) => f.hazards),
@@ -261,6 +333,7 @@ export function analyzeParsed(parsed: FileDecls[], modules: Module[], options: A
     holds,
     pointerEdges: edges,
     schema: "memcheck.layout/v1",
+    go: stdlibGoVersion(go),
     goos,
     archs,
     structs,

@@ -52,6 +52,8 @@ export interface AnalyzeOptions {
   rules?: boolean;
   /** Limits that protect the engine from hostile input. */
   maxFileBytes?: number;
+  /** Pin the Go release whose standard library layouts assume ("1.22"); default: chosen from go.mod. */
+  go?: string;
 }
 
 export interface FieldLayout {
@@ -163,6 +165,8 @@ export interface Finding {
 
 export interface Analysis {
   schema: "memcheck.layout/v1";
+  /** The Go release whose standard library the layouts assume, e.g. "go1.27.3". */
+  go?: string;
   goos: string;
   archs: Arch[];
   structs: StructReport[];
@@ -178,7 +182,14 @@ export interface Analysis {
   holds?: Record<string, HeldStruct[]>;
   /** The pointer hops from each struct to the named struct types it reaches (pointers.ts). */
   pointerEdges?: Record<string, PointerEdge[]>;
-  stats: { files: number; bytes: number; parseMs: number; layoutMs: number };
+  stats: {
+    files: number;
+    bytes: number;
+    parseMs: number;
+    layoutMs: number;
+    /** Packages of other modules loaded for layouts (when module resolution is on). */
+    modules?: { packages: number; unavailable: number; rounds: number; ms: number };
+  };
 }
 
 /** A struct held by value in another: `Env Envelope` gives { field: "Env", type: "m/b.Envelope" }. */
@@ -368,4 +379,6 @@ export interface Diff {
   notices?: Regression[];
   /** The fail policy that sorted regressions from notices, when one ran. */
   policy?: "default" | "legacy";
+  /** The Go release whose standard library the head's layouts assume, e.g. "go1.27.3". */
+  go?: string;
 }

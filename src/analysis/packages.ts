@@ -8,6 +8,9 @@ export interface Module {
   /** Directory of the go.mod, relative to the snapshot root ("." for the root). */
   dir: string;
   path: string;
+  /** The go.mod's `go` and `toolchain` directives, when present. */
+  go?: string;
+  toolchain?: string;
 }
 
 /** Excluded from listings as `go build ./...` excludes them; vendor/ still serves imports. */
@@ -36,6 +39,11 @@ export class ModuleMap {
 
   /** Candidate directories for an import path: in a module of the tree, or its vendor/ folder. */
   dirsFor(importPath: string): string[] {
+    return [...this.moduleDirsFor(importPath), ...this.vendorDirsFor(importPath)];
+  }
+
+  /** Candidate directories for an import path in the tree's modules, longest module path first. */
+  moduleDirsFor(importPath: string): string[] {
     const dirs: string[] = [];
     const byPath = [...this.modules].sort((a, b) => b.path.length - a.path.length);
     for (const m of byPath) {
@@ -44,7 +52,12 @@ export class ModuleMap {
         dirs.push(rest ? path.join(m.dir, rest) : m.dir);
       }
     }
-    for (const m of this.modules) dirs.push(path.join(m.dir, "vendor", importPath));
+    return dirs;
+  }
+
+  /** Candidate vendor/ directories for an import path. */
+  vendorDirsFor(importPath: string): string[] {
+    const dirs = this.modules.map((m) => path.join(m.dir, "vendor", importPath));
     if (this.modules.length === 0) dirs.push(path.join("vendor", importPath));
     return dirs;
   }

@@ -104,6 +104,12 @@ export function buildPackageInfo(dir: string, importPath: string, files: FileDec
 export interface PackageSource {
   /** The package at an import path, if it is part of the analysed tree. */
   packageByPath(importPath: string): PackageInfo | undefined;
+  /**
+   * Told when a layout needs a package that is neither in the tree nor in the standard library
+   * (the engine then loads it from its module and analyses again). Returns why it cannot be had,
+   * when that is already known, for the unresolved note.
+   */
+  missing?(importPath: string): string | undefined;
 }
 
 /** A type argument: its canonical key now, its layout only when a value of it is laid out. */
@@ -138,6 +144,8 @@ export class Resolver {
     readonly arch: Arch,
     word: number,
     private source: PackageSource,
+    /** The Go release whose standard-library table is used ("1.27"); the base table when absent. */
+    readonly go?: string,
   ) {
     this.word = word;
   }
@@ -193,7 +201,18 @@ export class Resolver {
       if (imp.name === local) return imp.path;
       if (imp.name === undefined && defaultImportName(imp.path, this.source) === local) return imp.path;
     }
+    // No import is known by that name: a package not loaded yet may declare it (k8s.io/api/core/v1
+    // is package v1), so each unnamed import outside the tree and std is wanted.
+    for (const imp of ctx.file.imports) {
+      if (imp.name === undefined && !isStdlibPath(imp.path) && !this.source.packageByPath(imp.path)) this.source.missing?.(imp.path);
+    }
     return undefined;
+  }
+
+  /** The unresolved name for a missing package's type, with the reason it is missing when known. */
+  private missingName(path: string, name: string): string {
+    const why = isStdlibPath(path) ? undefined : this.source.missing?.(path);
+    return why ? `${path}.${name} (${why})` : `${path}.${name}`;
   }
 
   // ---- type expressions ----
@@ -225,6 +244,7 @@ export class Resolver {
           const dot = this.source.packageByPath(imp.path);
           const spec = dot?.types.get(t.name);
           if (dot && spec) return this.resolveNamed(dot, spec.spec, spec.file, []);
+          if (!dot && !isStdlibPath(imp.path)) this.source.missing?.(imp.path);
         }
         throw new Unresolved([t.name]);
       }
@@ -340,7 +360,7 @@ export class Resolver {
       return this.resolveNamed(pkg, spec.spec, spec.file, args);
     }
     if (isStdlibPath(path)) {
-      const st = stdlibType(path, name);
+      const st = stdlibType(path, name, this.go);
       const layout = st?.layouts[this.arch];
       if (st && layout && (args.length === 0 || st.generic)) {
         if (st.kind === "struct" && st.fields && layout.fields?.length === st.fields.length) {
@@ -370,7 +390,7 @@ export class Resolver {
         };
       }
     }
-    throw new Unresolved([`${path}.${name}`]);
+    throw new Unresolved([this.missingName(path, name)]);
   }
 
   /** A package-level named type, instantiated with args when generic. */
@@ -511,7 +531,8 @@ export class Resolver {
         if (!path) return undefined;
         const pkg = this.source.packageByPath(path);
         if (pkg) return this.constValue(pkg, name);
-        return stdlibConst(path, name, this.arch);
+        if (!isStdlibPath(path)) this.source.missing?.(path);
+        return stdlibConst(path, name, this.arch, this.go);
       },
       isType: (name, pkgName) => {
         if (pkgName !== undefined) return true;

@@ -49,10 +49,12 @@ export function defaultPipeline(o: DefaultPipelineOptions = {}): Pipeline {
         changedLines: i.changedLines,
         maxFileBytes: i.maxFileBytes,
         hot: i.hot,
+        ...(i.go ? { go: i.go } : {}),
       };
       // Throws ReviewLimitError when the review overruns its budget.
-      if (threads) return threads.review(base, head, options);
-      return review(base, head, { ...options, cache, pool });
+      if (threads) return threads.review(base, head, options, i.modules);
+      const modules = i.modules ? { source: i.modules, modFlag: i.modules.modFlag } : undefined;
+      return review(base, head, { ...options, cache, pool, ...(modules ? { modules } : {}) });
     },
     title: (d) => checkTitle(d),
     summary: (d, s) => checkSummary(d, { skipped: s.skipped, mermaid: s.mermaid }),

@@ -8,6 +8,7 @@ import type { Annotation as CheckAnnotation } from "../report/annotations.ts";
 import type { ReviewComment as ReviewCommentDraft } from "../report/review.ts";
 import type { RuleSetting, RuleThresholds } from "../review/config.ts";
 import type { ChangedLines } from "./files.ts";
+import type { ModuleSource } from "../modules/loader.ts";
 
 // The payload shapes are the reporters' own; these names are what the worker calls them.
 export type { Conclusion } from "../report/markdown.ts";
@@ -23,6 +24,10 @@ export interface ReviewInput {
   maxFileBytes: number;
   /** `hot:` from the config: types whose layout regressions fail whatever their population. */
   hot?: string[];
+  /** `go:` from the config: the Go release whose standard library layouts assume. */
+  go?: string;
+  /** Where other modules' packages come from (src/modules/app.ts); off when absent. */
+  modules?: ModuleSource & { modFlag?: string };
 }
 
 export interface Pipeline {

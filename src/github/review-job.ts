@@ -29,6 +29,7 @@ import type { ReviewObservation } from "../ops/metrics.ts";
 import { isRecovering } from "../queue/recovery.ts";
 
 export { CHECK_NAME, MAX_OUTPUT_BYTES, ANNOTATIONS_PER_CALL } from "./publish.ts";
+import type { AppModules } from "../modules/app.ts";
 
 export interface ReviewDeps {
   /** An installation-authenticated Octokit (from probot.auth(installationId)). */
@@ -50,6 +51,8 @@ export interface ReviewDeps {
   /** Mark the run in_progress only when the review takes longer than this (default 2000 ms). */
   inProgressAfterMs?: number;
   detailsUrl?: string;
+  /** Resolve other modules' packages (src/modules/app.ts); absent: structs that need them stay unresolved. */
+  modules?: AppModules;
 }
 
 export interface ReviewResult {
@@ -165,6 +168,8 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
     }
     const { baseSnap, headSnap, changed } = change;
     const limits = config.limits;
+    const modules = deps.modules ? jobModules(deps.modules, gh, data.installationId) : undefined;
+    if (modules) await Promise.all([baseSnap.includeModuleFiles(), headSnap.includeModuleFiles()]);
     stages.fetch = now() - t;
 
     // 5. Review (src/pipeline.ts).
@@ -177,6 +182,8 @@ export async function runReview(job: ReviewJob, deps: ReviewDeps): Promise<Revie
       hot: config.hot,
       changedLines: changed,
       maxFileBytes: limits.maxFileBytes,
+      ...(config.go ? { go: config.go } : {}),
+      ...(modules ? { modules } : {}),
     };
     let reviewed = await deps.pipeline.review(baseSnap, headSnap, input);
     stages.analyze = now() - t;
@@ -311,6 +318,20 @@ async function fetchChange(
     changed.set(f, lines);
   }
   return { baseSnap, headSnap, changed };
+}
+
+/** The job's module source: private modules on this GitHub host come through the installation token. */
+function jobModules(app: AppModules, gh: GitHubClient, installationId: number) {
+  const host = process.env.GHE_HOST || "github.com";
+  const source = app.forJob({
+    installationId,
+    host,
+    zipball: async (owner, repo, ref) => {
+      const { data } = await gh.rest.repos.downloadZipballArchive({ owner, repo, ref });
+      return Buffer.from(data as ArrayBuffer);
+    },
+  });
+  return Object.assign(source, { modFlag: app.settings.modFlag });
 }
 
 async function mergeBase(gh: GitHubClient, owner: string, repo: string, baseSha: string, headSha: string): Promise<string> {

@@ -609,6 +609,26 @@ export class GitHubTreeSnapshot implements Snapshot {
     return dropped;
   }
 
+  /**
+   * The root's go.sum, go.work, go.work.sum and vendor/modules.txt, when the tree has them (module
+   * resolution reads them). Each at most 8 MiB; one that cannot be read is left out.
+   */
+  async includeModuleFiles(names: readonly string[] = ["go.sum", "go.work", "go.work.sum", "vendor/modules.txt"]): Promise<void> {
+    await Promise.all(
+      names.map(async (name) => {
+        if (this.texts.has(name)) return;
+        const e = (await this.listDir(dirOf(name)).catch(() => [] as Entry[])).find((x) => x.path === name);
+        if (!e || e.size > 8 * 1024 * 1024) return;
+        try {
+          this.texts.set(name, await this.loadBlob(e));
+          this.hashes.set(name, e.sha);
+        } catch {
+          // without it, modules resolve without verification notes
+        }
+      }),
+    );
+  }
+
   /** Directories included so far. */
   packages(): string[] {
     return [...this.included];

@@ -184,7 +184,8 @@ function render(diff: Diff, o: SummaryOptions, lim: Limits): string {
     `${plural(counts.changed, "struct")} changed, ${counts.added} added, ${counts.removed} removed` +
       ` · ${plural(diff.regressions.length, "regression")}` +
       `${diff.notices?.length ? ` · ${plural(diff.notices.length, "notice")}` : ""} · ${plural(diff.findings.length, "finding")}` +
-      ` · ${archs.length > 1 ? `archs ${archs.join(", ")} (table: ${p})` : `arch ${p}`}`,
+      ` · ${archs.length > 1 ? `archs ${archs.join(", ")} (table: ${p})` : `arch ${p}`}` +
+      `${diff.go ? ` · std ${diff.go}` : ""}`,
     "",
   );
 

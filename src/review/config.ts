@@ -47,6 +47,8 @@ export interface MemcheckConfig {
   hot: string[];
   /** The lowest finding severity that fails the check ("never": nothing fails). */
   failOn: FailOn;
+  /** Pin the Go release ("1.22") whose standard library layouts assume; default: from go.mod. */
+  go?: string;
 }
 
 export const DEFAULT_CONFIG: MemcheckConfig = {
@@ -75,6 +77,10 @@ const ruleSetting = z.union([z.enum(["off", "error", "warning", "notice"]), z.li
 export const configSchema = z
   .object({
     archs: z.array(archSchema).min(1).max(ALL_ARCHS.length).optional(),
+    // YAML reads `go: 1.22` as a number; `go: 1.20` would be 1.2, so a string is safer and both work.
+    go: z
+      .preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().regex(/^(go)?1\.\d+(\.\d+)?$/, "go looks like 1.22"))
+      .optional(),
     thresholds: z
       .object({
         sizeClassGrowth: z.boolean().optional(),
@@ -187,6 +193,7 @@ export function parseConfig(raw: unknown): ConfigResult {
       limits: { ...d.limits, ...c.limits },
       hot: c.hot ? [...new Set(c.hot)] : [...d.hot],
       failOn: c.failOn ?? d.failOn,
+      ...(c.go ? { go: c.go } : {}),
     },
   };
 }
@@ -216,6 +223,7 @@ export function defaultsMarkdownTable(): string {
   const d = DEFAULT_CONFIG;
   const rows: [string, string, string][] = [
     ["archs", JSON.stringify(d.archs), `GOARCHes to lay out (any of ${ALL_ARCHS.join(", ")})`],
+    ["go", "(from go.mod)", 'the Go release whose standard library layouts assume, e.g. `"1.22"` (docs/modules.md)'],
     [
       "thresholds.sizeClassGrowth",
       String(d.thresholds.sizeClassGrowth),

@@ -95,12 +95,20 @@ func newLoader(goos, arch string, cache *parseCache, root string, modules []modu
 	ctxt.CgoEnabled = false
 	ctxt.GOPATH = ""
 	ctxt.Dir = ""
-	// goexperiment tags as the go command sets them for this GOARCH (internal/buildcfg, Go 1.19)
-	ctxt.ToolTags = nil
+	// goexperiment tags as the go command sets them for this GOARCH: the arch-independent defaults of
+	// the Go that built this tool (goexperiment.jsonv2 in Go 1.27, none in 1.19), plus the register
+	// ABI on the archs that use it. Arch feature tags (amd64.v1) belong to the host and are dropped.
+	var tags []string
+	for _, t := range build.Default.ToolTags {
+		if strings.HasPrefix(t, "goexperiment.") && !strings.HasPrefix(t, "goexperiment.regabi") {
+			tags = append(tags, t)
+		}
+	}
 	switch arch {
 	case "amd64", "arm64", "ppc64", "ppc64le", "riscv64":
-		ctxt.ToolTags = []string{"goexperiment.regabiwrappers", "goexperiment.regabiargs"}
+		tags = append(tags, "goexperiment.regabiwrappers", "goexperiment.regabiargs")
 	}
+	ctxt.ToolTags = tags
 	return &Loader{goos: goos, arch: arch, ctxt: ctxt, sizes: sizesForArch(arch), cache: cache,
 		root: root, modules: modules, pkgs: map[string]*Package{}, goroot: runtime.GOROOT()}
 }

@@ -193,7 +193,13 @@ func (s *gcSizes) ptrdata(T types.Type) int64 {
 			return s.WordSize
 		}
 		return 0
-	case *types.Chan, *types.Map, *types.Pointer, *types.Signature, *types.Slice:
+	case *types.Pointer:
+		// The GC does not scan pointers to not-in-heap memory (types holding runtime/internal/sys.NotInHeap).
+		if notInHeap(t.Elem(), 0) {
+			return 0
+		}
+		return s.WordSize
+	case *types.Chan, *types.Map, *types.Signature, *types.Slice:
 		return s.WordSize
 	case *types.Interface:
 		return 2 * s.WordSize
@@ -288,4 +294,29 @@ func sizeClass(size int64) int64 {
 		}
 	}
 	return align(size, 8192)
+}
+
+// notInHeap reports whether values of T can never be on the GC heap: sys.NotInHeap itself, or a
+// struct or array that holds it (the compiler's types.Type.NotInHeap).
+func notInHeap(T types.Type, depth int) bool {
+	if depth > 16 {
+		return false
+	}
+	if n, ok := T.(*types.Named); ok && n.Obj().Name() == "nih" && n.Obj().Pkg() != nil {
+		switch n.Obj().Pkg().Path() {
+		case "internal/runtime/sys", "runtime/internal/sys":
+			return true
+		}
+	}
+	switch t := T.Underlying().(type) {
+	case *types.Struct:
+		for i := 0; i < t.NumFields(); i++ {
+			if notInHeap(t.Field(i).Type(), depth+1) {
+				return true
+			}
+		}
+	case *types.Array:
+		return notInHeap(t.Elem(), depth+1)
+	}
+	return false
 }
