@@ -26,7 +26,7 @@ export const DEFAULT_WORKER_MEMORY_MB = 2048;
 const RSS_CHECK_MS = 200;
 /** Above the cap, a review is stopped only if the process grew at least this much while it ran (more
  * than booting a fresh analysis thread with its parser costs). */
-const RSS_GROWTH_TO_BLAME = 256 * 2 ** 20;
+const RSS_GROWTH_TO_BLAME_MB = 256;
 
 export interface AnalysisBudget {
   memoryMb: number;
@@ -137,6 +137,8 @@ export interface AnalysisThreadsOptions {
   parseTimeoutMs?: number;
   /** Parsed files cached per analysis thread (MEMCHECK_PARSE_CACHE_ENTRIES). */
   cacheEntries?: number;
+  /** Above the RSS cap, how much the process must have grown during a review to stop it (default 256 MB). */
+  growthToBlameMb?: number;
 }
 
 /**
@@ -277,7 +279,7 @@ export class AnalysisThreads {
       const newest = [...this.running.values()].at(-1);
       // Memory an earlier review left behind (not yet returned to the system) is not this one's
       // doing: stop a review only when the process grew while it ran.
-      if (!newest || rss - newest.rssAtStart < RSS_GROWTH_TO_BLAME) return;
+      if (!newest || rss - newest.rssAtStart < (this.o.growthToBlameMb ?? RSS_GROWTH_TO_BLAME_MB) * 2 ** 20) return;
       this.calmUntil = Date.now() + 1000;
       newest.stop(
         `the worker process reached its memory cap of ${capMb} MB (MEMCHECK_WORKER_MEMORY_MB) while this review ran` +
