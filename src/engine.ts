@@ -34,33 +34,43 @@ export interface EngineOptions extends AnalyzeOptions {
   memo?: AnalysisMemo;
 }
 
-/**
- * A small LRU of whole analyses, keyed by the options and the (path, blob SHA) of every file read.
- * The analyses are shared, never copied: callers must not change them (the diff and the reporters
- * only read them).
- */
-export class AnalysisMemo {
-  private entries = new Map<string, Analysis>();
+/** A bounded LRU map: get() refreshes an entry and counts hits and misses; the oldest goes first. */
+class Lru<V> {
+  private entries = new Map<string, V>();
   hits = 0;
-  constructor(private maxEntries = 2) {}
+  misses = 0;
+  constructor(private maxEntries: number) {}
 
-  get(key: string): Analysis | undefined {
+  get(key: string): V | undefined {
     const v = this.entries.get(key);
-    if (v) {
-      this.entries.delete(key);
-      this.entries.set(key, v);
-      this.hits++;
+    if (v === undefined) {
+      this.misses++;
+      return undefined;
     }
+    this.entries.delete(key);
+    this.entries.set(key, v);
+    this.hits++;
     return v;
   }
 
-  set(key: string, v: Analysis): void {
+  set(key: string, v: V): void {
     this.entries.set(key, v);
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 
   clear(): void {
     this.entries.clear();
+  }
+}
+
+/**
+ * A small LRU of whole analyses, keyed by the options and the (path, blob SHA) of every file read.
+ * The analyses are shared, never copied: callers must not change them (the diff and the reporters
+ * only read them).
+ */
+export class AnalysisMemo extends Lru<Analysis> {
+  constructor(maxEntries = 2) {
+    super(maxEntries);
   }
 }
 
@@ -95,31 +105,9 @@ const MAX_MODULE_ROUNDS = 64;
 const MODULE_CONCURRENCY = 8;
 
 /** A bounded LRU of parsed files keyed by content hash and path. */
-export class ParseCache {
-  private entries = new Map<string, FileDecls>();
-  hits = 0;
-  misses = 0;
-  constructor(private maxEntries = 20_000) {}
-
-  get(key: string): FileDecls | undefined {
-    const v = this.entries.get(key);
-    if (v) {
-      this.entries.delete(key);
-      this.entries.set(key, v);
-      this.hits++;
-    } else {
-      this.misses++;
-    }
-    return v;
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-
-  set(key: string, v: FileDecls): void {
-    this.entries.set(key, v);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+export class ParseCache extends Lru<FileDecls> {
+  constructor(maxEntries = 20_000) {
+    super(maxEntries);
   }
 }
 

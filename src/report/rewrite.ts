@@ -13,7 +13,7 @@
 // text/tabwriter's rules (cells, column blocks, empty columns discarded).
 import type { Arch, StructReport } from "../analysis/model.ts";
 import { hasUnkeyedLiteral } from "./reorder-safety.ts";
-import { planReorder, sizeOfOrder } from "./suggestion.ts";
+import { planReorder, sizeOfOrder, splitDeclRest } from "./suggestion.ts";
 
 export { blankCommentsAndStrings, hasUnkeyedLiteral, usesCgo } from "./reorder-safety.ts";
 
@@ -46,25 +46,10 @@ export interface FixContext {
 const IDENT = "[\\p{L}_][\\p{L}\\p{N}_]*";
 const NAMES_RE = new RegExp(`^(${IDENT}(?:\\s*,\\s*${IDENT})*)\\s+(.*)$`, "u");
 
-/** Split "Type `tag` // comment" at depth 0 (as suggestion.ts does). */
+/** Split "Type `tag` // comment" at depth 0 (suggestion.ts's split), the type's spacing normalised. */
 function splitRest(rest: string): { type: string; tag: string; comment: string } {
-  let depth = 0;
-  let i = 0;
-  for (; i < rest.length; i++) {
-    const c = rest[i];
-    if (c === "(" || c === "[" || c === "{") depth++;
-    else if (c === ")" || c === "]" || c === "}") depth--;
-    else if (depth === 0 && (c === "`" || c === '"' || rest.startsWith("//", i) || rest.startsWith("/*", i))) break;
-  }
-  const type = rest.slice(0, i).trim().replace(/\s+/g, " ");
-  let after = rest.slice(i);
-  let tag = "";
-  const m = /^(`[^`]*`|"(?:[^"\\]|\\.)*")/.exec(after);
-  if (m) {
-    tag = m[1];
-    after = after.slice(m[1].length).trimStart();
-  }
-  return { type, tag, comment: after.trim() };
+  const r = splitDeclRest(rest);
+  return { ...r, type: r.type.replace(/\s+/g, " ") };
 }
 
 /**

@@ -60,7 +60,7 @@ function isComment(line: string, inBlock: boolean): boolean {
 }
 
 /** Split "Type `tag` // comment" into its parts; the type ends at a tag or comment at depth 0. */
-function splitDeclRest(rest: string): { type: string; tag: string; comment: string } {
+export function splitDeclRest(rest: string): { type: string; tag: string; comment: string } {
   let depth = 0;
   let i = 0;
   for (; i < rest.length; i++) {
