@@ -20,7 +20,7 @@ import { ParsePool } from "../src/parse-pool.ts";
 import { AppModules } from "../src/modules/app.ts";
 import { hash1 } from "../src/modules/dirhash.ts";
 import { writeZip } from "../src/modules/zip.ts";
-import { BASE, HEAD, makeProbot, mockRepo } from "./app-support.ts";
+import { makeProbot, mockRepo, reviewJob } from "./app-support.ts";
 
 const redis = new Redis("redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
 const prefix = `mctest-app-modules-${process.pid}`;
@@ -105,24 +105,7 @@ function deps(modules: AppModules): ReviewDeps {
   };
 }
 
-const job = (delivery: string) => ({
-  id: `gh-${delivery}`,
-  attemptsMade: 0,
-  opts: { attempts: 1 },
-  data: {
-    v: 1 as const,
-    installationId: 42,
-    owner: "acme",
-    repo: "shop",
-    pull: 7,
-    baseSha: BASE,
-    headSha: HEAD,
-    trigger: "pull_request" as const,
-    deliveryId: delivery,
-    checkRunId: 555,
-    at: 1,
-  },
-});
+const job = (delivery: string) => reviewJob({ deliveryId: delivery }, { id: `gh-${delivery}`, attempts: 1 });
 
 test("a PR whose struct embeds a dependency's type: laid out through the proxy, fetched once for every worker", async () => {
   const proxy = await startProxy();

@@ -18,7 +18,7 @@ import { ParsePool } from "../src/parse-pool.ts";
 import type { ReviewJobData } from "../src/queue/index.ts";
 import type { CheckAnnotation } from "../src/github/pipeline.ts";
 import { ReviewLimitError } from "../src/review/limits.ts";
-import { BASE, HEAD, HEAD2, makeProbot, mockRepo } from "./app-support.ts";
+import { HEAD2, makeProbot, mockRepo, reviewJob } from "./app-support.ts";
 
 const RIPPLE = path.resolve("test/fixtures/ripple");
 const MAP = path.resolve("test/fixtures/pointer-map");
@@ -27,27 +27,7 @@ const files = (dir: string) => JSON.parse(readFileSync(path.join(dir, "files.jso
 const pool = new ParsePool(1);
 after(() => pool.close());
 
-function job(data: Partial<ReviewJobData> = {}) {
-  return {
-    id: "gh-ripple",
-    attemptsMade: 0,
-    opts: { attempts: 1 },
-    data: {
-      v: 1 as const,
-      installationId: 42,
-      owner: "acme",
-      repo: "shop",
-      pull: 7,
-      baseSha: BASE,
-      headSha: HEAD,
-      trigger: "pull_request" as const,
-      deliveryId: "ripple-1",
-      checkRunId: 555,
-      at: 1,
-      ...data,
-    },
-  };
-}
+const job = (data: Partial<ReviewJobData> = {}) => reviewJob({ deliveryId: "ripple-1", ...data }, { id: "gh-ripple", attempts: 1 });
 
 function depsWith(parseCache: ParseCache, cache = new MemoryBlobCache()): ReviewDeps {
   const probot = makeProbot();

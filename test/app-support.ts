@@ -109,6 +109,29 @@ export const HEAD2 = "3333333333333333333333333333333333333333";
 
 export const API = "https://api.github.com";
 
+/** A review job as runReview sees it: acme/shop#7 from BASE to HEAD with queued run 555. */
+export function reviewJob(data: Partial<ReviewJobData> = {}, o: { id?: string; attempts?: number } = {}) {
+  return {
+    id: o.id ?? "gh-test",
+    attemptsMade: 0,
+    opts: { attempts: o.attempts ?? 3 },
+    data: {
+      v: 1 as const,
+      installationId: 42,
+      owner: "acme",
+      repo: "shop",
+      pull: 7,
+      baseSha: BASE,
+      headSha: HEAD,
+      trigger: "pull_request" as const,
+      deliveryId: "d1",
+      checkRunId: 555,
+      at: 1,
+      ...data,
+    },
+  };
+}
+
 export const PR_MODULE = new URL("./fixtures/pr-module/", import.meta.url).pathname;
 
 export interface Captured {

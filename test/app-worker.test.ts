@@ -12,7 +12,7 @@ import { MemoryBlobCache } from "../src/github/snapshot.ts";
 import { findingMarker, parseMarker } from "../src/report/review.ts";
 import { createReviewQueue, createReviewWorker, type ReviewJobData } from "../src/queue/index.ts";
 import { ReviewLimitError } from "../src/review/limits.ts";
-import { makeProbot, mockRepo, deletePrefix, REDIS_URL, BASE, HEAD, HEAD2, API } from "./app-support.ts";
+import { makeProbot, mockRepo, deletePrefix, REDIS_URL, HEAD, HEAD2, API, reviewJob } from "./app-support.ts";
 
 function analysis(): Analysis {
   return {
@@ -45,27 +45,7 @@ function fakePipeline(over: Partial<Pipeline> = {}, seen: { base?: string[]; hea
   };
 }
 
-function job(data: Partial<ReviewJobData> = {}) {
-  return {
-    id: "gh-test",
-    attemptsMade: 0,
-    opts: { attempts: 3 },
-    data: {
-      v: 1 as const,
-      installationId: 42,
-      owner: "acme",
-      repo: "shop",
-      pull: 7,
-      baseSha: BASE,
-      headSha: HEAD,
-      trigger: "pull_request" as const,
-      deliveryId: "d1",
-      checkRunId: 555,
-      at: 1,
-      ...data,
-    },
-  };
-}
+const job = (data: Partial<ReviewJobData> = {}) => reviewJob(data);
 
 let deps: ReviewDeps;
 beforeEach(() => {
