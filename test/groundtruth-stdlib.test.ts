@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, buildGosizes, goEnv, haveGo, runProbe } from "./groundtruth-support.ts";
+import { ROOT, buildGosizes, goEnv, haveGo, probeSource, runProbe } from "./groundtruth-support.ts";
 import { ALL_ARCHS } from "../src/analysis/model.ts";
 
 interface Layout {
@@ -123,39 +123,7 @@ for (const arch of ["amd64", "386"]) {
     const entries = Object.entries(table.types).filter(
       ([k, e]) => !e.generic && e.layouts[arch] && !unlinkable.has(k.slice(0, k.lastIndexOf("."))),
     );
-    const pkgs = [...new Set(entries.map(([k]) => k.slice(0, k.lastIndexOf("."))))].sort();
-    const alias = new Map(pkgs.map((p, i) => [p, `p${i}`]));
-    const lines = entries.map(([k]) => {
-      const i = k.lastIndexOf(".");
-      return `\t{${JSON.stringify(k)}, reflect.TypeOf((*${alias.get(k.slice(0, i))}.${k.slice(i + 1)})(nil)).Elem()},`;
-    });
-    const src = `package main
-
-import (
-	"fmt"
-	"reflect"
-	"unsafe"
-${pkgs.map((p) => `\t${alias.get(p)} ${JSON.stringify(p)}`).join("\n")}
-)
-
-func ptrdata(t reflect.Type) uintptr {
-	type eface struct{ typ, data unsafe.Pointer }
-	return (*[2]uintptr)((*eface)(unsafe.Pointer(&t)).data)[1]
-}
-
-var types = []struct {
-	key string
-	t   reflect.Type
-}{
-${lines.join("\n")}
-}
-
-func main() {
-	for _, e := range types {
-		fmt.Printf("%s %d %d %d\\n", e.key, e.t.Size(), e.t.Align(), ptrdata(e.t))
-	}
-}
-`;
+    const { src } = probeSource(entries);
     const dir = mkdtempSync(join(tmpdir(), `stdlib-probe-${arch}-`));
     try {
       writeFileSync(join(dir, "go.mod"), "module probe\n\ngo 1.19\n");

@@ -219,3 +219,41 @@ export function mismatchTable(title: string, c: Comparison): string {
   for (const m of c.missing) lines.push(`  unresolved by memcheck: ${m}`);
   return lines.join("\n");
 }
+
+/** A program printing size, align and ptrdata of each table type; firstRow is the line of entries[0]. */
+export function probeSource(entries: [string, unknown][]): { src: string; firstRow: number } {
+  const pkgs = [...new Set(entries.map(([k]) => k.slice(0, k.lastIndexOf("."))))].sort();
+  const alias = new Map(pkgs.map((p, i) => [p, `p${i}`]));
+  const rows = entries.map(([k]) => {
+    const i = k.lastIndexOf(".");
+    return `\t{${JSON.stringify(k)}, reflect.TypeOf((*${alias.get(k.slice(0, i))}.${k.slice(i + 1)})(nil)).Elem()},`;
+  });
+  const head = `package main
+
+import (
+	"fmt"
+	"reflect"
+	"unsafe"
+${pkgs.map((p) => `\t${alias.get(p)} ${JSON.stringify(p)}`).join("\n")}
+)
+
+func ptrdata(t reflect.Type) uintptr {
+	type eface struct{ typ, data unsafe.Pointer }
+	return (*[2]uintptr)((*eface)(unsafe.Pointer(&t)).data)[1]
+}
+
+var types = []struct {
+	key string
+	t   reflect.Type
+}{
+${rows.join("\n")}
+}
+
+func main() {
+	for _, e := range types {
+		fmt.Printf("%s %d %d %d\\n", e.key, e.t.Size(), e.t.Align(), ptrdata(e.t))
+	}
+}
+`;
+  return { src: head, firstRow: head.split("\n").indexOf("}{") + 2 };
+}
